@@ -1,0 +1,117 @@
+// `--audit`: what this process may do, as JSON, for security teams. Each probe asks Deno's
+// permission state; three also try the act (read /etc/shadow, open a file for writing, run a
+// program) so the report rests on what happened, not only on what was declared.
+import { type Config, dirname } from "./config.ts";
+import { ALLOWED_ENV, ALLOWED_SYS, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { VERSION } from "./version.ts";
+
+export interface Probe {
+  permission: string;
+  target: string;
+  expected: "granted" | "denied";
+  actual: "granted" | "denied";
+}
+
+export interface AuditReport {
+  version: string;
+  config: string;
+  configError?: string;
+  declared: string[];
+  probes: Probe[];
+  /** Probes granted beyond the declared flags: the audit fails when this is not empty. */
+  unexpected: string[];
+  /** Declared permissions this process lacks (logins will fail, but nothing leaks). */
+  missing: string[];
+  attempts: Record<string, string>;
+  ok: boolean;
+}
+
+type Descriptor = Deno.PermissionDescriptor;
+
+export function runAudit(configFile: string, config: Config | undefined, configError?: string): AuditReport {
+  const target = config ? sandboxTargetFor(config) : { readPaths: [dirname(configFile)], server: "", port: 0 };
+  const probes: Probe[] = [];
+  const probe = (descriptor: Descriptor, label: string, expected: boolean) => {
+    const state = Deno.permissions.querySync(descriptor).state;
+    probes.push({
+      permission: descriptor.name,
+      target: label,
+      expected: expected ? "granted" : "denied",
+      actual: state === "granted" ? "granted" : "denied",
+    });
+  };
+
+  for (const path of target.readPaths) probe({ name: "read", path }, path, true);
+  for (const path of ["/", "/etc/shadow", "/etc/passwd", "/root", "/tmp", "/proc/self/environ"]) {
+    probe({ name: "read", path }, path, false);
+  }
+  for (const path of [...target.readPaths, "/", "/tmp", "/etc/pam.d"]) probe({ name: "write", path }, path, false);
+  if (config) {
+    probe(
+      { name: "net", host: netPermission(config.server, config.port) },
+      netPermission(config.server, config.port),
+      true,
+    );
+  }
+  for (const host of ["1.1.1.1:443", "127.0.0.1:22", "localhost:25", "example.com:443"]) {
+    probe({ name: "net", host }, host, false);
+  }
+  for (const variable of ALLOWED_ENV) probe({ name: "env", variable }, variable, true);
+  for (
+    const variable of [
+      "PATH",
+      "HOME",
+      "LD_PRELOAD",
+      "GRPC_TRACE",
+      "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+      "https_proxy",
+      "grpc_proxy",
+    ]
+  ) {
+    probe({ name: "env", variable }, variable, false);
+  }
+  for (const kind of ALLOWED_SYS) {
+    probe({ name: "sys", kind: kind as Deno.SysPermissionDescriptor["kind"] }, kind, true);
+  }
+  for (const kind of ["osRelease", "networkInterfaces", "uid", "loadavg"] as const) {
+    probe({ name: "sys", kind }, kind, false);
+  }
+  probe({ name: "run" }, "any program", false);
+  probe({ name: "ffi" }, "any library", false);
+  probe({ name: "import" }, "any remote module", false);
+
+  const label = (p: Probe) => `${p.permission}:${p.target}`;
+  const attempts = tryForbiddenActs();
+  const unexpected = [
+    ...probes.filter((p) => p.actual === "granted" && p.expected === "denied").map(label),
+    ...Object.entries(attempts).filter(([, result]) => result === "succeeded").map(([act]) => `attempt:${act}`),
+  ];
+  return {
+    version: VERSION,
+    config: configFile,
+    configError,
+    declared: config ? sandboxFlags(target) : [],
+    probes,
+    unexpected,
+    missing: probes.filter((p) => p.actual === "denied" && p.expected === "granted").map(label),
+    attempts,
+    ok: unexpected.length === 0,
+  };
+}
+
+function tryForbiddenActs(): Record<string, string> {
+  const attempt = (act: () => void): string => {
+    try {
+      act();
+      return "succeeded";
+    } catch (err) {
+      return err instanceof Deno.errors.NotCapable ? "refused by sandbox" : `failed: ${(err as Error).name}`;
+    }
+  };
+  return {
+    "read /etc/shadow": attempt(() => Deno.readFileSync("/etc/shadow")),
+    // Opening without create: nothing is written even where the sandbox would allow it.
+    "open /etc/passwd for writing": attempt(() => Deno.openSync("/etc/passwd", { write: true, create: false }).close()),
+    "run /bin/true": attempt(() => new Deno.Command("/bin/true").outputSync()),
+  };
+}

@@ -1,0 +1,82 @@
+// `--check`: the admin's pre-flight. One line per stage, stopping at the first failure;
+// the exit code is the one a login would get for that failure.
+import { type Config } from "./config.ts";
+import { inspectCertificates, readRootCertificate } from "./certificate.ts";
+import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
+import type { NetAuthClient } from "./netauth/client.ts";
+import { NetAuthError } from "./netauth/client.ts";
+import { netPermission } from "./sandbox.ts";
+
+export interface CheckDeps {
+  loadConfig: () => Promise<Config>;
+  netGranted: (config: Config) => boolean;
+  connect: (config: Config, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
+  print: (line: string) => void;
+}
+
+export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
+  const fail = (stage: string, err: unknown): ExitCode => {
+    const exit = err instanceof HelperError
+      ? err.exit
+      : err instanceof NetAuthError
+      ? Exit.AUTHINFO_UNAVAIL
+      : Exit.SYSTEM_ERR;
+    deps.print(`${stage}: FAIL ${(err as Error).message}`);
+    return exit;
+  };
+
+  let config: Config;
+  try {
+    config = await deps.loadConfig();
+  } catch (err) {
+    return fail("config", err);
+  }
+  const where = netPermission(config.server, config.port);
+  deps.print(`config: ok ${config.file} (server ${where}, client ID ${config.clientId})`);
+
+  let root: Uint8Array | undefined;
+  try {
+    if (config.pwnMe) {
+      deps.print("tls: ok but PLAINTEXT (tls.pwn_me = true): passwords cross the network unencrypted");
+    } else {
+      root = await readRootCertificate(config);
+      const certs = await inspectCertificates(config, root);
+      const summary = certs.map((c) => `${c.subject}, expires ${c.validTo.toISOString().slice(0, 10)}`).join("; ");
+      deps.print(`tls: ok ${config.certificate} (${summary})`);
+    }
+  } catch (err) {
+    return fail("tls", err);
+  }
+
+  if (!deps.netGranted(config)) {
+    return fail("sandbox", new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config)));
+  }
+  deps.print(`sandbox: ok may connect to ${where} only`);
+
+  const started = performance.now();
+  let client: NetAuthClient | undefined;
+  try {
+    client = await deps.connect(config, root);
+    await client.ping();
+    const ms = Math.round(performance.now() - started);
+    const health = await client.status().catch((err: NetAuthError) => ({ ok: undefined, firstFailure: err.message }));
+    if (health.ok === false) {
+      deps.print(
+        `server: FAIL ${where} answered SystemPing in ${ms} ms but reports ${health.firstFailure ?? "a failure"}`,
+      );
+      return Exit.AUTHINFO_UNAVAIL;
+    }
+    const state = health.ok ? "status ok" : `status not readable (${health.firstFailure})`;
+    deps.print(`server: ok ${where} answered SystemPing in ${ms} ms; ${state}`);
+    return Exit.SUCCESS;
+  } catch (err) {
+    return fail("server", err);
+  } finally {
+    client?.close();
+  }
+}
+
+export function notGrantedMessage(config: Config): string {
+  return `this helper's sandbox does not allow connecting to ${netPermission(config.server, config.port)} ` +
+    `(core.server or core.port changed since it was built?): re-run install.sh`;
+}

@@ -1,0 +1,146 @@
+// NetAuth's client config.toml, read with NetAuth's semantics: case-insensitive keys,
+// unknown keys ignored, relative paths under core.conf. Every error names file and key.
+import { parse as parseToml } from "smol-toml";
+import { isIP } from "node:net";
+import { Exit, HelperError } from "./exit_codes.ts";
+
+export const DEFAULT_PORT = 1729;
+export const DEFAULT_CERTIFICATE = "keys/tls.pem";
+
+export interface Config {
+  /** The file this was read from. */
+  file: string;
+  server: string;
+  port: number;
+  /** Base for relative paths: core.conf, or the config file's directory. */
+  confDir: string;
+  /** Absolute path of the PEM file trusted as the server's root. */
+  certificate: string;
+  /** Plaintext gRPC: secrets travel unencrypted. */
+  pwnMe: boolean;
+  clientId: string;
+}
+
+type Table = Record<string, unknown>;
+
+export function dirname(path: string): string {
+  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
+  return cut <= 0 ? "/" : path.slice(0, cut);
+}
+
+export function resolvePath(base: string, path: string): string {
+  return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
+}
+
+/** Reads and validates the file; `hostname` supplies client.ID's default lazily. */
+export async function loadConfig(file: string, hostname: () => string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    throw configError(file, undefined, `cannot read: ${describeIoError(err)}`);
+  }
+  return parseConfig(file, text, hostname);
+}
+
+export function parseConfig(file: string, text: string, hostname: () => string): Config {
+  let doc: Table;
+  try {
+    doc = lowerKeys(file, "", parseToml(text));
+  } catch (err) {
+    if (err instanceof HelperError) throw err;
+    const first = String((err as Error).message).split("\n")[0];
+    throw configError(file, undefined, `not valid TOML: ${first}`);
+  }
+  const core = table(file, doc, "core");
+  const tls = table(file, doc, "tls");
+  const client = table(file, doc, "client");
+
+  const server = core.server;
+  if (server === undefined) throw configError(file, "core.server", "required, expected a host name or address");
+  if (typeof server !== "string" || !isHostName(server)) {
+    throw configError(file, "core.server", `expected a host name or IP address without port, got ${show(server)}`);
+  }
+  const confDirRaw = core.conf ?? dirname(file);
+  if (typeof confDirRaw !== "string" || confDirRaw === "") {
+    throw configError(file, "core.conf", `expected a directory path, got ${show(confDirRaw)}`);
+  }
+  const confDir = resolvePath(dirname(file), confDirRaw);
+  const certificate = tls.certificate ?? DEFAULT_CERTIFICATE;
+  if (typeof certificate !== "string" || certificate === "") {
+    throw configError(file, "tls.certificate", `expected a file path, got ${show(certificate)}`);
+  }
+  const clientId = client.id ?? hostname();
+  if (typeof clientId !== "string" || clientId === "") {
+    throw configError(file, "client.ID", `expected a non-empty string, got ${show(clientId)}`);
+  }
+  return {
+    file,
+    server: server.toLowerCase(),
+    port: parsePort(file, core.port),
+    confDir,
+    certificate: resolvePath(confDir, certificate),
+    pwnMe: parseBool(file, "tls.pwn_me", tls.pwn_me ?? false),
+    clientId,
+  };
+}
+
+export function configError(file: string, key: string | undefined, message: string): HelperError {
+  return new HelperError(Exit.SERVICE_ERR, "bad_config", `config ${file}: ${key ? `${key}: ` : ""}${message}`);
+}
+
+/** A short reason for a failed read, including the sandbox refusing it. */
+export function describeIoError(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "no such file";
+  if (err instanceof Deno.errors.NotCapable) return "outside the directories this helper may read";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.IsADirectory) return "is a directory";
+  return String((err as Error)?.message ?? err).split("\n")[0];
+}
+
+// NetAuth's Go clients (viper) match keys case-insensitively.
+function lowerKeys(file: string, prefix: string, value: unknown): Table {
+  const out: Table = {};
+  for (const [key, inner] of Object.entries(value as Table)) {
+    const lower = key.toLowerCase();
+    if (lower in out) throw configError(file, prefix + key, "given twice (keys are case-insensitive)");
+    out[lower] = isTable(inner) ? lowerKeys(file, `${prefix}${key}.`, inner) : inner;
+  }
+  return out;
+}
+
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function table(file: string, doc: Table, name: string): Table {
+  const value = doc[name];
+  if (value === undefined) return {};
+  if (!isTable(value)) throw configError(file, name, `expected a table [${name}], got ${show(value)}`);
+  return value;
+}
+
+function parsePort(file: string, value: unknown): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const port = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw configError(file, "core.port", `expected a port number 1-65535, got ${show(value)}`);
+  }
+  return port;
+}
+
+function parseBool(file: string, key: string, value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  if (value === "true" || value === "false") return value === "true";
+  throw configError(file, key, `expected true or false, got ${show(value)}`);
+}
+
+function isHostName(value: string): boolean {
+  if (isIP(value) !== 0) return true;
+  return value.length <= 253 &&
+    value.split(".").every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : `${typeof value} ${JSON.stringify(value)}`;
+}

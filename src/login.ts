@@ -1,0 +1,54 @@
+// One PAM call, start to verdict: config, intake, sandbox check, NetAuth, policy.
+// Every local check runs before the NetAuth client is created (and its modules loaded).
+import type { Options } from "./cli.ts";
+import type { Config } from "./config.ts";
+import { readRootCertificate } from "./certificate.ts";
+import { notGrantedMessage } from "./check.ts";
+import { Exit, HelperError } from "./exit_codes.ts";
+import type { LogFields, Logger } from "./log.ts";
+import type { NetAuthClient } from "./netauth/client.ts";
+import { type PamRequest, readPamRequest, readSecret } from "./pam_request.ts";
+import { decide, type Decision } from "./policy.ts";
+
+export interface LoginDeps {
+  getEnv: (name: string) => string | undefined;
+  stdin: ReadableStream<Uint8Array>;
+  loadConfig: () => Promise<Config>;
+  netGranted: (config: Config) => boolean;
+  connect: (config: Config, request: PamRequest, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
+  logger: Logger;
+}
+
+export interface LoginResult extends Decision {
+  /** The request's fields for the decision's log line. */
+  fields: LogFields;
+}
+
+export async function handleLogin(options: Options, deps: LoginDeps): Promise<LoginResult> {
+  let fields: LogFields = {};
+  try {
+    const request = readPamRequest(deps.getEnv);
+    fields = { entity: request.entity, service: request.service, rhost: request.rhost, type: request.type };
+    const config = await deps.loadConfig();
+    deps.logger.log("DEBUG", "config loaded", {
+      config: config.file,
+      server: config.server,
+      port: config.port,
+      tls: !config.pwnMe,
+    });
+    const secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
+    if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
+    if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext", fields);
+    const root = config.pwnMe ? undefined : await readRootCertificate(config);
+    const client = await deps.connect(config, request, root);
+    try {
+      const decision = await decide(request, secret, client, { requireGroups: options.requireGroups });
+      return { ...decision, fields };
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    if (err instanceof HelperError) return { exit: err.exit, outcome: err.outcome, msg: err.message, fields };
+    throw err;
+  }
+}

@@ -1,0 +1,115 @@
+// The NetAuth v2 client over @grpc/grpc-js. Loaded only once a request has passed every
+// local check, so bad input never pays for gRPC's start-up.
+import * as grpc from "@grpc/grpc-js";
+import { fromJSON } from "@grpc/proto-loader";
+import descriptor from "../../proto/netauth.json" with { type: "json" };
+import type { Config } from "../config.ts";
+import {
+  type EntityInfo,
+  type NetAuthClient,
+  NetAuthError,
+  type NetAuthErrorKind,
+  type ServerHealth,
+} from "./client.ts";
+import { registerHostResolver, targetFor } from "./host_resolver.ts";
+
+export interface ClientContext {
+  /** The PAM service, sent as `service-name` metadata. */
+  service: string;
+  /** Absolute end of the whole run (ms since epoch); every call shares it. */
+  deadline: number;
+  /** A PEM root certificate (ignored with tls.pwn_me). */
+  rootCertificate?: Uint8Array;
+}
+
+type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
+type Unary = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: Callback<unknown>,
+) => void;
+
+// JSON imports are typed by shape; the descriptor is protobufjs's INamespace by construction.
+const packageDefinition = fromJSON(descriptor as unknown as Parameters<typeof fromJSON>[0], {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+});
+// deno-lint-ignore no-explicit-any
+const NetAuth2 = (grpc.loadPackageDefinition(packageDefinition) as any).netauth.v2.NetAuth2 as typeof grpc.Client;
+
+export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
+  registerHostResolver();
+  const credentials = config.pwnMe
+    ? grpc.credentials.createInsecure()
+    : grpc.credentials.createSsl(context.rootCertificate ? Buffer.from(context.rootCertificate) : null);
+  const client = new NetAuth2(targetFor(config.server, config.port), credentials, {
+    // Proxy variables come from the user-steerable PAM environment: never consult them.
+    "grpc.enable_http_proxy": 0,
+    "grpc.enable_retries": 0,
+  });
+  const metadata = new grpc.Metadata();
+  metadata.set("client-name", config.clientId);
+  metadata.set("service-name", context.service);
+
+  const call = <T>(method: string, request: unknown): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
+      fn(request, metadata, { deadline: new Date(context.deadline) }, (err, value) => {
+        if (err) reject(toNetAuthError(err));
+        else resolve(value as T);
+      });
+    });
+
+  return {
+    async authEntity(entity, secret) {
+      await call("AuthEntity", { Entity: { ID: entity }, Secret: secret });
+    },
+    async entityInfo(entity): Promise<EntityInfo> {
+      const reply = await call<{ Entities: { ID: string; meta?: { Locked?: boolean } }[] }>(
+        "EntityInfo",
+        { Entity: { ID: entity } },
+      );
+      const found = reply.Entities.find((e) => e.ID === entity) ?? reply.Entities[0];
+      if (!found) throw new NetAuthError("not_found", "EntityInfo returned no entity");
+      return { id: found.ID, locked: found.meta?.Locked === true };
+    },
+    async entityGroups(entity) {
+      const reply = await call<{ Groups: { Name: string }[] }>("EntityGroups", { Entity: { ID: entity } });
+      return reply.Groups.map((g) => g.Name);
+    },
+    async ping() {
+      await call("SystemPing", {});
+    },
+    async status(): Promise<ServerHealth> {
+      const reply = await call<{ SystemOK: boolean; FirstFailure?: { Name: string; FaultMessage: string } }>(
+        "SystemStatus",
+        {},
+      );
+      const failure = reply.FirstFailure?.Name
+        ? `${reply.FirstFailure.Name}: ${reply.FirstFailure.FaultMessage}`
+        : undefined;
+      return { ok: reply.SystemOK, firstFailure: failure };
+    },
+    close() {
+      client.close();
+    },
+  };
+}
+
+const KIND_BY_STATUS: Partial<Record<grpc.status, NetAuthErrorKind>> = {
+  [grpc.status.UNAUTHENTICATED]: "unauthenticated",
+  [grpc.status.NOT_FOUND]: "not_found",
+  [grpc.status.UNAVAILABLE]: "unavailable",
+  [grpc.status.DEADLINE_EXCEEDED]: "unavailable",
+  [grpc.status.INTERNAL]: "unavailable",
+  [grpc.status.CANCELLED]: "unavailable",
+};
+
+function toNetAuthError(err: grpc.ServiceError): NetAuthError {
+  const kind = KIND_BY_STATUS[err.code] ?? "refused";
+  const detail = String(err.details ?? err.message).split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, "");
+  return new NetAuthError(kind, `${grpc.status[err.code]}: ${detail}`);
+}

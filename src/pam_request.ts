@@ -1,0 +1,108 @@
+// Credential intake: what pam_exec hands over, checked before anything talks to NetAuth.
+// Only the PAM_* names below are trusted; the rest of the PAM environment is user-steerable.
+import { Exit, HelperError } from "./exit_codes.ts";
+
+export const PAM_ENV_NAMES = ["PAM_TYPE", "PAM_USER", "PAM_SERVICE", "PAM_RHOST", "PAM_RUSER", "PAM_TTY"] as const;
+export const SUPPORTED_TYPES = ["auth", "account"] as const;
+export type PamType = typeof SUPPORTED_TYPES[number];
+/** PAM_MAX_RESP_SIZE: the most pam_exec sends on stdin. */
+export const MAX_SECRET_BYTES = 512;
+/** NetAuth entity IDs double as login names: letters, digits and . _ @ - only. */
+export const ENTITY_ID = /^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,127}$/;
+
+export interface PamRequest {
+  type: PamType;
+  entity: string;
+  service: string;
+  rhost?: string;
+  ruser?: string;
+  tty?: string;
+}
+
+/** Reads the PAM_* variables through `getEnv`; everything else is never consulted. */
+export function readPamRequest(getEnv: (name: string) => string | undefined): PamRequest {
+  const type = getEnv("PAM_TYPE");
+  if (!type) {
+    throw new HelperError(Exit.SERVICE_ERR, "bad_request", "PAM_TYPE is not set: run this helper from pam_exec.so");
+  }
+  if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) {
+    throw new HelperError(
+      Exit.SERVICE_ERR,
+      "unsupported_type",
+      `PAM_TYPE "${printable(type)}" is not supported: use this helper for ${SUPPORTED_TYPES.join(" and ")} only`,
+    );
+  }
+  const user = getEnv("PAM_USER");
+  if (!user) throw new HelperError(Exit.SERVICE_ERR, "bad_request", "PAM_USER is not set");
+  if (!ENTITY_ID.test(user)) {
+    throw new HelperError(
+      Exit.USER_UNKNOWN,
+      "bad_entity_id",
+      `PAM_USER "${printable(user)}" cannot be a NetAuth entity ID`,
+    );
+  }
+  return {
+    type: type as PamType,
+    entity: user,
+    service: getEnv("PAM_SERVICE") || "unknown",
+    rhost: getEnv("PAM_RHOST") || undefined,
+    ruser: getEnv("PAM_RUSER") || undefined,
+    tty: getEnv("PAM_TTY") || undefined,
+  };
+}
+
+/**
+ * Reads the password pam_exec's `expose_authtok` writes: at most 512 bytes, one trailing
+ * NUL stripped (some Linux-PAM versions add it), nothing else trimmed.
+ */
+export async function readSecret(input: ReadableStream<Uint8Array>): Promise<string> {
+  const bytes = await readAtMost(input, MAX_SECRET_BYTES + 2);
+  const framed = bytes.at(-1) === 0 ? bytes.subarray(0, -1) : bytes;
+  if (framed.length === 0) {
+    throw new HelperError(
+      Exit.AUTH_ERR,
+      "empty_secret",
+      "no password on stdin: is expose_authtok set on the pam_exec line?",
+    );
+  }
+  if (framed.length > MAX_SECRET_BYTES) {
+    throw new HelperError(Exit.AUTH_ERR, "oversized_secret", `password longer than ${MAX_SECRET_BYTES} bytes`);
+  }
+  let secret: string;
+  try {
+    secret = new TextDecoder("utf-8", { fatal: true }).decode(framed);
+  } catch {
+    throw new HelperError(Exit.AUTH_ERR, "invalid_secret", "password is not valid UTF-8");
+  }
+  if (secret.includes("\0")) {
+    throw new HelperError(Exit.AUTH_ERR, "invalid_secret", "password contains a NUL byte");
+  }
+  return secret;
+}
+
+/** Reads until end of input or `limit` bytes, whichever comes first. */
+async function readAtMost(input: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const out = new Uint8Array(limit);
+  let length = 0;
+  const reader = input.getReader();
+  try {
+    while (length < limit) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const take = Math.min(value.length, limit - length);
+      out.set(value.subarray(0, take), length);
+      value.fill(0);
+      length += take;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return out.subarray(0, length);
+}
+
+/** A user-supplied value made safe for a one-line message. */
+function printable(value: string): string {
+  const cut = value.length > 64 ? `${value.slice(0, 64)}…` : value;
+  // deno-lint-ignore no-control-regex -- control characters are exactly what is matched
+  return cut.replace(/[\u0000-\u001f\u007f"\\]/g, "?");
+}

@@ -1,0 +1,66 @@
+// The decision: one PAM request, one NetAuth client, one exit code. No I/O of its own,
+// so every branch is tested with a fake client (tests/policy_test.ts).
+import { Exit, type ExitCode } from "./exit_codes.ts";
+import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
+import type { PamRequest } from "./pam_request.ts";
+
+export interface Decision {
+  exit: ExitCode;
+  outcome: string;
+  msg: string;
+}
+
+export interface PolicyOptions {
+  /** Membership in any one of these groups suffices; empty means no group check. */
+  requireGroups: string[];
+}
+
+export async function decide(
+  request: PamRequest,
+  secret: string | undefined,
+  client: NetAuthClient,
+  options: PolicyOptions,
+): Promise<Decision> {
+  try {
+    if (request.type === "auth") {
+      await client.authEntity(request.entity, secret ?? "");
+    } else {
+      const info = await client.entityInfo(request.entity);
+      if (info.locked) return { exit: Exit.PERM_DENIED, outcome: "locked", msg: "entity is locked" };
+    }
+    const denied = await checkGroups(request.entity, client, options.requireGroups);
+    if (denied) return denied;
+    return request.type === "auth"
+      ? { exit: Exit.SUCCESS, outcome: "authenticated", msg: "authenticated" }
+      : { exit: Exit.SUCCESS, outcome: "permitted", msg: "account permitted" };
+  } catch (err) {
+    if (err instanceof NetAuthError) return fromNetAuthError(request, err);
+    throw err;
+  }
+}
+
+async function checkGroups(entity: string, client: NetAuthClient, required: string[]): Promise<Decision | undefined> {
+  if (required.length === 0) return undefined;
+  const groups = new Set(await client.entityGroups(entity));
+  if (required.some((g) => groups.has(g))) return undefined;
+  return {
+    exit: Exit.PERM_DENIED,
+    outcome: "not_in_group",
+    msg: `not a member of any required group (${required.join(", ")})`,
+  };
+}
+
+function fromNetAuthError(request: PamRequest, err: NetAuthError): Decision {
+  switch (err.kind) {
+    case "unauthenticated":
+      return { exit: Exit.AUTH_ERR, outcome: "denied", msg: "wrong secret, or entity unknown or locked" };
+    case "not_found":
+      return request.type === "auth"
+        ? { exit: Exit.AUTH_ERR, outcome: "denied", msg: "entity unknown" }
+        : { exit: Exit.USER_UNKNOWN, outcome: "unknown_entity", msg: "no such entity" };
+    case "unavailable":
+      return { exit: Exit.AUTHINFO_UNAVAIL, outcome: "unavailable", msg: `NetAuth unavailable: ${err.message}` };
+    case "refused":
+      return { exit: Exit.SYSTEM_ERR, outcome: "server_refused", msg: `NetAuth refused the request: ${err.message}` };
+  }
+}

@@ -1,0 +1,21 @@
+// `install.sh --print-flags [--conf-dir DIR]`: the sandbox flags for DIR/config.toml, one line.
+// Runs with read access to DIR only; the host name is not needed to name permissions.
+import { parseArgs } from "node:util";
+import { loadConfig } from "./config.ts";
+import { HelperError } from "./exit_codes.ts";
+import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+
+if (import.meta.main) {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: { "conf-dir": { type: "string", default: "/etc/netauth" } },
+    });
+    const confDir = values["conf-dir"].replace(/(.)\/+$/, "$1");
+    const config = await loadConfig(`${confDir}/config.toml`, () => "print-flags");
+    console.log(sandboxFlags(sandboxTargetFor(config)).join(" "));
+  } catch (err) {
+    console.error(`print-flags: ${(err as Error).message.split("\n")[0]}`);
+    Deno.exit(err instanceof HelperError ? err.exit : 3);
+  }
+}

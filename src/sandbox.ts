@@ -1,0 +1,56 @@
+// The one source of truth for the Deno permissions the helper runs with. `deno compile`
+// (install.sh), `install.sh --print-flags`, the tests and `--audit` all take them from here.
+import { dirname } from "./config.ts";
+import { LOG_LEVEL_ENV } from "./log.ts";
+import { PAM_ENV_NAMES } from "./pam_request.ts";
+
+/** Every environment variable the helper reads; any other name reads as unset. */
+export const ALLOWED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
+/** Only for client.ID's default, the host name. */
+export const ALLOWED_SYS: readonly string[] = ["hostname"];
+
+export interface SandboxTarget {
+  /** Directories (or files) the helper may read: the config directory, the certificate. */
+  readPaths: string[];
+  server: string;
+  port: number;
+}
+
+/** The net permission for a server: `NAME:PORT`, IPv6 literals bracketed. */
+export function netPermission(server: string, port: number): string {
+  return `${server.includes(":") ? `[${server}]` : server}:${port}`;
+}
+
+export function sandboxFlags(target: SandboxTarget): string[] {
+  for (const path of target.readPaths) {
+    if (!path.startsWith("/") || /[,\s]/.test(path)) {
+      throw new Error(`sandbox path must be absolute, without commas or spaces: "${path}"`);
+    }
+  }
+  return [
+    "--no-prompt",
+    `--allow-read=${unique(target.readPaths).join(",")}`,
+    `--allow-env=${ALLOWED_ENV.join(",")}`,
+    // Unlisted names (GRPC_*, proxies, cipher suites, roots file) read as unset, not as errors.
+    "--ignore-env",
+    `--allow-sys=${ALLOWED_SYS.join(",")}`,
+    `--allow-net=${netPermission(target.server, target.port)}`,
+  ];
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** What a config needs: its own directory, plus the certificate when it lives elsewhere. */
+export function sandboxTargetFor(
+  config: { file: string; certificate: string; server: string; port: number },
+): SandboxTarget {
+  const confDir = dirname(config.file);
+  const certInside = config.certificate.startsWith(`${confDir.replace(/\/$/, "")}/`);
+  return {
+    readPaths: certInside ? [confDir] : [confDir, config.certificate],
+    server: config.server,
+    port: config.port,
+  };
+}
