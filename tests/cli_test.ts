@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, parseCommandLine } from "../src/cli.ts";
+import { HelperError } from "../src/exit_codes.ts";
+
+function usageFailure(argv: string[]): HelperError {
+  try {
+    parseCommandLine(argv);
+  } catch (err) {
+    assert.ok(err instanceof HelperError);
+    return err;
+  }
+  assert.fail(`expected ${JSON.stringify(argv)} to be refused`);
+}
+
+Deno.test("defaults match DESIGN.md", () => {
+  assert.deepEqual(parseCommandLine([]), {
+    command: "run",
+    configPath: DEFAULT_CONFIG,
+    timeoutSeconds: 10,
+    requireGroups: [],
+    logLevel: undefined,
+  });
+});
+
+Deno.test("options are parsed, --require-group repeats", () => {
+  const options = parseCommandLine([
+    "--config",
+    "/tmp/c.toml",
+    "--timeout=2.5",
+    "--require-group",
+    "ops",
+    "--require-group=staff",
+    "--log-level",
+    "trace",
+  ]);
+  assert.equal(options.configPath, "/tmp/c.toml");
+  assert.equal(options.timeoutSeconds, 2.5);
+  assert.deepEqual(options.requireGroups, ["ops", "staff"]);
+  assert.equal(options.logLevel, "TRACE");
+});
+
+Deno.test("modes are exclusive commands", () => {
+  assert.equal(parseCommandLine(["--check"]).command, "check");
+  assert.equal(parseCommandLine(["--audit", "--config", "/x/c.toml"]).command, "audit");
+  assert.match(usageFailure(["--check", "--audit"]).message, /--check and --audit cannot be combined/);
+});
+
+Deno.test("bad input exits 3 with a one-line message naming the option", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /bogus/],
+    [["positional"], /positional/i],
+    [["--timeout", "0"], /--timeout .* got "0"/],
+    [["--timeout", "-1"], /--timeout/],
+    [["--timeout", "1e3"], /--timeout .* got "1e3"/],
+    [["--timeout", "301"], /--timeout/],
+    [["--timeout"], /timeout/],
+    [["--log-level", "loud"], /--log-level expects one of TRACE, DEBUG, INFO, WARN, ERROR, got "loud"/],
+    [["--require-group", "a b"], /--require-group expects a NetAuth group name, got "a b"/],
+    [["--config", "relative.toml"], /--config must be an absolute path/],
+  ];
+  for (const [argv, pattern] of cases) {
+    const err = usageFailure(argv);
+    assert.equal(err.exit, 3, argv.join(" "));
+    assert.match(err.message, pattern);
+    assert.doesNotMatch(err.message, /\n/);
+  }
+});

@@ -1,0 +1,124 @@
+// A scripted NetAuth v2 server for the faults the real netauthd cannot produce on demand:
+// hangs, INTERNAL, foreign certificates, plaintext. It records what reaches it.
+import * as grpc from "@grpc/grpc-js";
+import { fromJSON } from "@grpc/proto-loader";
+import descriptor from "../../proto/netauth.json" with { type: "json" };
+
+export const SECRETS: Record<string, string> = { alice: "alice-pw", bob: "bob-pw", carol: "carol-pw" };
+export const LOCKED = new Set(["carol"]);
+export const GROUPS: Record<string, string[]> = { alice: ["ops", "staff"], bob: ["staff"], carol: ["ops"] };
+/** Entities whose requests the server never answers, or answers with INTERNAL. */
+export const HANG = "hang";
+export const BOOM = "boom";
+
+export interface Received {
+  method: string;
+  entity?: string;
+  secret?: string;
+  clientName?: string;
+  serviceName?: string;
+}
+
+export interface FakeNetAuth {
+  port: number;
+  received: Received[];
+  stop(): Promise<void>;
+}
+
+const definition = fromJSON(descriptor as unknown as Parameters<typeof fromJSON>[0], {
+  keepCase: true,
+  defaults: true,
+});
+// deno-lint-ignore no-explicit-any
+const service = (grpc.loadPackageDefinition(definition) as any).netauth.v2.NetAuth2.service;
+
+type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Secret?: string }, unknown>;
+type Reply = grpc.sendUnaryData<unknown>;
+
+export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array }): Promise<FakeNetAuth> {
+  const received: Received[] = [];
+  const server = new grpc.Server();
+  const handler =
+    (method: string, answer: (entity: string, call: Call, reply: Reply) => void) => (call: Call, reply: Reply) => {
+      const entity = call.request.Entity?.ID;
+      received.push({
+        method,
+        entity,
+        secret: call.request.Secret || undefined,
+        clientName: call.metadata.get("client-name")[0]?.toString(),
+        serviceName: call.metadata.get("service-name")[0]?.toString(),
+      });
+      if (entity === HANG) return; // never answered: the helper's deadline must cut it
+      if (entity === BOOM) return reply({ code: grpc.status.INTERNAL, details: "database on fire" });
+      answer(entity ?? "", call, reply);
+    };
+  const notFound = { code: grpc.status.NOT_FOUND, details: "The specified entity does not exist" };
+  server.addService(service, {
+    AuthEntity: handler("AuthEntity", (entity, call, reply) => {
+      const ok = SECRETS[entity] !== undefined && SECRETS[entity] === call.request.Secret && !LOCKED.has(entity);
+      reply(ok ? null : { code: grpc.status.UNAUTHENTICATED, details: "Authentication failed" }, ok ? {} : undefined);
+    }),
+    EntityInfo: handler("EntityInfo", (entity, _call, reply) => {
+      if (!(entity in SECRETS)) return reply(notFound);
+      reply(null, { Entities: [{ ID: entity, meta: { Locked: LOCKED.has(entity) } }] });
+    }),
+    EntityGroups: handler("EntityGroups", (entity, _call, reply) => {
+      if (!(entity in SECRETS)) return reply(notFound);
+      reply(null, { Groups: GROUPS[entity].map((Name) => ({ Name })) });
+    }),
+    SystemPing: handler("SystemPing", (_e, _c, reply) => reply(null, {})),
+    SystemStatus: handler("SystemStatus", (_e, _c, reply) => reply(null, { SystemOK: true })),
+  });
+  const plainPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => err ? reject(err) : resolve(p))
+  );
+  const terminator = tls ? terminateTls(tls, plainPort) : undefined;
+  return {
+    port: terminator?.port ?? plainPort,
+    received,
+    stop() {
+      terminator?.close();
+      // Forced: calls to HANG are still open and would hold a graceful shutdown forever.
+      server.forceShutdown();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * TLS in front of the plaintext server, by Deno's own TLS: grpc-js's secure server needs
+ * node:http2's createSecureServer, which Deno does not serve correctly.
+ */
+function terminateTls(tls: { cert: Uint8Array; key: Uint8Array }, backendPort: number) {
+  const decoder = new TextDecoder();
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: decoder.decode(tls.cert),
+    key: decoder.decode(tls.key),
+    alpnProtocols: ["h2"],
+  });
+  const conns = new Set<Deno.Conn>();
+  (async () => {
+    for await (const front of listener) {
+      const back = await Deno.connect({ hostname: "127.0.0.1", port: backendPort });
+      conns.add(front).add(back);
+      const closeBoth = () => {
+        for (const c of [front, back]) {
+          conns.delete(c);
+          try {
+            c.close();
+          } catch { /* already closed */ }
+        }
+      };
+      Promise.allSettled([front.readable.pipeTo(back.writable), back.readable.pipeTo(front.writable)]).then(closeBoth);
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    close() {
+      listener.close();
+      for (const c of conns) c.close();
+    },
+  };
+}

@@ -1,0 +1,256 @@
+// The helper as pam_exec runs it, under the exact shipped sandbox, against a scripted server.
+import assert from "node:assert/strict";
+import { BOOM, HANG, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
+import { makePki } from "./pki.ts";
+import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+
+const pki = await makePki();
+const tlsServer = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+const strangerServer = await startFakeNetAuth({ cert: pki.strangerCert, key: pki.strangerKey });
+const plainServer = await startFakeNetAuth();
+const confDir = await makeConfDir(configToml(tlsServer.port), pki.caPem);
+const flags = await printFlags(confDir);
+const SECRET = SECRETS.alice;
+
+globalThis.addEventListener("unload", () => {
+  for (const server of [tlsServer, strangerServer, plainServer]) server.stop();
+  for (const dir of [pki.dir, confDir]) Deno.removeSync(dir, { recursive: true });
+});
+
+const it = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+function pam(type: string, user: string, service = "sshd"): Record<string, string> {
+  return { PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: service, PAM_RHOST: "192.0.2.7" };
+}
+
+/** Runs against `tlsServer` unless told otherwise; the secret must never appear in output. */
+function login(
+  env: Record<string, string>,
+  stdin: string | Uint8Array = SECRET,
+  more: Partial<Parameters<typeof runHelper>[0]> = {},
+) {
+  return runHelper({ confDir, flags, env, stdin, secret: SECRET, ...more });
+}
+
+/** How many requests for `entity` reached `server` while `fn` ran. */
+async function requestsDuring(server: typeof tlsServer, entity: string, fn: () => Promise<unknown>): Promise<number> {
+  const before = server.received.filter((r) => r.entity === entity).length;
+  await fn();
+  return server.received.filter((r) => r.entity === entity).length - before;
+}
+
+it("the sandbox flags are the documented ones for this config directory", () => {
+  assert.deepEqual(flags, [
+    "--no-prompt",
+    `--allow-read=${confDir}`,
+    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL",
+    "--ignore-env",
+    "--allow-sys=hostname",
+    `--allow-net=localhost:${tlsServer.port}`,
+  ]);
+  return Promise.resolve();
+});
+
+it("auth: right secret 0 with one logfmt decision line", async () => {
+  const run = await login(pam("auth", "alice"));
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "");
+  assert.match(
+    decisionLine(run),
+    /^level=info msg=authenticated entity=alice service=sshd rhost=192.0.2.7 type=auth outcome=authenticated exit=0 ms=\d+$/,
+  );
+});
+
+it("auth: the secret and the metadata reach the server as sent", async () => {
+  await login(pam("auth", "alice", "gdm-password"), SECRET + "\0");
+  const last = tlsServer.received.at(-1)!;
+  assert.deepEqual(last, {
+    method: "AuthEntity",
+    entity: "alice",
+    secret: SECRET,
+    clientName: "test-host",
+    serviceName: "gdm-password",
+  });
+});
+
+it("auth: wrong secret, unknown and locked entity exit 7", async () => {
+  assert.equal((await login(pam("auth", "alice"), "nope")).code, 7);
+  assert.equal((await login(pam("auth", "nobody"))).code, 7);
+  assert.equal((await login(pam("auth", "carol"), SECRETS.carol)).code, 7);
+});
+
+it("account: permitted 0, locked 6, unknown 10; --require-group 0 / 6", async () => {
+  assert.equal((await login(pam("account", "alice"), "")).code, 0);
+  assert.equal((await login(pam("account", "carol"), "")).code, 6);
+  assert.equal((await login(pam("account", "nobody"), "")).code, 10);
+  assert.equal((await login(pam("account", "bob"), "", { args: ["--require-group", "ops"] })).code, 6);
+  assert.equal(
+    (await login(pam("account", "bob"), "", { args: ["--require-group", "ops", "--require-group", "staff"] })).code,
+    0,
+  );
+  const groupAuth = await login(pam("auth", "bob"), SECRETS.bob, {
+    args: ["--require-group", "ops"],
+    secret: SECRETS.bob,
+  });
+  assert.equal(groupAuth.code, 6);
+});
+
+it("empty, oversized and non-UTF-8 secrets exit 7 without contacting the server", async () => {
+  for (const stdin of ["", "\0", "x".repeat(513), new Uint8Array([0x61, 0xc3, 0x28])]) {
+    let code = -1;
+    const reached = await requestsDuring(tlsServer, "bob", async () => {
+      code = (await login(pam("auth", "bob"), stdin)).code;
+    });
+    assert.equal(code, 7);
+    assert.equal(reached, 0);
+  }
+});
+
+it("missing or odd PAM_USER and unsupported PAM_TYPE exit before the server", async () => {
+  const cases: [Record<string, string>, number, RegExp][] = [
+    [{ PAM_TYPE: "auth" }, 3, /PAM_USER is not set/],
+    [pam("auth", "../../etc/passwd"), 10, /cannot be a NetAuth entity ID/],
+    [pam("auth", "bob\nlevel=info"), 10, /cannot be a NetAuth entity ID/],
+    [pam("open_session", "bob"), 3, /PAM_TYPE \\"open_session\\" is not supported/],
+    [{ PAM_USER: "bob" }, 3, /PAM_TYPE is not set/],
+  ];
+  for (const [env, code, message] of cases) {
+    const reached = await requestsDuring(tlsServer, "bob", async () => {
+      const run = await login(env);
+      assert.equal(run.code, code, run.stderr);
+      assert.match(run.stderr, message);
+      assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    });
+    assert.equal(reached, 0);
+  }
+});
+
+it("a hung server is cut at --timeout", async () => {
+  const run = await login(pam("auth", HANG), SECRET, { args: ["--timeout", "1"] });
+  assert.equal(run.code, 9);
+  assert.match(decisionLine(run), /outcome=(unavailable|deadline)/);
+  assert.ok(run.ms < 6000, `took ${run.ms} ms with --timeout 1`);
+});
+
+it("server INTERNAL exits 9", async () => {
+  const run = await login(pam("auth", BOOM));
+  assert.equal(run.code, 9);
+  assert.match(decisionLine(run), /INTERNAL: database on fire/);
+});
+
+it("nothing listening fails fast with 9, not at the deadline", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const dir = await makeConfDir(configToml(port), pki.caPem);
+  try {
+    const run = await runHelper({ confDir: dir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
+    assert.equal(run.code, 9);
+    assert.match(decisionLine(run), /UNAVAILABLE/);
+    assert.ok(run.ms < 3000, `took ${run.ms} ms with the default 10 s timeout`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+it("a certificate from another CA is refused: 9, and the secret is not sent", async () => {
+  const dir = await makeConfDir(configToml(strangerServer.port), pki.caPem);
+  try {
+    const run = await runHelper({ confDir: dir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
+    assert.equal(run.code, 9);
+    assert.equal(strangerServer.received.length, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+it("a plaintext server without tls.pwn_me never sees the secret", async () => {
+  const raw = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const captured: Uint8Array[] = [];
+  const serving = (async () => {
+    for await (const conn of raw) {
+      const buf = new Uint8Array(4096);
+      const n = await conn.read(buf).catch(() => null);
+      if (n) captured.push(buf.slice(0, n));
+      // What a plaintext HTTP/2 server says to a TLS ClientHello: garbage, then goodbye.
+      await conn.write(new TextEncoder().encode("\x00\x00\x12\x04\x00\x00\x00\x00\x00")).catch(() => {});
+      conn.close();
+    }
+  })();
+  const dir = await makeConfDir(configToml(raw.addr.port), pki.caPem);
+  const grpcDir = await makeConfDir(configToml(plainServer.port), pki.caPem);
+  try {
+    const run = await runHelper({ confDir: dir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
+    assert.equal(run.code, 9);
+    assert.ok(captured.length > 0, "the helper never connected");
+    const seen = new TextDecoder("latin1").decode(new Uint8Array(captured.flatMap((c) => [...c])));
+    assert.ok(!seen.includes(SECRET));
+    const grpcRun = await runHelper({ confDir: grpcDir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
+    assert.equal(grpcRun.code, 9);
+    assert.equal(plainServer.received.length, 0);
+  } finally {
+    raw.close();
+    await serving.catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(grpcDir, { recursive: true });
+  }
+});
+
+it("tls.pwn_me = true talks plaintext, and says so", async () => {
+  const dir = await makeConfDir(configToml(plainServer.port, "[tls]\npwn_me = true\n"));
+  try {
+    const run = await runHelper({ confDir: dir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /level=warn msg="tls.pwn_me is set: talking to NetAuth in plaintext"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+it("proxy and GRPC_* variables in the PAM environment change nothing", async () => {
+  const hostile = {
+    https_proxy: "http://127.0.0.1:9",
+    http_proxy: "http://127.0.0.1:9",
+    grpc_proxy: "http://127.0.0.1:9",
+    no_grpc_proxy: "",
+    GRPC_TRACE: "all",
+    GRPC_VERBOSITY: "DEBUG",
+    GRPC_NODE_TRACE: "all",
+    GRPC_NODE_VERBOSITY: "DEBUG",
+    GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: `${pki.dir}/stranger.pem`,
+    GRPC_SSL_CIPHER_SUITES: "NULL",
+    GRPC_NODE_USE_ALTERNATIVE_RESOLVER: "true",
+    NODE_EXTRA_CA_CERTS: `${pki.dir}/stranger.pem`,
+    NODE_TLS_REJECT_UNAUTHORIZED: "0",
+  };
+  const run = await login({ ...pam("auth", "alice"), ...hostile });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+  const stranger = await makeConfDir(configToml(strangerServer.port), pki.caPem);
+  try {
+    const refused = await runHelper({ confDir: stranger, env: { ...pam("auth", "alice"), ...hostile }, stdin: SECRET });
+    assert.equal(refused.code, 9, "NODE_TLS_REJECT_UNAUTHORIZED or a roots file changed the trust");
+  } finally {
+    await Deno.remove(stranger, { recursive: true });
+  }
+});
+
+it("at TRACE the secret appears nowhere, on any path", async () => {
+  const trace = { args: ["--log-level", "TRACE"] };
+  const runs = [
+    await login(pam("auth", "alice"), SECRET, trace),
+    await login(pam("auth", "bob"), SECRET, trace),
+    await login(pam("auth", BOOM), SECRET, trace),
+    await login(pam("auth", "a b"), SECRET, trace),
+    await login({ ...pam("auth", "alice"), NETAUTH_LOGLEVEL: "trace" }, SECRET),
+    await login(pam("auth", "alice"), SECRET.repeat(60), trace),
+  ];
+  assert.ok(runs[0].stderr.split("\n").length > 2, "TRACE should say more than the decision");
+  for (const run of runs) assert.ok(!run.stderr.includes(SECRET) && !run.stdout.includes(SECRET));
+});
+
+it("16 concurrent logins all succeed", async () => {
+  const runs = await Promise.all(Array.from({ length: 16 }, () => login(pam("auth", "alice"))));
+  assert.deepEqual(runs.map((r) => r.code), Array(16).fill(0));
+});

@@ -1,0 +1,97 @@
+// Runs the helper the way it ships: `deno run` with exactly the flags `install.sh --print-flags`
+// prints for the config directory, a PAM-like environment and the password on stdin.
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+export interface HelperRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export async function printFlags(confDir: string): Promise<string[]> {
+  const out = await new Deno.Command(`${ROOT}install.sh`, { args: ["--print-flags", "--conf-dir", confDir] }).output();
+  assert.ok(out.success, `install.sh --print-flags failed: ${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout).trim().split(" ");
+}
+
+export interface RunOptions {
+  confDir: string;
+  env?: Record<string, string>;
+  stdin?: Uint8Array | string;
+  args?: string[];
+  /** The sandbox to run in; defaults to `install.sh --print-flags --conf-dir confDir`. */
+  flags?: string[];
+  /** Must appear nowhere in stdout or stderr. */
+  secret?: string;
+}
+
+export async function runHelper(options: RunOptions): Promise<HelperRun> {
+  const flags = options.flags ?? await printFlags(options.confDir);
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...flags,
+      `${ROOT}src/main.ts`,
+      "--config",
+      `${options.confDir}/config.toml`,
+      ...(options.args ?? []),
+    ],
+    cwd: ROOT,
+    clearEnv: true,
+    // pam_exec passes no PATH or HOME either; DENO_DIR only tells deno where its cache is.
+    env: { DENO_DIR: denoDir(), ...options.env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const input = options.stdin ?? "";
+  await writer.write(typeof input === "string" ? new TextEncoder().encode(input) : input).catch(() => {});
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  const run = {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+    ms: performance.now() - started,
+  };
+  if (options.secret) {
+    assert.ok(!run.stdout.includes(options.secret) && !run.stderr.includes(options.secret), "secret leaked to output");
+  }
+  return run;
+}
+
+let cachedDenoDir: string | undefined;
+function denoDir(): string {
+  if (!cachedDenoDir) {
+    const out = new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).outputSync();
+    cachedDenoDir = JSON.parse(decoder.decode(out.stdout)).denoDir as string;
+  }
+  return cachedDenoDir;
+}
+
+/** A config directory holding config.toml and, when given, keys/tls.pem. */
+export async function makeConfDir(toml: string, caPem?: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "netauth-conf-" });
+  await Deno.writeTextFile(`${dir}/config.toml`, toml);
+  if (caPem) {
+    await Deno.mkdir(`${dir}/keys`);
+    await Deno.writeTextFile(`${dir}/keys/tls.pem`, caPem);
+  }
+  return dir;
+}
+
+export function configToml(port: number, extra = ""): string {
+  return `[core]\nserver = "localhost"\nport = ${port}\n[client]\nID = "test-host"\n${extra}`;
+}
+
+/** The decision's logfmt line: the last line on stderr. */
+export function decisionLine(run: HelperRun): string {
+  return run.stderr.trim().split("\n").at(-1) ?? "";
+}

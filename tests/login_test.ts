@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { parseCommandLine } from "../src/cli.ts";
+import { type Config, configError } from "../src/config.ts";
+import { createLogger } from "../src/log.ts";
+import { handleLogin, type LoginDeps } from "../src/login.ts";
+import type { NetAuthClient } from "../src/netauth/client.ts";
+
+const config: Config = {
+  file: "/etc/netauth/config.toml",
+  server: "netauth.example.org",
+  port: 1729,
+  confDir: "/etc/netauth",
+  certificate: "/etc/netauth/keys/tls.pem",
+  pwnMe: true,
+  clientId: "host1",
+};
+
+function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
+  const seen = { connects: 0, secrets: [] as string[] };
+  const client: NetAuthClient = {
+    authEntity: (_e, s) => (seen.secrets.push(s), Promise.resolve()),
+    entityInfo: (id) => Promise.resolve({ id, locked: false }),
+    entityGroups: () => Promise.resolve([]),
+    ping: () => Promise.resolve(),
+    status: () => Promise.resolve({ ok: true }),
+    close() {},
+  };
+  const d: LoginDeps = {
+    getEnv: (name) => env[name],
+    stdin: ReadableStream.from([new TextEncoder().encode(stdin)]),
+    loadConfig: () => Promise.resolve(config),
+    netGranted: () => true,
+    connect: () => (seen.connects++, Promise.resolve(client)),
+    logger: createLogger("ERROR", () => {}),
+    ...overrides,
+  };
+  return { d, seen };
+}
+
+const options = parseCommandLine([]);
+const AUTH = { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: "login" };
+
+Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
+  const { d, seen } = deps(AUTH, "pw\0");
+  const result = await handleLogin(options, d);
+  assert.equal(result.exit, 0);
+  assert.deepEqual(seen.secrets, ["pw"]);
+  assert.deepEqual(result.fields, { entity: "alice", service: "login", rhost: undefined, type: "auth" });
+});
+
+Deno.test("local failures end the run before any NetAuth client exists", async () => {
+  const cases: [Record<string, string>, string, Partial<LoginDeps>, number][] = [
+    [{ ...AUTH, PAM_USER: "../x" }, "pw", {}, 10],
+    [{ ...AUTH, PAM_TYPE: "password" }, "pw", {}, 3],
+    [AUTH, "", {}, 7],
+    [AUTH, "x".repeat(600), {}, 7],
+    [AUTH, "pw", { loadConfig: () => Promise.reject(configError("/c", "core.server", "required")) }, 3],
+    [AUTH, "pw", { netGranted: () => false }, 3],
+  ];
+  for (const [env, stdin, overrides, exit] of cases) {
+    const { d, seen } = deps(env, stdin, overrides);
+    const result = await handleLogin(options, d);
+    assert.equal(result.exit, exit, JSON.stringify([env, overrides]));
+    assert.equal(seen.connects, 0);
+  }
+});
+
+Deno.test("account requests never read stdin", async () => {
+  const stdin = new ReadableStream<Uint8Array>({ pull: () => assert.fail("stdin read") });
+  const { d } = deps({ PAM_TYPE: "account", PAM_USER: "alice" }, "", { stdin });
+  assert.equal((await handleLogin(options, d)).exit, 0);
+});
+
+Deno.test("a sandbox that does not cover the configured server says how to fix it", async () => {
+  const { d } = deps(AUTH, "pw", { netGranted: () => false });
+  assert.match((await handleLogin(options, d)).msg, /netauth.example.org:1729 .*re-run install.sh/);
+});

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { type NetAuthClient, NetAuthError, type NetAuthErrorKind } from "../src/netauth/client.ts";
+import type { PamRequest } from "../src/pam_request.ts";
+import { decide } from "../src/policy.ts";
+
+interface Directory {
+  secrets: Record<string, string>;
+  locked?: string[];
+  groups?: Record<string, string[]>;
+  failWith?: NetAuthErrorKind;
+}
+
+/** A NetAuth stand-in with the real server's verdicts, recording every call. */
+function fakeNetAuth(dir: Directory): NetAuthClient & { calls: string[] } {
+  const calls: string[] = [];
+  const guard = (call: string) => {
+    calls.push(call);
+    if (dir.failWith) throw new NetAuthError(dir.failWith, "scripted failure");
+  };
+  return {
+    calls,
+    authEntity(entity, secret) {
+      guard(`auth ${entity}`);
+      const ok = dir.secrets[entity] === secret && !dir.locked?.includes(entity);
+      return ok ? Promise.resolve() : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed"));
+    },
+    entityInfo(entity) {
+      guard(`info ${entity}`);
+      if (!(entity in dir.secrets)) return Promise.reject(new NetAuthError("not_found", "no such entity"));
+      return Promise.resolve({ id: entity, locked: dir.locked?.includes(entity) ?? false });
+    },
+    entityGroups(entity) {
+      guard(`groups ${entity}`);
+      if (!(entity in dir.secrets)) return Promise.reject(new NetAuthError("not_found", "no such entity"));
+      return Promise.resolve(dir.groups?.[entity] ?? []);
+    },
+    ping: () => Promise.resolve(),
+    status: () => Promise.resolve({ ok: true }),
+    close() {},
+  };
+}
+
+const dir: Directory = {
+  secrets: { alice: "alice-pw", carol: "carol-pw", dave: "dave-pw" },
+  locked: ["carol"],
+  groups: { alice: ["ops", "staff"], dave: [] },
+};
+const auth = (entity: string): PamRequest => ({ type: "auth", entity, service: "sshd" });
+const account = (entity: string): PamRequest => ({ type: "account", entity, service: "sshd" });
+
+Deno.test("auth: right secret 0, wrong secret / unknown / locked 7", async () => {
+  const none = { requireGroups: [] };
+  assert.equal((await decide(auth("alice"), "alice-pw", fakeNetAuth(dir), none)).exit, 0);
+  assert.equal((await decide(auth("alice"), "nope", fakeNetAuth(dir), none)).exit, 7);
+  assert.equal((await decide(auth("zed"), "x", fakeNetAuth(dir), none)).exit, 7);
+  assert.equal((await decide(auth("carol"), "carol-pw", fakeNetAuth(dir), none)).exit, 7);
+});
+
+Deno.test("auth with --require-group: any one group suffices, checked only after the secret", async () => {
+  const client = fakeNetAuth(dir);
+  assert.equal((await decide(auth("alice"), "alice-pw", client, { requireGroups: ["wheel", "staff"] })).exit, 0);
+  assert.equal((await decide(auth("dave"), "dave-pw", client, { requireGroups: ["staff"] })).exit, 6);
+  assert.equal((await decide(auth("dave"), "wrong", client, { requireGroups: ["staff"] })).exit, 7);
+  assert.deepEqual(client.calls, ["auth alice", "groups alice", "auth dave", "groups dave", "auth dave"]);
+});
+
+Deno.test("account: permitted 0, locked 6, unknown 10, group missing 6", async () => {
+  const none = { requireGroups: [] };
+  assert.equal((await decide(account("alice"), undefined, fakeNetAuth(dir), none)).exit, 0);
+  assert.equal((await decide(account("carol"), undefined, fakeNetAuth(dir), none)).exit, 6);
+  assert.equal((await decide(account("zed"), undefined, fakeNetAuth(dir), none)).exit, 10);
+  assert.equal((await decide(account("dave"), undefined, fakeNetAuth(dir), { requireGroups: ["ops"] })).exit, 6);
+  assert.equal((await decide(account("alice"), undefined, fakeNetAuth(dir), { requireGroups: ["ops"] })).exit, 0);
+});
+
+Deno.test("server trouble is 9, other refusals 4, for both types", async () => {
+  for (const request of [auth("alice"), account("alice")]) {
+    const down = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "unavailable" }), {
+      requireGroups: [],
+    });
+    assert.equal(down.exit, 9);
+    assert.equal(down.outcome, "unavailable");
+    const refused = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "refused" }), {
+      requireGroups: [],
+    });
+    assert.equal(refused.exit, 4);
+  }
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { ALLOWED_ENV, netPermission, sandboxFlags, sandboxTargetFor } from "../src/sandbox.ts";
+
+const target = { readPaths: ["/etc/netauth"], server: "netauth.example.org", port: 1729 };
+
+Deno.test("the flag list is exactly the documented sandbox", () => {
+  assert.deepEqual(sandboxFlags(target), [
+    "--no-prompt",
+    "--allow-read=/etc/netauth",
+    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL",
+    "--ignore-env",
+    "--allow-sys=hostname",
+    "--allow-net=netauth.example.org:1729",
+  ]);
+});
+
+Deno.test("nothing broad: no write, run, ffi, all, and every allow flag is scoped", () => {
+  for (const flag of sandboxFlags(target)) {
+    assert.doesNotMatch(flag, /^--allow-(all|write|run|ffi|import)|^-A$/);
+    if (flag.startsWith("--allow-")) assert.match(flag, /^--allow-[a-z]+=.+/, flag);
+  }
+  assert.ok(ALLOWED_ENV.every((name) => /^(PAM_|NETAUTH_LOGLEVEL$)/.test(name)));
+});
+
+Deno.test("net permission names the server and port once; IPv6 is bracketed", () => {
+  assert.equal(netPermission("10.0.0.5", 1729), "10.0.0.5:1729");
+  assert.equal(netPermission("::1", 1729), "[::1]:1729");
+});
+
+Deno.test("a certificate outside the config directory is granted as a single file", () => {
+  const base = { file: "/etc/netauth/config.toml", server: "s", port: 1 };
+  assert.deepEqual(sandboxTargetFor({ ...base, certificate: "/etc/netauth/keys/tls.pem" }).readPaths, ["/etc/netauth"]);
+  assert.deepEqual(sandboxTargetFor({ ...base, certificate: "/etc/netauth-ca.pem" }).readPaths, [
+    "/etc/netauth",
+    "/etc/netauth-ca.pem",
+  ]);
+});
+
+Deno.test("paths that would break the flag syntax are refused", () => {
+  for (const path of ["relative", "/a,b", "/a b"]) {
+    assert.throws(() => sandboxFlags({ ...target, readPaths: [path] }), /sandbox path/);
+  }
+});
