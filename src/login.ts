@@ -29,6 +29,7 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
   try {
     const request = readPamRequest(deps.getEnv);
     fields = { entity: request.entity, service: request.service, rhost: request.rhost, type: request.type };
+    deps.logger.log("TRACE", "request read", { ...fields, ruser: request.ruser, tty: request.tty });
     const config = await deps.loadConfig();
     deps.logger.log("DEBUG", "config loaded", {
       config: config.file,
@@ -40,9 +41,15 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
     if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
     if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext", fields);
     const root = config.pwnMe ? undefined : await readRootCertificate(config);
+    const started = performance.now();
     const client = await deps.connect(config, request, root);
+    deps.logger.log("TRACE", "client ready", { ms: Math.round(performance.now() - started) });
     try {
       const decision = await decide(request, secret, client, { requireGroups: options.requireGroups });
+      deps.logger.log("DEBUG", "NetAuth answered", {
+        outcome: decision.outcome,
+        ms: Math.round(performance.now() - started),
+      });
       return { ...decision, fields };
     } finally {
       client.close();
