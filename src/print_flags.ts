@@ -1,19 +1,24 @@
 // `install.sh --print-flags [--conf-dir DIR]`: the sandbox flags for DIR/config.toml, one line.
+// `--env-names` prints the variables the helper reads instead (the bundle launcher passes only those).
 // Runs with read access to DIR only; the host name is not needed to name permissions.
 import { parseArgs } from "node:util";
 import { loadConfig } from "./config.ts";
 import { HelperError } from "./exit_codes.ts";
-import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { ALLOWED_ENV, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 
 if (import.meta.main) {
   try {
     const { values } = parseArgs({
       args: Deno.args,
-      options: { "conf-dir": { type: "string", default: "/etc/netauth" } },
+      options: { "conf-dir": { type: "string", default: "/etc/netauth" }, "env-names": { type: "boolean" } },
     });
-    const confDir = values["conf-dir"].replace(/(.)\/+$/, "$1");
-    const config = await loadConfig(`${confDir}/config.toml`, () => "print-flags");
-    console.log(sandboxFlags(sandboxTargetFor(config)).join(" "));
+    if (values["env-names"]) {
+      console.log(ALLOWED_ENV.join(" "));
+    } else {
+      const confDir = values["conf-dir"].replace(/(.)\/+$/, "$1");
+      const config = await loadConfig(`${confDir}/config.toml`, () => "print-flags");
+      console.log(sandboxFlags(sandboxTargetFor(config)).join(" "));
+    }
   } catch (err) {
     console.error(`print-flags: ${(err as Error).message.split("\n")[0]}`);
     Deno.exit(err instanceof HelperError ? err.exit : 3);
