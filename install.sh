@@ -9,6 +9,7 @@ NAME=netauth-pam-helper
 PREFIX=/usr/local
 DESTDIR=
 CONF_DIR=/etc/netauth
+CACHE_DIR=
 MODE=compile
 ACTION=install
 PAM=0
@@ -26,6 +27,8 @@ installs it root-owned 0755 as PREFIX/sbin/$NAME and prints the PAM lines to add
   --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local)
   --destdir DIR      stage into DIR (packaging, tests): paths inside stay as if installed at PREFIX
   --conf-dir DIR     NetAuth config directory the helper may read (default /etc/netauth)
+  --cache-dir DIR    enable the offline credential cache in DIR (created root-owned 0700): the
+                     helper may read and write there and nowhere else
   --mode compile     a single 'deno compile' binary (default); set DENORT_BIN=/path/to/denort
                      where the runtime cannot be downloaded (offline, air-gapped)
   --mode bundle      one bundled JS file plus a root-owned launcher running 'deno run' with the
@@ -59,12 +62,12 @@ act() {
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --prefix | --destdir | --conf-dir | --mode)
+    --prefix | --destdir | --conf-dir | --cache-dir | --mode)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       opt=$1 val=$2
       shift
       ;;
-    --prefix=* | --destdir=* | --conf-dir=* | --mode=*) opt=${1%%=*} val=${1#*=} ;;
+    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=*) opt=${1%%=*} val=${1#*=} ;;
     --pam) PAM=1 opt= ;;
     --force) FORCE=1 opt= ;;
     --dry-run) DRY_RUN=1 opt= ;;
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
     --prefix) PREFIX=$val ;;
     --destdir) DESTDIR=$val ;;
     --conf-dir) CONF_DIR=$val ;;
+    --cache-dir) CACHE_DIR=${val%/} ;;
     --mode) MODE=$val ;;
   esac
   shift
@@ -90,6 +94,7 @@ for dir in "$PREFIX" "$CONF_DIR"; do
   case $dir in /*) ;; *) usage_error "paths must be absolute, got '$dir'" ;; esac
 done
 case $DESTDIR in '' | /*) ;; *) usage_error "--destdir must be absolute, got '$DESTDIR'" ;; esac
+case $CACHE_DIR in '' | /?*) ;; *) usage_error "--cache-dir must be absolute, got '$CACHE_DIR'" ;; esac
 PREFIX=${PREFIX%/}
 CONF_DIR=${CONF_DIR%/}
 [ -n "$CONF_DIR" ] || CONF_DIR=/
@@ -104,7 +109,7 @@ DEBIAN_PROFILE=/usr/share/pam-configs/netauth
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
 print_flags() {
-  deno_run --allow-read="$CONF_DIR" "$ROOT/src/print_flags.ts" --conf-dir "$CONF_DIR"
+  deno_run --allow-read="$CONF_DIR" "$ROOT/src/print_flags.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}
 }
 
 # --- uninstall -----------------------------------------------------------------------------
@@ -147,8 +152,9 @@ preflight() {
   fi
 }
 
-# The sandbox reads CONF_DIR only, so the installed helper defaults to its config there.
-BAKED_ARGS="--config $CONF_DIR/config.toml"
+# The sandbox reads CONF_DIR only, so the installed helper defaults to its config there
+# (and to the cache directory its sandbox was built for).
+BAKED_ARGS="--config $CONF_DIR/config.toml${CACHE_DIR:+ --cache-dir $CACHE_DIR}"
 
 # Builds into $1 (a staging directory).
 build() {
@@ -211,11 +217,17 @@ place() {
 
 pam_lines() {
   cat <<EOF
-Add to the PAM stack, after pam_unix so local accounts still work when NetAuth is down:
+PAM lines to add, for example in common-auth / common-account (system-auth elsewhere). pam_unix comes
+first so local accounts, root included, work while NetAuth is down; pam_localuser keeps them from ever
+being tried against NetAuth:
+  auth     [success=3 default=ignore]  pam_unix.so nullok
+  auth     [success=1 default=ignore]  pam_localuser.so
   auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet $BIN
+  auth     requisite                   pam_deny.so
+  auth     required                    pam_permit.so
   account  [success=1 default=ignore]  pam_localuser.so
   account  required                    pam_exec.so quiet $BIN
-Examples with every line explained: $ROOT/pam.d/
+Complete stacks, every line explained: $ROOT/pam.d/
 EOF
 }
 
@@ -245,6 +257,11 @@ install_helper() {
     place "$STAGE/$NAME.js" "$STAGE_LIB/$NAME.js" 0644
   fi
   place "$STAGE/$NAME" "$STAGE_BIN" 0755
+  if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
+    act mkdir -p "$DESTDIR$CACHE_DIR"
+    act chmod 0700 "$DESTDIR$CACHE_DIR"
+    say "created the offline cache directory $DESTDIR$CACHE_DIR (mode 0700; --uninstall leaves it)"
+  fi
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   if [ -f "$MANIFEST" ]; then cat "$MANIFEST" >>"$STAGE/manifest"; fi

@@ -2,7 +2,7 @@
 // permission state; three also try the act (read /etc/shadow, open a file for writing, run a
 // program) so the report rests on what happened, not only on what was declared.
 import { type Config, dirname } from "./config.ts";
-import { ALLOWED_ENV, ALLOWED_SYS, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { ALLOWED_ENV, ALLOWED_SYS, CACHE_SYS, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 export interface Probe {
@@ -17,6 +17,7 @@ export interface AuditReport {
   config: string;
   configError?: string;
   declared: string[];
+  cacheDir?: string;
   probes: Probe[];
   /** Probes granted beyond the declared flags: the audit fails when this is not empty. */
   unexpected: string[];
@@ -28,8 +29,16 @@ export interface AuditReport {
 
 type Descriptor = Deno.PermissionDescriptor;
 
-export function runAudit(configFile: string, config: Config | undefined, configError?: string): AuditReport {
-  const target = config ? sandboxTargetFor(config) : { readPaths: [dirname(configFile)], server: "", port: 0 };
+export function runAudit(
+  configFile: string,
+  config: Config | undefined,
+  configError?: string,
+  cacheDir?: string,
+): AuditReport {
+  const target = config
+    ? sandboxTargetFor(config, cacheDir)
+    : { readPaths: [dirname(configFile)], server: "", port: 0, cacheDir };
+  const cache = cacheDir ? [cacheDir] : [];
   const probes: Probe[] = [];
   const probe = (descriptor: Descriptor, label: string, expected: boolean) => {
     const state = Deno.permissions.querySync(descriptor).state;
@@ -41,7 +50,8 @@ export function runAudit(configFile: string, config: Config | undefined, configE
     });
   };
 
-  for (const path of target.readPaths) probe({ name: "read", path }, path, true);
+  for (const path of [...target.readPaths, ...cache]) probe({ name: "read", path }, path, true);
+  for (const path of cache) probe({ name: "write", path }, path, true);
   for (const path of ["/", "/etc/shadow", "/etc/passwd", "/root", "/tmp", "/proc/self/environ"]) {
     probe({ name: "read", path }, path, false);
   }
@@ -70,11 +80,9 @@ export function runAudit(configFile: string, config: Config | undefined, configE
   ) {
     probe({ name: "env", variable }, variable, false);
   }
-  for (const kind of ALLOWED_SYS) {
-    probe({ name: "sys", kind: kind as Deno.SysPermissionDescriptor["kind"] }, kind, true);
-  }
-  for (const kind of ["osRelease", "networkInterfaces", "uid", "loadavg"] as const) {
-    probe({ name: "sys", kind }, kind, false);
+  const sys: readonly string[] = [...ALLOWED_SYS, ...(cacheDir ? CACHE_SYS : [])];
+  for (const kind of ["hostname", "uid", "osRelease", "networkInterfaces", "loadavg"] as const) {
+    probe({ name: "sys", kind }, kind, sys.includes(kind));
   }
   probe({ name: "run" }, "any program", false);
   probe({ name: "ffi" }, "any library", false);
@@ -91,6 +99,7 @@ export function runAudit(configFile: string, config: Config | undefined, configE
     config: configFile,
     configError,
     declared: config ? sandboxFlags(target) : [],
+    cacheDir,
     probes,
     unexpected,
     missing: probes.filter((p) => p.actual === "denied" && p.expected === "granted").map(label),

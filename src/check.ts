@@ -12,6 +12,8 @@ export interface CheckDeps {
   netGranted: (config: Config) => boolean;
   connect: (config: Config, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
   print: (line: string) => void;
+  /** The offline cache directory, when enabled; a problem is a warning, not a failure. */
+  cache?: { dir: string; problem: () => Promise<string | undefined> };
 }
 
 export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
@@ -52,6 +54,14 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     return fail("sandbox", new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config)));
   }
   deps.print(`sandbox: ok may connect to ${where} only`);
+  if (deps.cache) {
+    const problem = await deps.cache.problem();
+    deps.print(
+      problem
+        ? `cache: WARN ${deps.cache.dir} ${problem}: logins work, but not while NetAuth is down`
+        : `cache: ok ${deps.cache.dir}`,
+    );
+  }
 
   const started = performance.now();
   let client: NetAuthClient | undefined;

@@ -16,7 +16,12 @@ export interface Options {
   timeoutSeconds: number;
   requireGroups: string[];
   logLevel?: LogLevel;
+  /** The offline cache, when enabled with --cache-dir. */
+  cache?: { dir: string; maxAgeMs: number; tries: number };
 }
+
+export const DEFAULT_CACHE_MAX_AGE = "7d";
+export const DEFAULT_CACHE_TRIES = 5;
 
 export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
@@ -40,6 +45,9 @@ export function parseCommandLine(argv: string[]): Options {
         timeout: { type: "string" },
         "require-group": { type: "string", multiple: true },
         "log-level": { type: "string" },
+        "cache-dir": { type: "string" },
+        "cache-max-age": { type: "string" },
+        "cache-tries": { type: "string" },
         check: { type: "boolean" },
         audit: { type: "boolean" },
         version: { type: "boolean" },
@@ -65,7 +73,36 @@ export function parseCommandLine(argv: string[]): Options {
     timeoutSeconds: parseTimeout(v.timeout),
     requireGroups: (v["require-group"] ?? []).map(parseGroupName),
     logLevel: v["log-level"] === undefined ? undefined : parseLevelOption(v["log-level"]),
+    cache: parseCacheOptions(v["cache-dir"], v["cache-max-age"], v["cache-tries"]),
   };
+}
+
+function parseCacheOptions(dir?: string, maxAge?: string, tries?: string): Options["cache"] {
+  if (dir === undefined) {
+    if (maxAge !== undefined || tries !== undefined) {
+      throw usageError("--cache-max-age and --cache-tries need --cache-dir");
+    }
+    return undefined;
+  }
+  if (!dir.startsWith("/") || /[,\s]/.test(dir)) {
+    throw usageError(`--cache-dir expects an absolute path without commas or spaces, got "${dir}"`);
+  }
+  const maxAgeMs = parseDuration(maxAge ?? DEFAULT_CACHE_MAX_AGE);
+  if (maxAgeMs === undefined) {
+    throw usageError(`--cache-max-age expects a whole number with s, m, h, d or w (like 7d), got "${maxAge}"`);
+  }
+  const count = tries === undefined ? DEFAULT_CACHE_TRIES : /^\d{1,3}$/.test(tries) ? Number(tries) : NaN;
+  if (!(count >= 1)) throw usageError(`--cache-tries expects a whole number from 1 to 999, got "${tries}"`);
+  return { dir: dir.replace(/(.)\/+$/, "$1"), maxAgeMs, tries: count };
+}
+
+const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
+
+/** "90s", "15m", "12h", "7d", "2w" in milliseconds; undefined when malformed or zero. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,6})([smhdw])$/.exec(text);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2]] : 0;
+  return ms > 0 ? ms : undefined;
 }
 
 function parseTimeout(raw: string | undefined): number {

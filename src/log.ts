@@ -1,4 +1,4 @@
-// logfmt lines on stderr (pam_exec's `log=FILE` or the journal catch them).
+// logfmt lines on stderr. pam_exec discards them unless its line has `log=FILE`; run by hand, they show.
 // Callers pass only named fields; there is no field through which a secret could travel.
 export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];

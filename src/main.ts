@@ -1,6 +1,6 @@
 // Entry point: wires argv, environment, stdin and the NetAuth client into the modules
 // that do the work, then exits with the PAM code. Nothing here decides anything.
-import { parseCommandLine } from "./cli.ts";
+import { type Options, parseCommandLine } from "./cli.ts";
 import { runAudit } from "./audit.ts";
 import { runCheck } from "./check.ts";
 import { type Config, loadConfig } from "./config.ts";
@@ -8,6 +8,7 @@ import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { helpText } from "./help.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
 import { handleLogin } from "./login.ts";
+import type { OfflineCache } from "./cache/offline.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
@@ -33,6 +34,29 @@ async function connect(config: Config, service: string, deadline: number, root?:
   return connectNetAuth(config, { service, deadline, rootCertificate: root });
 }
 
+/** Why the cache directory cannot be used, or undefined when it can. */
+async function cacheProblem(dir: string): Promise<string | undefined> {
+  const { unusableReason } = await import("./cache/store.ts");
+  try {
+    return await unusableReason(dir, Deno.uid());
+  } catch {
+    return "is outside this helper's sandbox (install it with --cache-dir)"; // no sys:uid granted
+  }
+}
+
+/** The cache, or undefined with a warning: an unusable directory must never break logins. */
+async function openCache(options: Options): Promise<OfflineCache | undefined> {
+  if (!options.cache) return undefined;
+  const { dir, maxAgeMs, tries } = options.cache;
+  const problem = await cacheProblem(dir);
+  if (problem) {
+    logger.log("WARN", `offline cache skipped: ${dir} ${problem}`, { cache: dir });
+    return undefined;
+  }
+  const { CacheStore } = await import("./cache/store.ts");
+  return { store: new CacheStore(dir), maxAgeMs, tries, now: Date.now };
+}
+
 async function main(): Promise<ExitCode> {
   const options = parseCommandLine(Deno.args);
   logger = createLogger(options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL);
@@ -48,7 +72,7 @@ async function main(): Promise<ExitCode> {
       return Exit.SUCCESS;
     case "audit": {
       const loaded = await config().then((c) => ({ c, e: undefined }), (e: Error) => ({ c: undefined, e: e.message }));
-      const report = runAudit(options.configPath, loaded.c, loaded.e);
+      const report = runAudit(options.configPath, loaded.c, loaded.e, options.cache?.dir);
       console.log(JSON.stringify(report, null, 2));
       return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
     }
@@ -57,6 +81,7 @@ async function main(): Promise<ExitCode> {
         loadConfig: config,
         netGranted,
         connect: (c, root) => connect(c, "netauth-pam-helper-check", deadline, root),
+        cache: options.cache && { dir: options.cache.dir, problem: () => cacheProblem(options.cache!.dir) },
         print: (line) => console.log(line),
       });
     case "run": {
@@ -66,13 +91,17 @@ async function main(): Promise<ExitCode> {
         () => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)),
         options.timeoutSeconds * 1000 + 200,
       );
+      // With a cache, NetAuth gets less of the deadline so the offline check still fits in it.
+      const reserve = options.cache ? Math.min(1000, options.timeoutSeconds * 250) : 0;
+      const cache = await openCache(options);
       const result = await handleLogin(options, {
         getEnv: (name) => Deno.env.get(name),
         stdin: Deno.stdin.readable,
         loadConfig: config,
         netGranted,
-        connect: (c, request, root) => connect(c, request.service, deadline, root),
+        connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
         logger,
+        cache,
       });
       return finish(result.exit, result.outcome, result.msg, result.fields);
     }

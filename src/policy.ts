@@ -8,6 +8,10 @@ export interface Decision {
   exit: ExitCode;
   outcome: string;
   msg: string;
+  /** Who decided, when a cache is in play: NetAuth itself or the offline cache. */
+  source?: "netauth" | "cache";
+  /** The entity's groups, when the decision fetched them. */
+  groups?: string[];
 }
 
 export interface PolicyOptions {
@@ -28,26 +32,22 @@ export async function decide(
       const info = await client.entityInfo(request.entity);
       if (info.locked) return { exit: Exit.PERM_DENIED, outcome: "locked", msg: "entity is locked" };
     }
-    const denied = await checkGroups(request.entity, client, options.requireGroups);
-    if (denied) return denied;
+    const groups = options.requireGroups.length > 0 ? await client.entityGroups(request.entity) : undefined;
+    if (groups && !options.requireGroups.some((g) => groups.includes(g))) {
+      return {
+        exit: Exit.PERM_DENIED,
+        outcome: "not_in_group",
+        msg: `not a member of any required group (${options.requireGroups.join(", ")})`,
+        groups,
+      };
+    }
     return request.type === "auth"
-      ? { exit: Exit.SUCCESS, outcome: "authenticated", msg: "authenticated" }
-      : { exit: Exit.SUCCESS, outcome: "permitted", msg: "account permitted" };
+      ? { exit: Exit.SUCCESS, outcome: "authenticated", msg: "authenticated", groups }
+      : { exit: Exit.SUCCESS, outcome: "permitted", msg: "account permitted", groups };
   } catch (err) {
     if (err instanceof NetAuthError) return fromNetAuthError(request, err);
     throw err;
   }
-}
-
-async function checkGroups(entity: string, client: NetAuthClient, required: string[]): Promise<Decision | undefined> {
-  if (required.length === 0) return undefined;
-  const groups = new Set(await client.entityGroups(entity));
-  if (required.some((g) => groups.has(g))) return undefined;
-  return {
-    exit: Exit.PERM_DENIED,
-    outcome: "not_in_group",
-    msg: `not a member of any required group (${required.join(", ")})`,
-  };
 }
 
 function fromNetAuthError(request: PamRequest, err: NetAuthError): Decision {

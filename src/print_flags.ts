@@ -1,4 +1,5 @@
-// `install.sh --print-flags [--conf-dir DIR]`: the sandbox flags for DIR/config.toml, one line.
+// `install.sh --print-flags [--conf-dir DIR] [--cache-dir DIR]`: the sandbox flags for DIR/config.toml,
+// one line, with read and write for the offline cache directory when one is given.
 // `--env-names` prints the variables the helper reads instead (the bundle launcher passes only those).
 // Runs with read access to DIR only; the host name is not needed to name permissions.
 import { parseArgs } from "node:util";
@@ -10,14 +11,18 @@ if (import.meta.main) {
   try {
     const { values } = parseArgs({
       args: Deno.args,
-      options: { "conf-dir": { type: "string", default: "/etc/netauth" }, "env-names": { type: "boolean" } },
+      options: {
+        "conf-dir": { type: "string", default: "/etc/netauth" },
+        "cache-dir": { type: "string" },
+        "env-names": { type: "boolean" },
+      },
     });
     if (values["env-names"]) {
       console.log(ALLOWED_ENV.join(" "));
     } else {
       const confDir = values["conf-dir"].replace(/(.)\/+$/, "$1");
       const config = await loadConfig(`${confDir}/config.toml`, () => "print-flags");
-      console.log(sandboxFlags(sandboxTargetFor(config)).join(" "));
+      console.log(sandboxFlags(sandboxTargetFor(config, values["cache-dir"]?.replace(/(.)\/+$/, "$1"))).join(" "));
     }
   } catch (err) {
     console.error(`print-flags: ${(err as Error).message.split("\n")[0]}`);

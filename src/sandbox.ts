@@ -6,14 +6,17 @@ import { PAM_ENV_NAMES } from "./pam_request.ts";
 
 /** Every environment variable the helper reads; any other name reads as unset. */
 export const ALLOWED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
-/** Only for client.ID's default, the host name. */
+/** The host name for client.ID's default; the uid only to check the cache directory's owner. */
 export const ALLOWED_SYS: readonly string[] = ["hostname"];
+export const CACHE_SYS: readonly string[] = ["uid"];
 
 export interface SandboxTarget {
   /** Directories (or files) the helper may read: the config directory, the certificate. */
   readPaths: string[];
   server: string;
   port: number;
+  /** The offline cache directory: read and write there, nowhere else. */
+  cacheDir?: string;
 }
 
 /** The net permission for a server: `NAME:PORT`, IPv6 literals bracketed. */
@@ -22,18 +25,20 @@ export function netPermission(server: string, port: number): string {
 }
 
 export function sandboxFlags(target: SandboxTarget): string[] {
-  for (const path of target.readPaths) {
+  const cache = target.cacheDir ? [target.cacheDir] : [];
+  for (const path of [...target.readPaths, ...cache]) {
     if (!path.startsWith("/") || /[,\s]/.test(path)) {
       throw new Error(`sandbox path must be absolute, without commas or spaces: "${path}"`);
     }
   }
   return [
     "--no-prompt",
-    `--allow-read=${unique(target.readPaths).join(",")}`,
+    `--allow-read=${unique([...target.readPaths, ...cache]).join(",")}`,
+    ...cache.map((dir) => `--allow-write=${dir}`),
     `--allow-env=${ALLOWED_ENV.join(",")}`,
     // Unlisted names (GRPC_*, proxies, cipher suites, roots file) read as unset, not as errors.
     "--ignore-env",
-    `--allow-sys=${ALLOWED_SYS.join(",")}`,
+    `--allow-sys=${[...ALLOWED_SYS, ...(target.cacheDir ? CACHE_SYS : [])].join(",")}`,
     `--allow-net=${netPermission(target.server, target.port)}`,
   ];
 }
@@ -45,6 +50,7 @@ function unique(values: string[]): string[] {
 /** What a config needs: its own directory, plus the certificate when it lives elsewhere. */
 export function sandboxTargetFor(
   config: { file: string; certificate: string; server: string; port: number },
+  cacheDir?: string,
 ): SandboxTarget {
   const confDir = dirname(config.file);
   const certInside = config.certificate.startsWith(`${confDir.replace(/\/$/, "")}/`);
@@ -52,5 +58,6 @@ export function sandboxTargetFor(
     readPaths: certInside ? [confDir] : [confDir, config.certificate],
     server: config.server,
     port: config.port,
+    cacheDir,
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, parseCommandLine } from "../src/cli.ts";
+import { DEFAULT_CONFIG, parseCommandLine, parseDuration } from "../src/cli.ts";
 import { HelperError } from "../src/exit_codes.ts";
 
 function usageFailure(argv: string[]): HelperError {
@@ -19,7 +19,22 @@ Deno.test("defaults match DESIGN.md", () => {
     timeoutSeconds: 10,
     requireGroups: [],
     logLevel: undefined,
+    cache: undefined,
   });
+});
+
+Deno.test("cache options: defaults 7d and 5 tries; durations in s/m/h/d/w", () => {
+  assert.deepEqual(parseCommandLine(["--cache-dir", "/var/cache/na/"]).cache, {
+    dir: "/var/cache/na",
+    maxAgeMs: 7 * 86400e3,
+    tries: 5,
+  });
+  const cache = parseCommandLine(["--cache-dir=/c", "--cache-max-age", "90s", "--cache-tries", "2"]).cache;
+  assert.deepEqual(cache, { dir: "/c", maxAgeMs: 90e3, tries: 2 });
+  assert.equal(parseDuration("15m"), 900e3);
+  assert.equal(parseDuration("12h"), 43200e3);
+  assert.equal(parseDuration("2w"), 1209600e3);
+  for (const bad of ["0d", "7", "d", "1.5h", "-1d", "7 d", "1y"]) assert.equal(parseDuration(bad), undefined, bad);
 });
 
 Deno.test("options are parsed, --require-group repeats", () => {
@@ -57,6 +72,10 @@ Deno.test("bad input exits 3 with a one-line message naming the option", () => {
     [["--log-level", "loud"], /--log-level expects one of TRACE, DEBUG, INFO, WARN, ERROR, got "loud"/],
     [["--require-group", "a b"], /--require-group expects a NetAuth group name, got "a b"/],
     [["--config", "relative.toml"], /--config must be an absolute path/],
+    [["--cache-dir", "cache"], /--cache-dir expects an absolute path/],
+    [["--cache-dir", "/c", "--cache-max-age", "soon"], /--cache-max-age expects .* got "soon"/],
+    [["--cache-dir", "/c", "--cache-tries", "0"], /--cache-tries expects .* got "0"/],
+    [["--cache-tries", "3"], /need --cache-dir/],
   ];
   for (const [argv, pattern] of cases) {
     const err = usageFailure(argv);

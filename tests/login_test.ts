@@ -45,7 +45,13 @@ Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
   const result = await handleLogin(options, d);
   assert.equal(result.exit, 0);
   assert.deepEqual(seen.secrets, ["pw"]);
-  assert.deepEqual(result.fields, { entity: "alice", service: "login", rhost: undefined, type: "auth" });
+  assert.deepEqual(result.fields, {
+    entity: "alice",
+    service: "login",
+    rhost: undefined,
+    type: "auth",
+    source: undefined,
+  });
 });
 
 Deno.test("local failures end the run before any NetAuth client exists", async () => {

@@ -14,7 +14,7 @@ Deno.test("the flag list is exactly the documented sandbox", () => {
   ]);
 });
 
-Deno.test("nothing broad: no write, run, ffi, all, and every allow flag is scoped", () => {
+Deno.test("nothing broad: no write (without a cache), run, ffi, all, and every allow flag is scoped", () => {
   for (const flag of sandboxFlags(target)) {
     assert.doesNotMatch(flag, /^--allow-(all|write|run|ffi|import)|^-A$/);
     if (flag.startsWith("--allow-")) assert.match(flag, /^--allow-[a-z]+=.+/, flag);
@@ -40,4 +40,16 @@ Deno.test("paths that would break the flag syntax are refused", () => {
   for (const path of ["relative", "/a,b", "/a b"]) {
     assert.throws(() => sandboxFlags({ ...target, readPaths: [path] }), /sandbox path/);
   }
+});
+
+Deno.test("a cache directory adds read and write there, and sys:uid to check its owner", () => {
+  assert.deepEqual(sandboxFlags({ ...target, cacheDir: "/var/cache/netauth" }), [
+    "--no-prompt",
+    "--allow-read=/etc/netauth,/var/cache/netauth",
+    "--allow-write=/var/cache/netauth",
+    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL",
+    "--ignore-env",
+    "--allow-sys=hostname,uid",
+    "--allow-net=netauth.example.org:1729",
+  ]);
 });

@@ -60,13 +60,14 @@ Deno.test({
     const tag = `netauth-e2e-${Deno.pid}`;
     const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
     const helperLog = `${prefix}/pam_exec.log`;
+    const cacheDir = `${prefix}/cache`;
     const localUser = `nalocal${Deno.pid % 100000}`;
     const pamFiles = [`/etc/pam.d/${tag}`, `/etc/pam.d/${tag}-staff`];
     let server: NetAuthd | undefined;
     try {
       server = await startNetAuthd();
       const install = await new Deno.Command(`${ROOT}install.sh`, {
-        args: ["--mode", "bundle", "--prefix", prefix, "--conf-dir", server.clientConfigDir],
+        args: ["--mode", "bundle", "--prefix", prefix, "--conf-dir", server.clientConfigDir, "--cache-dir", cacheDir],
       }).output();
       const installOut = new TextDecoder().decode(install.stdout) + new TextDecoder().decode(install.stderr);
       assert.equal(install.code, 0, installOut);
@@ -134,21 +135,31 @@ Deno.test({
         assert.match(log, new RegExp(`Authentication Succeeded: entity=alice service=${tag} client=${CLIENT_ID}`));
         assert.match(log, new RegExp(`Authentication Failed: entity=alice service=${tag} client=${CLIENT_ID}`));
       });
-      await t.step("netauthd stopped: NetAuth users fail within the timeout, local users still log in", async () => {
+      await t.step("netauthd stopped: uncached users fail within the timeout, local users still log in", async () => {
         await server!.stop();
-        const r = await expect(tag, "alice", "authenticate", ALICE_SECRET, false, "9");
+        const r = await expect(tag, "carol", "authenticate", CAROL_SECRET, false, "9");
         assert.ok(r.ms < TIMEOUT_S * 1000 + 2000, `took ${Math.round(r.ms)} ms with --timeout ${TIMEOUT_S}`);
         await expect(tag, localUser, "authenticate", "local-pw", true);
         await expect(tag, localUser, "acct_mgmt", "", true);
+      });
+      await t.step("netauthd stopped: the cached password still logs alice in, a wrong one does not", async () => {
+        await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
+        assert.match((await Deno.readTextFile(helperLog)).trim().split("\n").at(-1)!, /source=cache/);
+        await expect(tag, "alice", "authenticate", "not-her-password", false, "7");
+        await expect(tag, "alice", "acct_mgmt", "", true, "0");
       });
       await t.step("netauthd restarted: logins work again", async () => {
         await server!.start();
         await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
       });
-      await t.step("the password never reaches pam_exec's log", async () => {
-        const log = await Deno.readTextFile(helperLog);
+      await t.step("no password is written in clear: not in pam_exec's log, not in the cache", async () => {
+        const written = [await Deno.readTextFile(helperLog)];
+        for (const entry of Deno.readDirSync(cacheDir)) {
+          written.push(await Deno.readTextFile(`${cacheDir}/${entry.name}`));
+        }
+        assert.ok(written.length > 2, "the cache holds no entries");
         for (const secret of [ALICE_SECRET, BOB_SECRET, CAROL_SECRET, DAVE_SECRET, "not-her-password"]) {
-          assert.ok(!log.includes(secret), "a password is in the helper's log");
+          assert.ok(written.every((text) => !text.includes(secret)), "a password was written in clear");
         }
       });
     } finally {

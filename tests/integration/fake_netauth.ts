@@ -22,6 +22,11 @@ export interface Received {
 export interface FakeNetAuth {
   port: number;
   received: Received[];
+  /** Stop answering on `port` (connections refused) without losing state; `resume` reopens it. */
+  pause(): void;
+  resume(): void;
+  /** Accept connections but never answer (a black hole) until `resume`. */
+  hang(): void;
   stop(): Promise<void>;
 }
 
@@ -69,15 +74,24 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
     SystemPing: handler("SystemPing", (_e, _c, reply) => reply(null, {})),
     SystemStatus: handler("SystemStatus", (_e, _c, reply) => reply(null, { SystemOK: true })),
   });
-  const plainPort = await new Promise<number>((resolve, reject) =>
+  const backendPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => err ? reject(err) : resolve(p))
   );
-  const terminator = tls ? terminateTls(tls, plainPort) : undefined;
+  const front = new Front(backendPort, tls);
+  front.listen(0);
   return {
-    port: terminator?.port ?? plainPort,
+    port: front.port,
     received,
+    pause: () => front.close(),
+    resume() {
+      front.hanging = false;
+      if (!front.listening) front.listen(front.port);
+    },
+    hang() {
+      front.hanging = true;
+    },
     stop() {
-      terminator?.close();
+      front.close();
       // Forced: calls to HANG are still open and would hold a graceful shutdown forever.
       server.forceShutdown();
       return Promise.resolve();
@@ -86,39 +100,60 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
 }
 
 /**
- * TLS in front of the plaintext server, by Deno's own TLS: grpc-js's secure server needs
- * node:http2's createSecureServer, which Deno does not serve correctly.
+ * The port clients see: a TCP relay to the plaintext gRPC server, with TLS by Deno's own
+ * stack when asked (grpc-js's secure server needs node:http2's createSecureServer, which Deno
+ * does not serve correctly). Closing it is "NetAuth is down"; listening again on the same
+ * port brings it back.
  */
-function terminateTls(tls: { cert: Uint8Array; key: Uint8Array }, backendPort: number) {
-  const decoder = new TextDecoder();
-  const listener = Deno.listenTls({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: decoder.decode(tls.cert),
-    key: decoder.decode(tls.key),
-    alpnProtocols: ["h2"],
-  });
-  const conns = new Set<Deno.Conn>();
-  (async () => {
+class Front {
+  port = 0;
+  hanging = false;
+  private listener?: Deno.Listener;
+  private readonly conns = new Set<Deno.Conn>();
+
+  constructor(private readonly backendPort: number, private readonly tls?: { cert: Uint8Array; key: Uint8Array }) {}
+
+  listen(port: number): void {
+    const decoder = new TextDecoder();
+    const listener = this.tls
+      ? Deno.listenTls({
+        hostname: "127.0.0.1",
+        port,
+        cert: decoder.decode(this.tls.cert),
+        key: decoder.decode(this.tls.key),
+        alpnProtocols: ["h2"],
+      })
+      : Deno.listen({ hostname: "127.0.0.1", port });
+    this.listener = listener;
+    this.port = listener.addr.port;
+    this.accept(listener).catch(() => {});
+  }
+
+  get listening(): boolean {
+    return this.listener !== undefined;
+  }
+
+  close(): void {
+    this.listener?.close();
+    this.listener = undefined;
+    for (const conn of this.conns) this.closeConn(conn);
+  }
+
+  private async accept(listener: Deno.Listener): Promise<void> {
     for await (const front of listener) {
-      const back = await Deno.connect({ hostname: "127.0.0.1", port: backendPort });
-      conns.add(front).add(back);
-      const closeBoth = () => {
-        for (const c of [front, back]) {
-          conns.delete(c);
-          try {
-            c.close();
-          } catch { /* already closed */ }
-        }
-      };
-      Promise.allSettled([front.readable.pipeTo(back.writable), back.readable.pipeTo(front.writable)]).then(closeBoth);
+      this.conns.add(front);
+      if (this.hanging) continue; // held open, never relayed: closed by close() or stop()
+      const back = await Deno.connect({ hostname: "127.0.0.1", port: this.backendPort });
+      this.conns.add(back);
+      Promise.allSettled([front.readable.pipeTo(back.writable), back.readable.pipeTo(front.writable)])
+        .then(() => [front, back].forEach((c) => this.closeConn(c)));
     }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    close() {
-      listener.close();
-      for (const c of conns) c.close();
-    },
-  };
+  }
+
+  private closeConn(conn: Deno.Conn): void {
+    this.conns.delete(conn);
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
 }

@@ -12,8 +12,10 @@ export interface HelperRun {
   ms: number;
 }
 
-export async function printFlags(confDir: string): Promise<string[]> {
-  const out = await new Deno.Command(`${ROOT}install.sh`, { args: ["--print-flags", "--conf-dir", confDir] }).output();
+export async function printFlags(confDir: string, cacheDir?: string): Promise<string[]> {
+  const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
+  const args = ["--print-flags", "--conf-dir", confDir, ...cache];
+  const out = await new Deno.Command(`${ROOT}install.sh`, { args }).output();
   assert.ok(out.success, `install.sh --print-flags failed: ${decoder.decode(out.stderr)}`);
   return decoder.decode(out.stdout).trim().split(" ");
 }

@@ -10,11 +10,7 @@ export const CAROL_SECRET = "carol-pw"; // in ops, locked
 export const DAVE_SECRET = "dave-pw"; // in no group
 export const CLIENT_ID = "pam-helper-test";
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = { code: number; stdout: string; stderr: string };
 
 export interface NetAuthd {
   dir: string;
@@ -62,11 +58,8 @@ export async function ensureNetAuthBinaries(): Promise<{ ok: true } | { ok: fals
     missing = await missingBinaries();
   }
   if (missing.length === 0) return { ok: true };
-  return {
-    ok: false,
-    why: `${missing.join(", ")} not found in ${netauthBinDir()}; run tests/netauthd/install.sh ` +
-      "(or set NETAUTH_INSTALL=1, or NETAUTH_BIN to a directory holding them)",
-  };
+  const hint = "run tests/netauthd/install.sh, or set NETAUTH_INSTALL=1, or NETAUTH_BIN to a directory holding them";
+  return { ok: false, why: `${missing.join(", ")} not found in ${netauthBinDir()}; ${hint}` };
 }
 
 /** For Deno.test: ignored (reason printed) without binaries, except under CI=true, where `missing` fails the test. */
@@ -78,26 +71,23 @@ export async function netauthGate(): Promise<{ ignore: boolean; missing?: string
   return { ignore: !ci, missing: bins.why };
 }
 
-interface RunOptions {
-  cwd?: string;
-  env?: Record<string, string>;
-  inheritEnv?: boolean;
-  timeoutMs?: number;
-}
+type RunOptions = { cwd?: string; env?: Record<string, string>; inheritEnv?: boolean; timeoutMs?: number };
 
 /** Every child is bounded: a hung netauth CLI or nsutil must fail the test, not stall it. */
 async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? 10_000);
   try {
-    const out = await new Deno.Command(cmd, {
+    const { cwd, env, inheritEnv } = opts;
+    const command = new Deno.Command(cmd, {
       args,
-      cwd: opts.cwd,
-      env: opts.env,
-      clearEnv: !opts.inheritEnv,
+      cwd,
+      env,
+      clearEnv: !inheritEnv,
       stdin: "null",
       signal: abort.signal,
-    }).output();
+    });
+    const out = await command.output();
     const dec = new TextDecoder();
     const res = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
     if (abort.signal.aborted) res.stderr += `\n[killed after ${opts.timeoutMs ?? 10_000} ms]`;
@@ -105,6 +95,12 @@ async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+function kill(proc: Deno.ChildProcess, signal: Deno.Signal) {
+  try {
+    proc.kill(signal);
+  } catch { /* already exited */ }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -150,9 +146,11 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
         `[client]\nID = "${CLIENT_ID}"\n`,
     );
   };
-  const nsutil = async (...args: string[]) => {
-    const res = await run(`${bin}/nsutil`, ["--config", `${dir}/config.toml`, ...args], { cwd: `${dir}/keys`, env });
-    if (res.code !== 0) throw new Error(`nsutil ${args.join(" ")} failed (exit ${res.code}): ${res.stderr}`);
+  // certgen/keygen write into cwd (keys/); all subcommands insist on a config file.
+  const nsutil = async (args: string[], extraEnv = {}, mayFail = false) => {
+    const opts = { cwd: `${dir}/keys`, env: { ...env, ...extraEnv } };
+    const res = await run(`${bin}/nsutil`, ["--config", `${dir}/config.toml`, ...args], opts);
+    if (res.code !== 0 && !mayFail) throw new Error(`nsutil ${args[0]} failed (exit ${res.code}): ${res.stderr}`);
   };
   const cli = (args: string[], as?: { entity: string; secret: string }) => {
     const who = as ? ["--entity", as.entity, "--secret", as.secret] : [];
@@ -168,35 +166,18 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
     if (!child) return;
     const proc = child;
     child = undefined;
-    try {
-      proc.kill("SIGTERM");
-    } catch { /* already exited */ }
+    kill(proc, "SIGTERM");
     // netauthd shuts down gracefully within milliseconds; give it 5 s before SIGKILL.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      proc.status.then(() => false),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 5_000)),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      try {
-        proc.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
+    const killer = setTimeout(() => kill(proc, "SIGKILL"), 5_000);
     await proc.status;
+    clearTimeout(killer);
     await pump;
   };
 
   const start = async () => {
     if (child) throw new Error("netauthd is already running");
-    const proc = new Deno.Command(`${bin}/netauthd`, {
-      cwd: dir,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const io = { stdin: "null", stdout: "null", stderr: "piped" } as const;
+    const proc = new Deno.Command(`${bin}/netauthd`, { cwd: dir, env, clearEnv: true, ...io }).spawn();
     child = proc;
     let exited: Deno.CommandStatus | undefined;
     proc.status.then((status) => exited = status);
@@ -227,21 +208,18 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
   };
 
   try {
-    for (const sub of ["home", "keys", "tmp", "client/keys"]) await Deno.mkdir(`${dir}/${sub}`, { recursive: true });
+    await Promise.all(
+      ["home", "keys", "tmp", "client/keys"].map((d) => Deno.mkdir(`${dir}/${d}`, { recursive: true })),
+    );
     await writeConfigs();
     // Self-signed ECDSA (tls.pem/tls.key) and JWT keys (keys/rsa-*.tokenkey; v0.6.4 does not generate them).
-    await Promise.all([nsutil("certgen", "localhost", "localhost", "127.0.0.1"), nsutil("keygen", "rsa", "2048")]);
+    await Promise.all([nsutil(["certgen", "localhost", "localhost", "127.0.0.1"]), nsutil(["keygen", "rsa", "2048"])]);
     await Deno.copyFile(`${dir}/keys/tls.pem`, `${clientConfigDir}/keys/tls.pem`);
     await Deno.chmod(`${clientConfigDir}/keys/tls.pem`, 0o644); // certgen writes 0400
     // Offline bootstrap; v0.6.4 bug: the first run creates the entity then exits 1, the second sets secret and root.
-    const boot = {
-      ...env,
-      NETAUTH_UNATTENDED_BOOTSTRAP_NAME: ADMIN,
-      NETAUTH_UNATTENDED_BOOTSTRAP_SECRET: ADMIN_SECRET,
-    };
-    await run(`${bin}/nsutil`, ["--config", `${dir}/config.toml`, "bootstrap"], { cwd: dir, env: boot });
-    const res = await run(`${bin}/nsutil`, ["--config", `${dir}/config.toml`, "bootstrap"], { cwd: dir, env: boot });
-    if (res.code !== 0) throw new Error(`nsutil bootstrap failed (exit ${res.code}): ${res.stderr}`);
+    const boot = { NETAUTH_UNATTENDED_BOOTSTRAP_NAME: ADMIN, NETAUTH_UNATTENDED_BOOTSTRAP_SECRET: ADMIN_SECRET };
+    await nsutil(["bootstrap"], boot, true);
+    await nsutil(["bootstrap"], boot);
 
     for (let attempt = 1;; attempt++) {
       port = freePort();
@@ -255,16 +233,17 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
     }
     // Always --initial-secret: without it the CLI silently uses the admin's --secret for the new entity.
     const secrets = { alice: ALICE_SECRET, bob: BOB_SECRET, carol: CAROL_SECRET, dave: DAVE_SECRET };
-    for (const [name, secret] of Object.entries(secrets)) {
-      await admin("entity", "create", name, "--initial-secret", secret);
-    }
-    await admin("entity", "lock", "carol");
-    await admin("group", "create", "ops", "--display-name", "Operations");
-    await admin("group", "create", "staff", "--display-name", "Staff");
-    await admin("group", "rule", "staff", "INCLUDE", "ops");
-    await admin("entity", "membership", "alice", "ADD", "ops");
-    await admin("entity", "membership", "bob", "ADD", "staff");
-    await admin("entity", "membership", "carol", "ADD", "ops");
+    const fixtures = [
+      ...Object.entries(secrets).map(([name, secret]) => ["entity", "create", name, "--initial-secret", secret]),
+      ["entity", "lock", "carol"],
+      ["group", "create", "ops", "--display-name", "Operations"],
+      ["group", "create", "staff", "--display-name", "Staff"],
+      ["group", "rule", "staff", "INCLUDE", "ops"], // ops members are indirectly in staff
+      ["entity", "membership", "alice", "ADD", "ops"],
+      ["entity", "membership", "bob", "ADD", "staff"],
+      ["entity", "membership", "carol", "ADD", "ops"],
+    ];
+    for (const args of fixtures) await admin(...args);
   } catch (err) {
     await cleanup();
     throw err;
@@ -272,9 +251,7 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
 
   return {
     dir,
-    get port() {
-      return port;
-    },
+    port, // fixed once up: start() after stop() reuses it
     serverName: "localhost",
     caPath: `${clientConfigDir}/keys/tls.pem`,
     clientConfigDir,

@@ -1,0 +1,122 @@
+// One file per entity in the cache directory, named by a hash of the entity ID (no ID can
+// escape the directory or collide with a temp file), written to a temp file and renamed.
+import { createHash } from "node:crypto";
+import { isSaneKdf, type KdfParams } from "./verifier.ts";
+
+export const ENTRY_FORMAT = "netauth-pam-helper/cache/v1";
+
+export interface CacheEntry {
+  entity: string;
+  kdf: KdfParams;
+  salt: Uint8Array;
+  verifier: Uint8Array;
+  /** Groups (direct and indirect) at the last online success; undefined when they could not be read. */
+  groups?: string[];
+  /** Last online success, ms since epoch: the entry's age counts from here. */
+  onlineAt: number;
+  /** Offline mismatches since then. */
+  offlineFailures: number;
+}
+
+/** `<sha256 of the ID>.json`: hex only, fixed length, whatever the ID holds. */
+export function entryFileName(entity: string): string {
+  return `${createHash("sha256").update(entity, "utf8").digest("hex")}.json`;
+}
+
+export function serialize(entry: CacheEntry): string {
+  return JSON.stringify(
+    {
+      format: ENTRY_FORMAT,
+      entity: entry.entity,
+      kdf: entry.kdf,
+      salt: btoa(String.fromCharCode(...entry.salt)),
+      verifier: btoa(String.fromCharCode(...entry.verifier)),
+      groups: entry.groups,
+      onlineAt: new Date(entry.onlineAt).toISOString(),
+      offlineFailures: entry.offlineFailures,
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+/** The entry for `entity`, or undefined for anything corrupt, foreign or for another entity. */
+export function parse(text: string, entity: string): CacheEntry | undefined {
+  try {
+    const raw = JSON.parse(text);
+    const onlineAt = Date.parse(raw.onlineAt);
+    const groupsOk = raw.groups === undefined ||
+      (Array.isArray(raw.groups) && raw.groups.every((g: unknown) => typeof g === "string"));
+    if (
+      raw.format !== ENTRY_FORMAT || raw.entity !== entity || !isSaneKdf(raw.kdf) || !groupsOk ||
+      !Number.isFinite(onlineAt) || !Number.isInteger(raw.offlineFailures) || raw.offlineFailures < 0
+    ) return undefined;
+    const salt = decodeBase64(raw.salt), verifier = decodeBase64(raw.verifier);
+    if (!salt || !verifier || salt.length < 16 || verifier.length !== raw.kdf.keyLength) return undefined;
+    return { entity, kdf: raw.kdf, salt, verifier, groups: raw.groups, onlineAt, offlineFailures: raw.offlineFailures };
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeBase64(value: unknown): Uint8Array | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+export class CacheStore {
+  constructor(readonly dir: string) {}
+
+  pathFor(entity: string): string {
+    return `${this.dir}/${entryFileName(entity)}`;
+  }
+
+  async read(entity: string): Promise<CacheEntry | undefined> {
+    const text = await Deno.readTextFile(this.pathFor(entity)).catch(() => undefined);
+    return text === undefined ? undefined : parse(text, entity);
+  }
+
+  /** Atomic: readers see the old entry or the new one, never a torn file. */
+  async write(entry: CacheEntry): Promise<void> {
+    const random = crypto.getRandomValues(new Uint8Array(8)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
+    const temp = `${this.dir}/.tmp-${random}`;
+    try {
+      await Deno.writeTextFile(temp, serialize(entry), { mode: 0o600, createNew: true });
+      await Deno.rename(temp, this.pathFor(entry.entity));
+    } catch (err) {
+      await Deno.remove(temp).catch(() => {});
+      throw err;
+    }
+  }
+
+  async remove(entity: string): Promise<void> {
+    await Deno.remove(this.pathFor(entity)).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+  }
+}
+
+/**
+ * Why `dir` cannot hold secrets' verifiers for user `uid`, or undefined when it can:
+ * it must exist, be a directory owned by the running user, and be closed to group and others.
+ */
+export async function unusableReason(dir: string, uid: number | null): Promise<string | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(dir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "does not exist";
+    if (err instanceof Deno.errors.NotCapable) return "is outside this helper's sandbox (install it with --cache-dir)";
+    return `cannot be read (${(err as Error).name})`;
+  }
+  if (!info.isDirectory) return "is not a directory";
+  if (uid !== null && info.uid !== uid) return `is owned by uid ${info.uid}, not by the running user (uid ${uid})`;
+  if (((info.mode ?? 0) & 0o077) !== 0) {
+    return `is open to group or others (mode ${((info.mode ?? 0) & 0o777).toString(8)}; want 700)`;
+  }
+  return undefined;
+}

@@ -1,0 +1,48 @@
+// The offline verifier: scrypt (memory-hard) over the password with a random per-entry salt.
+// Parameters travel with each entry, so raising them later needs no migration.
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+
+export interface KdfParams {
+  name: "scrypt";
+  /** CPU/memory cost, a power of two: memory is 128 * N * r bytes (32 MiB here). */
+  N: number;
+  r: number;
+  p: number;
+  keyLength: number;
+}
+
+/** Measured on the CI machine: about 0.1 s and 32 MiB per derivation (README, "Offline cache"). */
+export const CURRENT_KDF: KdfParams = { name: "scrypt", N: 2 ** 15, r: 8, p: 1, keyLength: 32 };
+export const SALT_BYTES = 16;
+
+/** Bounds for parameters read back from disk: a tampered entry must not pin the CPU or memory. */
+export function isSaneKdf(kdf: unknown): kdf is KdfParams {
+  const k = kdf as KdfParams;
+  return typeof k === "object" && k !== null && k.name === "scrypt" &&
+    Number.isInteger(Math.log2(k.N)) && k.N >= 2 ** 10 && k.N <= 2 ** 20 &&
+    Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
+    Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
+    Number.isInteger(k.keyLength) && k.keyLength >= 16 && k.keyLength <= 64;
+}
+
+export function derive(secret: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
+  return new Promise((resolve, reject) =>
+    scrypt(
+      secret,
+      salt,
+      kdf.keyLength,
+      { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r },
+      (err, key) => err ? reject(err) : resolve(new Uint8Array(key)),
+    )
+  );
+}
+
+export async function makeVerifier(secret: string, kdf = CURRENT_KDF) {
+  const salt = new Uint8Array(randomBytes(SALT_BYTES));
+  return { kdf, salt, verifier: await derive(secret, salt, kdf) };
+}
+
+export async function matches(secret: string, entry: { kdf: KdfParams; salt: Uint8Array; verifier: Uint8Array }) {
+  const candidate = await derive(secret, entry.salt, entry.kdf);
+  return candidate.length === entry.verifier.length && timingSafeEqual(candidate, entry.verifier);
+}

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { decideWithCache, type OfflineCache } from "../../src/cache/offline.ts";
+import { CacheStore } from "../../src/cache/store.ts";
+import { createLogger } from "../../src/log.ts";
+import { type NetAuthClient, NetAuthError } from "../../src/netauth/client.ts";
+import type { PamRequest } from "../../src/pam_request.ts";
+
+const DAY = 86400e3;
+
+/** NetAuth with one entity whose password and reachability the test changes. */
+function netauth(state: { up: boolean; password: string; groups: string[]; locked?: boolean }): NetAuthClient {
+  const down = () => Promise.reject(new NetAuthError("unavailable", "UNAVAILABLE: connection refused"));
+  return {
+    authEntity: (_e, s) =>
+      !state.up
+        ? down()
+        : s === state.password && !state.locked
+        ? Promise.resolve()
+        : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed")),
+    entityInfo: (id) => state.up ? Promise.resolve({ id, locked: state.locked ?? false }) : down(),
+    entityGroups: () => state.up ? Promise.resolve(state.groups) : down(),
+    ping: () => Promise.resolve(),
+    status: () => Promise.resolve({ ok: true }),
+    close() {},
+  };
+}
+
+async function withCache(fn: (cache: OfflineCache, clock: { now: number }) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  const clock = { now: Date.parse("2026-11-26T00:00:00Z") };
+  try {
+    await fn({ store: new CacheStore(dir), maxAgeMs: 7 * DAY, tries: 3, now: () => clock.now }, clock);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const quiet = createLogger("ERROR", () => {});
+const auth: PamRequest = { type: "auth", entity: "alice", service: "sshd" };
+const account: PamRequest = { type: "account", entity: "alice", service: "sshd" };
+const none = { requireGroups: [] };
+
+Deno.test("online success is cached; offline the same password passes, others fail (source=cache)", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw1", groups: ["ops"] };
+    const client = netauth(state);
+    assert.deepEqual(
+      { ...(await decideWithCache(auth, "pw1", client, none, cache, quiet)), groups: undefined },
+      { exit: 0, outcome: "authenticated", msg: "authenticated", source: "netauth", groups: undefined },
+    );
+    state.up = false;
+    const ok = await decideWithCache(auth, "pw1", client, none, cache, quiet);
+    assert.deepEqual([ok.exit, ok.source], [0, "cache"]);
+    const wrong = await decideWithCache(auth, "pw2", client, none, cache, quiet);
+    assert.deepEqual([wrong.exit, wrong.source], [7, "cache"]);
+    assert.equal((await cache.store.read("alice"))!.offlineFailures, 1);
+  });
+});
+
+Deno.test("offline: no entry and an expired entry are 9", async () => {
+  await withCache(async (cache, clock) => {
+    const state = { up: false, password: "pw", groups: [] };
+    assert.equal((await decideWithCache(auth, "pw", netauth(state), none, cache, quiet)).exit, 9);
+    state.up = true;
+    await decideWithCache(auth, "pw", netauth(state), none, cache, quiet);
+    state.up = false;
+    clock.now += 7 * DAY - 1000;
+    assert.equal((await decideWithCache(auth, "pw", netauth(state), none, cache, quiet)).exit, 0);
+    clock.now += 2000;
+    const expired = await decideWithCache(auth, "pw", netauth(state), none, cache, quiet);
+    assert.equal(expired.exit, 9);
+    assert.match(expired.msg, /cached credential expired/);
+  });
+});
+
+Deno.test("after --cache-tries offline failures the entry is refused until an online success", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: [] };
+    const client = netauth(state);
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    state.up = false;
+    for (let i = 0; i < 3; i++) assert.equal((await decideWithCache(auth, "bad", client, none, cache, quiet)).exit, 7);
+    const locked = await decideWithCache(auth, "pw", client, none, cache, quiet);
+    assert.equal(locked.exit, 9);
+    assert.match(locked.msg, /disabled after 3 offline failures/);
+    state.up = true;
+    assert.equal((await decideWithCache(auth, "pw", client, none, cache, quiet)).exit, 0);
+    state.up = false;
+    assert.equal((await decideWithCache(auth, "pw", client, none, cache, quiet)).exit, 0);
+  });
+});
+
+Deno.test("the server's verdict wins: UNAUTHENTICATED online removes the entry", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: [] };
+    const client = netauth(state);
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    assert.equal((await decideWithCache(auth, "guess", client, none, cache, quiet)).exit, 7);
+    assert.equal(await cache.store.read("alice"), undefined);
+    state.up = false;
+    assert.equal((await decideWithCache(auth, "pw", client, none, cache, quiet)).exit, 9);
+  });
+});
+
+Deno.test("a rotated password replaces the cached one", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "old", groups: [] };
+    const client = netauth(state);
+    await decideWithCache(auth, "old", client, none, cache, quiet);
+    state.password = "new";
+    await decideWithCache(auth, "new", client, none, cache, quiet);
+    state.up = false;
+    assert.equal((await decideWithCache(auth, "old", client, none, cache, quiet)).exit, 7);
+    assert.equal((await decideWithCache(auth, "new", client, none, cache, quiet)).exit, 0);
+  });
+});
+
+Deno.test("account offline: permitted with a valid entry, groups checked against the cached ones", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: ["ops", "staff"], locked: false };
+    const client = netauth(state);
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    state.up = false;
+    assert.equal((await decideWithCache(account, undefined, client, none, cache, quiet)).exit, 0);
+    assert.equal(
+      (await decideWithCache(account, undefined, client, { requireGroups: ["staff"] }, cache, quiet)).exit,
+      0,
+    );
+    const out = await decideWithCache(account, undefined, client, { requireGroups: ["wheel"] }, cache, quiet);
+    assert.deepEqual([out.exit, out.source], [6, "cache"]);
+    const stranger = await decideWithCache({ ...account, entity: "bob" }, undefined, client, none, cache, quiet);
+    assert.equal(stranger.exit, 9);
+    // Locked online: the entry goes, so the account is not permitted offline either.
+    state.up = true;
+    state.locked = true;
+    assert.equal((await decideWithCache(account, undefined, client, none, cache, quiet)).exit, 6);
+    state.up = false;
+    assert.equal((await decideWithCache(account, undefined, client, none, cache, quiet)).exit, 9);
+  });
+});
+
+Deno.test("a cache that cannot be written never changes NetAuth's verdict", async () => {
+  const lines: string[] = [];
+  const cache: OfflineCache = { store: new CacheStore("/nonexistent/dir"), maxAgeMs: DAY, tries: 3, now: Date.now };
+  const result = await decideWithCache(
+    auth,
+    "pw",
+    netauth({ up: true, password: "pw", groups: [] }),
+    none,
+    cache,
+    createLogger("WARN", (l) => lines.push(l)),
+  );
+  assert.equal(result.exit, 0);
+  assert.match(lines.join("\n"), /level=warn msg="cache not updated" entity=alice/);
+});
