@@ -27,6 +27,10 @@ Options:
   --timeout SECONDS     deadline for the whole run, connection included (default 10)
   --require-group NAME  also require membership (direct or indirect) in NAME; repeatable, any one suffices
   --log-level LEVEL     TRACE, DEBUG, INFO, WARN or ERROR (default INFO, or $${LOG_LEVEL_ENV})
+  --cache-dir DIR       offline cache: answer from scrypt verifiers in DIR (owned by the user, mode 700)
+                        when NetAuth is unavailable; off by default
+  --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default 7d)
+  --cache-tries N       refuse an entry after N offline mismatches until the next online success (default 5)
   --check               check config, certificate, sandbox and server; one line each
   --audit               print the permissions this process holds, as JSON
   --version, --help
