@@ -8,8 +8,7 @@ import { Exit, HelperError } from "./exit_codes.ts";
 import type { LogFields, Logger } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { type PamRequest, readPamRequest, readSecret } from "./pam_request.ts";
-import { decide, type Decision } from "./policy.ts";
-import type { OfflineCache } from "./cache/offline.ts";
+import type { Decide, Decision } from "./policy.ts";
 
 export interface LoginDeps {
   getEnv: (name: string) => string | undefined;
@@ -18,8 +17,8 @@ export interface LoginDeps {
   netGranted: (config: Config) => boolean;
   connect: (config: Config, request: PamRequest, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
   logger: Logger;
-  /** The offline cache, when enabled and its directory is usable. */
-  cache?: OfflineCache;
+  /** The policy: plain `decide`, or one that falls back to the offline cache. */
+  decide: Decide;
 }
 
 export interface LoginResult extends Decision {
@@ -48,18 +47,7 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
     const client = await deps.connect(config, request, root);
     deps.logger.log("TRACE", "client ready", { ms: Math.round(performance.now() - started) });
     try {
-      const policy = { requireGroups: options.requireGroups };
-      // The cache's module (and its scrypt) is loaded only where a cache is configured.
-      const decision = deps.cache
-        ? await (await import("./cache/offline.ts")).decideWithCache(
-          request,
-          secret,
-          client,
-          policy,
-          deps.cache,
-          deps.logger,
-        )
-        : await decide(request, secret, client, policy);
+      const decision = await deps.decide(request, secret, client, { requireGroups: options.requireGroups });
       deps.logger.log("DEBUG", "NetAuth answered", {
         outcome: decision.outcome,
         ms: Math.round(performance.now() - started),

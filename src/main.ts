@@ -1,6 +1,6 @@
 // Entry point: wires argv, environment, stdin and the NetAuth client into the modules
 // that do the work, then exits with the PAM code. Nothing here decides anything.
-import { type Options, parseCommandLine } from "./cli.ts";
+import { parseCommandLine } from "./cli.ts";
 import { runAudit } from "./audit.ts";
 import { runCheck } from "./check.ts";
 import { type Config, loadConfig } from "./config.ts";
@@ -8,7 +8,7 @@ import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { helpText } from "./help.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
 import { handleLogin } from "./login.ts";
-import type { OfflineCache } from "./cache/offline.ts";
+import { decide } from "./policy.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
@@ -32,29 +32,6 @@ async function connect(config: Config, service: string, deadline: number, root?:
   // Loaded here, not at the top: paths that need no server never pay for gRPC.
   const { connectNetAuth } = await import("./netauth/grpc_client.ts");
   return connectNetAuth(config, { service, deadline, rootCertificate: root });
-}
-
-/** Why the cache directory cannot be used, or undefined when it can. */
-async function cacheProblem(dir: string): Promise<string | undefined> {
-  const { unusableReason } = await import("./cache/store.ts");
-  try {
-    return await unusableReason(dir, Deno.uid());
-  } catch {
-    return "is outside this helper's sandbox (install it with --cache-dir)"; // no sys:uid granted
-  }
-}
-
-/** The cache, or undefined with a warning: an unusable directory must never break logins. */
-async function openCache(options: Options): Promise<OfflineCache | undefined> {
-  if (!options.cache) return undefined;
-  const { dir, maxAgeMs, tries } = options.cache;
-  const problem = await cacheProblem(dir);
-  if (problem) {
-    logger.log("WARN", `offline cache skipped: ${dir} ${problem}`, { cache: dir });
-    return undefined;
-  }
-  const { CacheStore } = await import("./cache/store.ts");
-  return { store: new CacheStore(dir), maxAgeMs, tries, now: Date.now };
 }
 
 async function main(): Promise<ExitCode> {
@@ -81,7 +58,10 @@ async function main(): Promise<ExitCode> {
         loadConfig: config,
         netGranted,
         connect: (c, root) => connect(c, "netauth-pam-helper-check", deadline, root),
-        cache: options.cache && { dir: options.cache.dir, problem: () => cacheProblem(options.cache!.dir) },
+        cache: options.cache && {
+          dir: options.cache.dir,
+          problem: async () => (await import("./cache/open.ts")).cacheProblem(options.cache!.dir),
+        },
         print: (line) => console.log(line),
       });
     case "run": {
@@ -93,7 +73,8 @@ async function main(): Promise<ExitCode> {
       );
       // With a cache, NetAuth gets less of the deadline so the offline check still fits in it.
       const reserve = options.cache ? Math.min(1000, options.timeoutSeconds * 250) : 0;
-      const cache = await openCache(options);
+      // The cache's modules (and scrypt) load only where a cache is configured.
+      const cached = options.cache && await (await import("./cache/open.ts")).openCache(options.cache, logger);
       const result = await handleLogin(options, {
         getEnv: (name) => Deno.env.get(name),
         stdin: Deno.stdin.readable,
@@ -101,7 +82,7 @@ async function main(): Promise<ExitCode> {
         netGranted,
         connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
         logger,
-        cache,
+        decide: cached || decide,
       });
       return finish(result.exit, result.outcome, result.msg, result.fields);
     }

@@ -19,6 +19,8 @@ export interface PolicyOptions {
   requireGroups: string[];
 }
 
+export type Decide = typeof decide;
+
 export async function decide(
   request: PamRequest,
   secret: string | undefined,

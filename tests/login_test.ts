@@ -4,6 +4,7 @@ import { type Config, configError } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { handleLogin, type LoginDeps } from "../src/login.ts";
 import type { NetAuthClient } from "../src/netauth/client.ts";
+import { decide } from "../src/policy.ts";
 
 const config: Config = {
   file: "/etc/netauth/config.toml",
@@ -32,6 +33,7 @@ function deps(env: Record<string, string>, stdin: string, overrides: Partial<Log
     netGranted: () => true,
     connect: () => (seen.connects++, Promise.resolve(client)),
     logger: createLogger("ERROR", () => {}),
+    decide,
     ...overrides,
   };
   return { d, seen };

@@ -1,0 +1,34 @@
+// Turning --cache-dir on: check the directory, then hand out a decision function that
+// consults the cache. Loaded only when a cache is configured.
+import type { Options } from "../cli.ts";
+import type { Logger } from "../log.ts";
+import type { Decide } from "../policy.ts";
+import { decideWithCache } from "./offline.ts";
+import { CacheStore, unusableReason } from "./store.ts";
+
+/** Why the cache directory cannot be used, or undefined when it can. */
+export async function cacheProblem(dir: string): Promise<string | undefined> {
+  let uid: number | null;
+  try {
+    uid = Deno.uid();
+  } catch {
+    return "is outside this helper's sandbox (install it with --cache-dir)"; // no sys:uid granted
+  }
+  return await unusableReason(dir, uid);
+}
+
+/** The cached decision, or undefined with a warning: an unusable directory must never break logins. */
+export async function openCache(settings: NonNullable<Options["cache"]>, logger: Logger): Promise<Decide | undefined> {
+  const problem = await cacheProblem(settings.dir);
+  if (problem) {
+    logger.log("WARN", `offline cache skipped: ${settings.dir} ${problem}`, { cache: settings.dir });
+    return undefined;
+  }
+  const cache = {
+    store: new CacheStore(settings.dir),
+    maxAgeMs: settings.maxAgeMs,
+    tries: settings.tries,
+    now: Date.now,
+  };
+  return (request, secret, client, policy) => decideWithCache(request, secret, client, policy, cache, logger);
+}
