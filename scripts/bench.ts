@@ -13,10 +13,13 @@ interface Case {
   env?: Record<string, string>;
   stdin?: string;
   expectExit: number;
+  /** Runs before each measurement of this case (for example: take NetAuth down). */
+  before?: () => void;
 }
 
 /** One run under GNU time: wall ms and peak RSS in KiB. */
 async function measure(c: Case): Promise<{ ms: number; kib: number }> {
+  c.before?.();
   const child = new Deno.Command("/usr/bin/time", {
     args: ["-f", "%e %M", Deno.execPath(), "run", "--quiet", ...c.args],
     cwd: ROOT,
@@ -44,17 +47,44 @@ const pki = await makePki();
 const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
 const confDir = await makeConfDir(configToml(server.port), pki.caPem);
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
+const cacheDir = await Deno.makeTempDir();
 try {
   const flags = await printFlags(confDir);
   const helper = [...flags, "src/main.ts", "--config", `${confDir}/config.toml`];
+  const cached = [...await printFlags(confDir, cacheDir), "src/main.ts", "--config", `${confDir}/config.toml`];
+  cached.push("--cache-dir", cacheDir);
   const pam = (user: string) => ({ PAM_TYPE: "auth", PAM_USER: user, PAM_SERVICE: "bench" });
+  const up = () => server.resume(), down = () => server.pause();
   const cases: Case[] = [
     { name: "deno run (empty script)", args: ["--no-prompt", empty], expectExit: 0 },
     { name: "helper: bad PAM_USER (no gRPC)", args: helper, env: pam("a b"), expectExit: 10 },
-    { name: "helper: successful auth", args: helper, env: pam("alice"), stdin: SECRETS.alice, expectExit: 0 },
+    {
+      name: "helper: successful auth",
+      args: helper,
+      env: pam("alice"),
+      stdin: SECRETS.alice,
+      expectExit: 0,
+      before: up,
+    },
+    {
+      name: "  with --cache-dir (stores verifier)",
+      args: cached,
+      env: pam("alice"),
+      stdin: SECRETS.alice,
+      expectExit: 0,
+      before: up,
+    },
+    {
+      name: "  NetAuth down, from the cache",
+      args: cached,
+      env: pam("alice"),
+      stdin: SECRETS.alice,
+      expectExit: 0,
+      before: down,
+    },
   ];
   const results = new Map(cases.map((c) => [c.name, { ms: [] as number[], kib: [] as number[] }]));
-  await measure(cases[2]); // warm the module cache once
+  await measure(cases[3]); // warm the module cache once, and fill the offline cache
   for (let i = 0; i < RUNS; i++) {
     for (const c of cases) {
       const r = await measure(c);
@@ -77,5 +107,5 @@ try {
   }
 } finally {
   await server.stop();
-  for (const path of [pki.dir, confDir, empty]) await Deno.remove(path, { recursive: true });
+  for (const path of [pki.dir, confDir, empty, cacheDir]) await Deno.remove(path, { recursive: true });
 }
