@@ -210,7 +210,7 @@ place() {
     ensure_dir "$(dirname "$dst")"
     if [ "$(id -u)" = 0 ]; then act chown 0:0 "$src"; fi
     act mv -f "$src" "$dst"
-    say "installed: $dst"
+    if [ "$DRY_RUN" = 1 ]; then say "would install: $dst"; else say "installed: $dst"; fi
   fi
   printf '%s\n' "$dst" >>"$STAGE/manifest"
 }
@@ -260,7 +260,7 @@ install_helper() {
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
     act mkdir -p "$DESTDIR$CACHE_DIR"
     act chmod 0700 "$DESTDIR$CACHE_DIR"
-    say "created the offline cache directory $DESTDIR$CACHE_DIR (mode 0700; --uninstall leaves it)"
+    say "offline cache directory $DESTDIR$CACHE_DIR: mode 0700, root-owned; --uninstall leaves it"
   fi
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).

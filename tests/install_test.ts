@@ -1,0 +1,143 @@
+// install.sh as an admin or a packager runs it, staged with --destdir against a scripted server.
+import assert from "node:assert/strict";
+import { startFakeNetAuth } from "./integration/fake_netauth.ts";
+import { makePki } from "./integration/pki.ts";
+import { configToml, makeConfDir, printFlags } from "./integration/run_helper.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const pki = await makePki();
+const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+const confDir = await makeConfDir(configToml(server.port), pki.caPem);
+globalThis.addEventListener("unload", () => {
+  server.stop();
+  for (const dir of [pki.dir, confDir]) Deno.removeSync(dir, { recursive: true });
+});
+
+const it = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+async function install(...args: string[]): Promise<{ code: number; out: string }> {
+  const res = await new Deno.Command(`${ROOT}install.sh`, { args, env: { DENORT_BIN: "/nonexistent/denort" } })
+    .output();
+  return { code: res.code, out: new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr) };
+}
+
+/** Every file below `dir`, relative, sorted. */
+function tree(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(`${dir}/${prefix}`)) {
+    const rel = `${prefix}${e.name}`;
+    if (e.isDirectory) out.push(...tree(dir, `${rel}/`));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+async function withDestdir(fn: (destdir: string) => Promise<void>) {
+  const destdir = await Deno.makeTempDir({ prefix: "netauth-destdir-" });
+  try {
+    await fn(destdir);
+  } finally {
+    await Deno.remove(destdir, { recursive: true });
+  }
+}
+
+it("bundle install: launcher with the printed flags, root-owned 0755, second run changes nothing", async () => {
+  await withDestdir(async (destdir) => {
+    const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(first.code, 0, first.out);
+    assert.deepEqual(tree(destdir), [
+      "usr/local/lib/netauth-pam-helper/installed-files",
+      "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
+      "usr/local/sbin/netauth-pam-helper",
+    ]);
+    const launcher = `${destdir}/usr/local/sbin/netauth-pam-helper`;
+    const info = Deno.statSync(launcher);
+    assert.equal(info.mode! & 0o777, 0o755);
+    assert.equal(info.uid, 0);
+    const text = Deno.readTextFileSync(launcher);
+    assert.ok(text.includes((await printFlags(confDir)).join(" ")), text);
+    assert.match(text, /exec \/usr\/bin\/env -i \$\{PAM_TYPE\+"PAM_TYPE=\$PAM_TYPE"\}/);
+    assert.match(
+      text,
+      new RegExp(`/usr/local/lib/netauth-pam-helper/netauth-pam-helper.js --config ${confDir}/config.toml "\\$@"`),
+    );
+    assert.match(first.out, /pam_exec.so expose_authtok quiet \/usr\/local\/sbin\/netauth-pam-helper/);
+    const second = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(second.code, 0, second.out);
+    assert.match(second.out, /nothing changed: netauth-pam-helper is up to date/);
+    assert.doesNotMatch(second.out, /^installed:/m);
+  });
+});
+
+it("--dry-run prints the actions and changes nothing; --uninstall removes exactly what was installed", async () => {
+  await withDestdir(async (destdir) => {
+    const dry = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--dry-run", "--pam");
+    assert.equal(dry.code, 0, dry.out);
+    assert.match(dry.out, /^would run: mv -f .* \/.*\/usr\/local\/sbin\/netauth-pam-helper$/m);
+    assert.deepEqual(tree(destdir), []);
+    await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.ok(tree(destdir).includes("usr/share/pam-configs/netauth"));
+    const keep = `${destdir}/usr/local/sbin/other-tool`;
+    await Deno.writeTextFile(keep, "not ours");
+    const gone = await install("--uninstall", "--destdir", destdir);
+    assert.equal(gone.code, 0, gone.out);
+    assert.deepEqual(tree(destdir), ["usr/local/sbin/other-tool"]);
+  });
+});
+
+it("without --pam no PAM file is touched; with --pam --destdir the Debian profile is staged, not enabled", async () => {
+  await withDestdir(async (destdir) => {
+    await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.ok(!tree(destdir).some((f) => f.includes("pam.d") || f.includes("pam-configs")), tree(destdir).join());
+    const pam = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.match(
+      pam.out,
+      /staged the pam-auth-update profile; enable it on the host with: pam-auth-update --enable netauth/,
+    );
+    const profile = Deno.readTextFileSync(`${destdir}/usr/share/pam-configs/netauth`);
+    assert.match(profile, /pam_exec.so expose_authtok quiet \/usr\/local\/sbin\/netauth-pam-helper/);
+  });
+});
+
+it("refuses without a config, and when --check fails unless --force", async () => {
+  await withDestdir(async (destdir) => {
+    const noConfig = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", `${destdir}/nothing`);
+    assert.notEqual(noConfig.code, 0);
+    assert.match(noConfig.out, /no .*\/nothing\/config.toml: write NetAuth's client config first/);
+    server.pause();
+    try {
+      const down = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+      assert.notEqual(down.code, 0);
+      assert.match(down.out, /check: server: FAIL/);
+      assert.match(down.out, /--check failed: fix the config or the server first, or pass --force/);
+      assert.deepEqual(tree(destdir), []);
+      const forced = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--force");
+      assert.equal(forced.code, 0, forced.out);
+    } finally {
+      server.resume();
+    }
+  });
+});
+
+it("a failed build (compile mode, no denort) says what to do and leaves the previous install working", async () => {
+  await withDestdir(async (destdir) => {
+    await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    const before = tree(destdir).map((f) => Deno.readTextFileSync(`${destdir}/${f}`));
+    const res = await install("--destdir", destdir, "--conf-dir", confDir);
+    assert.notEqual(res.code, 0);
+    assert.match(
+      res.out,
+      /deno compile could not get its denort runtime .*set DENORT_BIN=\/path\/to\/denort .*or use --mode bundle/,
+    );
+    assert.deepEqual(tree(destdir).map((f) => Deno.readTextFileSync(`${destdir}/${f}`)), before);
+  });
+});
+
+it("bad options exit 3 with one line", async () => {
+  for (const args of [["--bogus"], ["--mode", "zip"], ["--prefix", "relative"], ["--conf-dir"]]) {
+    const res = await install(...args);
+    assert.equal(res.code, 3, args.join(" "));
+    assert.equal(res.out.trim().split("\n").length, 1, res.out);
+  }
+});
