@@ -3,9 +3,8 @@
 import { type Config } from "./config.ts";
 import { inspectCertificates, readRootCertificate } from "./certificate.ts";
 import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
-import type { NetAuthClient } from "./netauth/client.ts";
-import { NetAuthError } from "./netauth/client.ts";
-import { netPermission } from "./sandbox.ts";
+import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
+import { netPermission, notGrantedMessage } from "./sandbox.ts";
 
 export interface CheckDeps {
   loadConfig: () => Promise<Config>;
@@ -84,9 +83,4 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   } finally {
     client?.close();
   }
-}
-
-export function notGrantedMessage(config: Config): string {
-  return `this helper's sandbox does not allow connecting to ${netPermission(config.server, config.port)} ` +
-    `(core.server or core.port changed since it was built?): re-run install.sh`;
 }

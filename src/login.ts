@@ -3,7 +3,7 @@
 import type { Options } from "./cli.ts";
 import type { Config } from "./config.ts";
 import { readRootCertificate } from "./certificate.ts";
-import { notGrantedMessage } from "./check.ts";
+import { notGrantedMessage } from "./sandbox.ts";
 import { Exit, HelperError } from "./exit_codes.ts";
 import type { LogFields, Logger } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";

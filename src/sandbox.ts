@@ -61,3 +61,9 @@ export function sandboxTargetFor(
     cacheDir,
   };
 }
+
+/** What to tell an admin whose config names a server this sandbox was not built for. */
+export function notGrantedMessage(config: { server: string; port: number }): string {
+  return `this helper's sandbox does not allow connecting to ${netPermission(config.server, config.port)} ` +
+    `(core.server or core.port changed since it was built?): re-run install.sh`;
+}
