@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { inspectCertificates, readRootCertificate } from "../src/certificate.ts";
+import type { Config } from "../src/config.ts";
+import { HelperError } from "../src/exit_codes.ts";
+import { makePki } from "./integration/pki.ts";
+
+const pki = await makePki();
+globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
+const config = (certificate: string): Config => ({
+  file: "/etc/netauth/config.toml",
+  server: "localhost",
+  port: 1729,
+  confDir: "/etc/netauth",
+  certificate,
+  pwnMe: false,
+  clientId: "h",
+});
+const pem = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("a valid CA certificate is summarised by subject and expiry", async () => {
+  const [summary] = await inspectCertificates(config("ca.pem"), pem(pki.caPem));
+  assert.equal(summary.subject, "CN=trusted");
+  assert.ok(summary.validTo > new Date());
+});
+
+Deno.test("an expired certificate is a TLS failure (9); one that does not parse is bad config (3)", async () => {
+  const later = new Date(Date.now() + 10 * 86400e3);
+  await assert.rejects(inspectCertificates(config("ca.pem"), pem(pki.caPem), later), (err: HelperError) => {
+    assert.equal(err.exit, 9);
+    assert.match(err.message, /certificate 1 in ca.pem is not valid now/);
+    return true;
+  });
+  const broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  await assert.rejects(inspectCertificates(config("ca.pem"), pem(pki.caPem + broken)), (err: HelperError) => {
+    assert.equal(err.exit, 3);
+    assert.match(err.message, /tls.certificate: certificate 2 in ca.pem does not parse/);
+    return true;
+  });
+});
+
+Deno.test("reading: missing file and non-PEM content are configuration errors naming the key", async () => {
+  await assert.rejects(
+    readRootCertificate(config(`${pki.dir}/none.pem`)),
+    /tls.certificate: cannot read .*none.pem: no such file/,
+  );
+  await assert.rejects(readRootCertificate(config(`${pki.dir}/trusted.key`)), /holds no PEM certificate/);
+  assert.ok((await readRootCertificate(config(`${pki.dir}/trusted.pem`))).length > 0);
+});
