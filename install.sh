@@ -22,7 +22,8 @@ usage() {
 usage: ./install.sh [options]
 
 Builds $NAME with the Deno permissions src/sandbox.ts derives from CONF_DIR/config.toml,
-installs it root-owned 0755 as PREFIX/sbin/$NAME and prints the PAM lines to add.
+installs it root-owned under PREFIX/lib/$NAME/ with a launcher PREFIX/sbin/$NAME (0755) that
+clears the environment down to the PAM variables, and prints the PAM lines to add.
 
   --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local)
   --destdir DIR      stage into DIR (packaging, tests): paths inside stay as if installed at PREFIX
@@ -31,8 +32,8 @@ installs it root-owned 0755 as PREFIX/sbin/$NAME and prints the PAM lines to add
                      helper may read and write there and nowhere else
   --mode compile     a single 'deno compile' binary (default); set DENORT_BIN=/path/to/denort
                      where the runtime cannot be downloaded (offline, air-gapped)
-  --mode bundle      one bundled JS file plus a root-owned launcher running 'deno run' with the
-                     same flags and only the PAM variables in its environment
+  --mode bundle      one bundled JS file run by 'deno run' with the same flags, for hosts where
+                     no denort can be had
   --pam              also wire PAM: on Debian/Ubuntu install and enable a pam-auth-update profile;
                      elsewhere print what to add and where. Without --pam no PAM file is touched
   --force            install even when the config is missing checks or '--check' fails
@@ -161,7 +162,7 @@ build() {
   stage=$1
   if [ "$MODE" = compile ]; then
     # shellcheck disable=SC2086
-    if ! out=$(deno compile --quiet --frozen --config "$ROOT/deno.json" $FLAGS --output "$stage/$NAME" "$ROOT/src/main.ts" $BAKED_ARGS 2>&1); then
+    if ! out=$(deno compile --quiet --frozen --config "$ROOT/deno.json" $FLAGS --output "$stage/$NAME.bin" "$ROOT/src/main.ts" $BAKED_ARGS 2>&1); then
       say "$out" >&2
       case $out in
         *denort* | *dl.deno.land* | *"error sending request"*)
@@ -170,28 +171,31 @@ build() {
       esac
       die "deno compile failed"
     fi
+    write_launcher "$stage/$NAME" "$LIB/$NAME"
   else
     deno bundle --quiet --frozen --config "$ROOT/deno.json" --platform deno --output "$stage/$NAME.js" "$ROOT/src/main.ts" >/dev/null ||
       die "deno bundle failed"
-    write_launcher "$stage/$NAME"
+    deno_path=$(command -v deno)
+    case $deno_path in /*) ;; *) die "deno is not an absolute path: $deno_path" ;; esac
+    write_launcher "$stage/$NAME" "$deno_path run --quiet --no-config --no-lock --no-remote --no-npm $FLAGS \\
+  $LIB/$NAME.js $BAKED_ARGS"
   fi
 }
 
-# The bundle's launcher: deno run with the same flags, an environment cut down to what the
-# helper reads (DENO_* and friends cannot steer the runtime), no config, lock or remote code.
+# The launcher PAM runs, in both modes: $2 (the compiled binary, or deno run on the bundle) under
+# an environment cut down to what the helper reads. The runtime itself reads variables before any
+# sandbox applies (deno run: DENO_AUDIT_PERMISSIONS truncates the file it names, OTEL_DENO exports
+# telemetry to any endpoint), and the PAM environment is the user's to influence.
 write_launcher() {
-  deno_path=$(command -v deno)
-  case $deno_path in /*) ;; *) die "deno is not an absolute path: $deno_path" ;; esac
   keep=
   for name in $(deno_run "$ROOT/src/print_flags.ts" --env-names); do
     keep="$keep \${$name+\"$name=\$$name\"}"
   done
   cat >"$1" <<EOF
 #!/bin/sh
-# $NAME launcher, written by install.sh --mode bundle from $ROOT. Re-run install.sh to change it.
+# $NAME launcher ($MODE mode), written by install.sh from $ROOT. Re-run install.sh to change it.
 exec /usr/bin/env -i$keep \\
-  $deno_path run --quiet --no-config --no-lock --no-remote --no-npm $FLAGS \\
-  $LIB/$NAME.js $BAKED_ARGS "\$@"
+  $2 "\$@"
 EOF
 }
 
@@ -255,6 +259,8 @@ install_helper() {
   : >"$STAGE/manifest"
   if [ "$MODE" = bundle ]; then
     place "$STAGE/$NAME.js" "$STAGE_LIB/$NAME.js" 0644
+  else
+    place "$STAGE/$NAME.bin" "$STAGE_LIB/$NAME" 0755
   fi
   place "$STAGE/$NAME" "$STAGE_BIN" 0755
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then

@@ -1,8 +1,8 @@
 // install.sh as an admin or a packager runs it, staged with --destdir against a scripted server.
 import assert from "node:assert/strict";
-import { startFakeNetAuth } from "./integration/fake_netauth.ts";
+import { SECRETS, startFakeNetAuth } from "./integration/fake_netauth.ts";
 import { makePki } from "./integration/pki.ts";
-import { configToml, makeConfDir, printFlags } from "./integration/run_helper.ts";
+import { configToml, denoDir, makeConfDir, printFlags } from "./integration/run_helper.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const pki = await makePki();
@@ -139,5 +139,63 @@ it("bad options exit 3 with one line", async () => {
     const res = await install(...args);
     assert.equal(res.code, 3, args.join(" "));
     assert.equal(res.out.trim().split("\n").length, 1, res.out);
+  }
+});
+
+it("the launcher keeps the runtime's own variables (DENO_AUDIT_PERMISSIONS, OTEL_*) away from Deno", async () => {
+  const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
+  const collector = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let contacted = false;
+  const accepting = (async () => {
+    for await (const conn of collector) {
+      contacted = true;
+      conn.close();
+    }
+  })();
+  try {
+    assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
+    const hostile = (auditFile: string) => ({
+      PAM_TYPE: "auth",
+      PAM_USER: "alice",
+      DENO_AUDIT_PERMISSIONS: auditFile,
+      OTEL_DENO: "true",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.addr.port}`,
+    });
+    const run = async (cmd: string, args: string[], env: Record<string, string>) => {
+      const child = new Deno.Command(cmd, { args, clearEnv: true, env, stdin: "piped", stderr: "null" }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(SECRETS.alice));
+      await writer.close();
+      return (await child.status).code;
+    };
+    // Plain `deno run` honours them: the hazard the launcher exists for.
+    const flags = await printFlags(confDir);
+    const exposed = `${prefix}/exposed.jsonl`;
+    const direct = await run(Deno.execPath(), [
+      "run",
+      ...flags,
+      `${ROOT}src/main.ts`,
+      "--config",
+      `${confDir}/config.toml`,
+    ], {
+      ...hostile(exposed),
+      DENO_DIR: denoDir(),
+    });
+    assert.equal(direct, 0);
+    assert.ok(Deno.statSync(exposed).isFile, "deno run no longer honours DENO_AUDIT_PERMISSIONS: revisit this test");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(contacted, "deno run no longer honours OTEL_DENO: revisit this test");
+    contacted = false;
+    const guarded = `${prefix}/guarded.jsonl`;
+    assert.equal(await run(`${prefix}/sbin/netauth-pam-helper`, [], hostile(guarded)), 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.throws(() => Deno.statSync(guarded), Deno.errors.NotFound);
+    assert.equal(contacted, false, "telemetry left the sandbox");
+  } finally {
+    collector.close();
+    await accepting.catch(() => {});
+    await install("--uninstall", "--prefix", prefix);
+    await Deno.remove(prefix, { recursive: true });
   }
 });

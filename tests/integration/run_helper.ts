@@ -70,7 +70,7 @@ export async function runHelper(options: RunOptions): Promise<HelperRun> {
 }
 
 let cachedDenoDir: string | undefined;
-function denoDir(): string {
+export function denoDir(): string {
   if (!cachedDenoDir) {
     const out = new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).outputSync();
     cachedDenoDir = JSON.parse(decoder.decode(out.stdout)).denoDir as string;
