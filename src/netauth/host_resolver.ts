@@ -1,7 +1,7 @@
 // A grpc-js resolver that hands the server *name* to the socket instead of resolving it.
 // Deno then resolves inside its own connect and checks only `--allow-net=NAME:PORT`, so the
 // sandbox names the server once and survives DNS changes (README, "Audit": --allow-net).
-import { experimental } from "@grpc/grpc-js";
+import { experimental, Metadata, status } from "@grpc/grpc-js";
 import process from "node:process";
 
 const SCHEME = "netauth-host";
@@ -32,9 +32,10 @@ class HostResolver implements experimental.Resolver {
     this.reported = true;
     // Listeners must not be called synchronously from updateResolution.
     process.nextTick(() => {
-      const result = this.endpoint
-        ? { ok: true as const, value: [{ addresses: [this.endpoint] }] }
-        : { ok: false as const, error: { code: 14, details: "bad netauth-host target", metadata: null! } };
+      const result = this.endpoint ? { ok: true as const, value: [{ addresses: [this.endpoint] }] } : {
+        ok: false as const,
+        error: { code: status.UNAVAILABLE, details: "bad netauth-host target", metadata: new Metadata() },
+      };
       this.listener(result, {}, null, "");
     });
   }
