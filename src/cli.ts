@@ -1,5 +1,6 @@
 // Command-line parsing: turns argv into options, or a HelperError(3) naming what was wrong.
 import { parseArgs } from "node:util";
+import { trimSlashes } from "./config.ts";
 import { Exit, HelperError } from "./exit_codes.ts";
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from "./log.ts";
 
@@ -93,7 +94,7 @@ function parseCacheOptions(dir?: string, maxAge?: string, tries?: string): Optio
   }
   const count = tries === undefined ? DEFAULT_CACHE_TRIES : /^\d{1,3}$/.test(tries) ? Number(tries) : NaN;
   if (!(count >= 1)) throw usageError(`--cache-tries expects a whole number from 1 to 999, got "${tries}"`);
-  return { dir: dir.replace(/(.)\/+$/, "$1"), maxAgeMs, tries: count };
+  return { dir: trimSlashes(dir), maxAgeMs, tries: count };
 }
 
 const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };

@@ -28,6 +28,11 @@ export function dirname(path: string): string {
   return cut <= 0 ? "/" : path.slice(0, cut);
 }
 
+/** A directory path without trailing slashes ("/" stays "/"). */
+export function trimSlashes(path: string): string {
+  return path.replace(/(.)\/+$/, "$1");
+}
+
 export function resolvePath(base: string, path: string): string {
   return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
 }

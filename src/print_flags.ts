@@ -3,7 +3,7 @@
 // `--env-names` prints the variables the helper reads instead (the bundle launcher passes only those).
 // Runs with read access to DIR only; the host name is not needed to name permissions.
 import { parseArgs } from "node:util";
-import { loadConfig } from "./config.ts";
+import { loadConfig, trimSlashes } from "./config.ts";
 import { HelperError } from "./exit_codes.ts";
 import { ALLOWED_ENV, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 
@@ -20,9 +20,11 @@ if (import.meta.main) {
     if (values["env-names"]) {
       console.log(ALLOWED_ENV.join(" "));
     } else {
-      const confDir = values["conf-dir"].replace(/(.)\/+$/, "$1");
+      const confDir = trimSlashes(values["conf-dir"]);
       const config = await loadConfig(`${confDir}/config.toml`, () => "print-flags");
-      console.log(sandboxFlags(sandboxTargetFor(config, values["cache-dir"]?.replace(/(.)\/+$/, "$1"))).join(" "));
+      console.log(
+        sandboxFlags(sandboxTargetFor(config, values["cache-dir"] && trimSlashes(values["cache-dir"]))).join(" "),
+      );
     }
   } catch (err) {
     console.error(`print-flags: ${(err as Error).message.split("\n")[0]}`);

@@ -4,7 +4,7 @@ import type { Options } from "../cli.ts";
 import type { Logger } from "../log.ts";
 import type { Decide } from "../policy.ts";
 import { decideWithCache } from "./offline.ts";
-import { CacheStore, unusableReason } from "./store.ts";
+import { CacheStore, OUTSIDE_SANDBOX, unusableReason } from "./store.ts";
 
 /** Why the cache directory cannot be used, or undefined when it can. */
 export async function cacheProblem(dir: string): Promise<string | undefined> {
@@ -12,7 +12,7 @@ export async function cacheProblem(dir: string): Promise<string | undefined> {
   try {
     uid = Deno.uid();
   } catch {
-    return "is outside this helper's sandbox (install it with --cache-dir)"; // no sys:uid granted
+    return OUTSIDE_SANDBOX; // no sys:uid granted
   }
   return await unusableReason(dir, uid);
 }

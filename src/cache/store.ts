@@ -4,6 +4,8 @@ import { createHash } from "node:crypto";
 import { isSaneKdf, type KdfParams } from "./verifier.ts";
 
 export const ENTRY_FORMAT = "netauth-pam-helper/cache/v1";
+/** A cache directory this helper's sandbox was not built for. */
+export const OUTSIDE_SANDBOX = "is outside this helper's sandbox (install it with --cache-dir)";
 
 export interface CacheEntry {
   entity: string;
@@ -110,7 +112,7 @@ export async function unusableReason(dir: string, uid: number | null): Promise<s
     info = await Deno.lstat(dir);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return "does not exist";
-    if (err instanceof Deno.errors.NotCapable) return "is outside this helper's sandbox (install it with --cache-dir)";
+    if (err instanceof Deno.errors.NotCapable) return OUTSIDE_SANDBOX;
     return `cannot be read (${(err as Error).name})`;
   }
   if (!info.isDirectory) return "is not a directory";
