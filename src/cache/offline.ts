@@ -25,10 +25,8 @@ export async function decideWithCache(
   logger: Logger,
 ): Promise<Decision> {
   const online = await decide(request, secret, client, options);
-  if (online.outcome === "unavailable") return await decideOffline(request, secret, options, cache, online);
-  // A cache failure (disk full, permissions) is logged and never changes NetAuth's verdict.
-  const keep = (work: Promise<void>) =>
-    work.catch((err) => logger.log("WARN", "cache not updated", { entity: request.entity, error: String(err) }));
+  const keep = keepGoing(request.entity, logger);
+  if (online.outcome === "unavailable") return await decideOffline(request, secret, options, cache, online, keep);
   const passwordRight = request.type === "auth" && (online.exit === Exit.SUCCESS || online.outcome === "not_in_group");
   if (passwordRight) {
     await keep(remember(request.entity, secret!, online.groups, client, cache));
@@ -36,6 +34,12 @@ export async function decideWithCache(
     await keep(cache.store.remove(request.entity));
   }
   return { ...online, source: "netauth" };
+}
+
+/** A cache write that fails (disk full, permissions) is logged and never changes the verdict. */
+function keepGoing(entity: string, logger: Logger) {
+  return (work: Promise<void>) =>
+    work.catch((err) => logger.log("WARN", "cache not updated", { entity, error: String(err) }));
 }
 
 async function remember(
@@ -56,6 +60,7 @@ async function decideOffline(
   options: PolicyOptions,
   cache: OfflineCache,
   online: Decision,
+  keep: ReturnType<typeof keepGoing>,
 ): Promise<Decision> {
   const unavailable = (why: string): Decision => ({
     exit: Exit.AUTHINFO_UNAVAIL,
@@ -70,7 +75,7 @@ async function decideOffline(
     return unavailable(`cached credential disabled after ${entry.offlineFailures} offline failures`);
   }
   if (request.type === "auth" && !(await matches(secret ?? "", entry))) {
-    await cache.store.write({ ...entry, offlineFailures: entry.offlineFailures + 1 });
+    await keep(cache.store.write({ ...entry, offlineFailures: entry.offlineFailures + 1 }));
     return {
       exit: Exit.AUTH_ERR,
       outcome: "denied",

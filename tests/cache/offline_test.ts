@@ -153,3 +153,26 @@ Deno.test("a cache that cannot be written never changes NetAuth's verdict", asyn
   assert.equal(result.exit, 0);
   assert.match(lines.join("\n"), /level=warn msg="cache not updated" entity=alice/);
 });
+
+Deno.test("offline, a failure count that cannot be written still answers 7, with a warning", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: [] };
+    await decideWithCache(auth, "pw", netauth(state), none, cache, quiet);
+    state.up = false;
+    const lines: string[] = [];
+    const readOnly: OfflineCache = {
+      ...cache,
+      store: Object.assign(Object.create(cache.store), { write: () => Promise.reject(new Error("disk full")) }),
+    };
+    const wrong = await decideWithCache(
+      auth,
+      "bad",
+      netauth(state),
+      none,
+      readOnly,
+      createLogger("WARN", (l) => lines.push(l)),
+    );
+    assert.deepEqual([wrong.exit, wrong.source], [7, "cache"]);
+    assert.match(lines.join("\n"), /msg="cache not updated" entity=alice error="Error: disk full"/);
+  });
+});
