@@ -22,8 +22,9 @@ usage() {
 usage: ./install.sh [options]
 
 Builds $NAME with the Deno permissions src/sandbox.ts derives from CONF_DIR/config.toml,
-installs it root-owned under PREFIX/lib/$NAME/ with a launcher PREFIX/sbin/$NAME (0755) that
-clears the environment down to the PAM variables, and prints the PAM lines to add.
+verifies the build, installs it root-owned under PREFIX/lib/$NAME/ with a launcher
+PREFIX/sbin/$NAME (0755) that clears the environment and gives the runtime root-owned HOME,
+DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), and prints the PAM lines to add.
 
   --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local)
   --destdir DIR      stage into DIR (packaging, tests): paths inside stay as if installed at PREFIX
@@ -105,13 +106,19 @@ LIB=$PREFIX/lib/$NAME
 STAGE_BIN=$DESTDIR$BIN
 STAGE_LIB=$DESTDIR$LIB
 MANIFEST=$STAGE_LIB/installed-files
+RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (README, "Threat model")
 DEBIAN_PROFILE=/usr/share/pam-configs/netauth
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
-print_flags() {
-  deno_run --allow-read="$CONF_DIR" "$ROOT/src/print_flags.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}
+# src/install_plan.ts: the flags, the baked arguments and the launcher, from one set of inputs.
+plan() {
+  deno_run --allow-read="$CONF_DIR" "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@"
 }
+# The installed helper also reads its runtime directory (to report on it); --print-flags, for runs
+# from source, leaves it out.
+install_plan() { plan --runtime-dir "$RUNTIME_DIR" "$@"; }
+print_flags() { plan; }
 
 # --- uninstall -----------------------------------------------------------------------------
 
@@ -124,7 +131,11 @@ uninstall() {
     act pam-auth-update --package --remove netauth
   fi
   while IFS= read -r path; do
-    if [ -e "$path" ]; then act rm -f "$path"; fi
+    if [ "$path" = "$DESTDIR$RUNTIME_DIR" ]; then
+      if [ -d "$path" ]; then act rm -rf "$path"; fi # the runtime's caches
+    elif [ -e "$path" ]; then
+      act rm -f "$path"
+    fi
   done <"$MANIFEST"
   act rm -f "$MANIFEST"
   if [ -d "$STAGE_LIB" ]; then act rmdir "$STAGE_LIB"; fi
@@ -134,12 +145,14 @@ uninstall() {
 # --- install -------------------------------------------------------------------------------
 
 preflight() {
-  command -v deno >/dev/null || die "deno not found: install Deno 2 (npm install -g deno@2)"
+  DENO=$(command -v deno) || die "deno not found: install Deno 2 (npm install -g deno@2)"
+  case $DENO in /*) ;; *) die "deno is not an absolute path: $DENO" ;; esac
+  SETPRIV=$(command -v setpriv) || die "setpriv not found: install util-linux (the launcher needs it under su and sudo)"
   if [ ! -r "$CONF_DIR/config.toml" ]; then
     # Without a config there is no server to name in --allow-net, so even --force cannot build.
     die "no $CONF_DIR/config.toml: write NetAuth's client config first (or pass --conf-dir)"
   fi
-  if ! FLAGS=$(print_flags); then
+  if ! FLAGS=$(install_plan); then
     die "cannot derive the sandbox from $CONF_DIR/config.toml (see above)"
   fi
   say "sandbox: $FLAGS"
@@ -153,50 +166,64 @@ preflight() {
   fi
 }
 
-# The sandbox reads CONF_DIR only, so the installed helper defaults to its config there
-# (and to the cache directory its sandbox was built for).
-BAKED_ARGS="--config $CONF_DIR/config.toml${CACHE_DIR:+ --cache-dir $CACHE_DIR}"
+# The artefact in the staging or library directory $1.
+artefact() { if [ "$MODE" = compile ]; then printf '%s/%s' "$1" "$NAME"; else printf '%s/%s.js' "$1" "$NAME"; fi; }
 
-# Builds into $1 (a staging directory).
+# Builds into $1 (a staging directory): the artefact, and the launcher PAM runs.
 build() {
   stage=$1
   if [ "$MODE" = compile ]; then
-    # shellcheck disable=SC2086
-    if ! out=$(deno compile --quiet --frozen --config "$ROOT/deno.json" $FLAGS --output "$stage/$NAME.bin" "$ROOT/src/main.ts" $BAKED_ARGS 2>&1); then
+    # No V8 code cache: a compiled binary keeps it in TMPDIR, which must hold nothing the runtime trusts.
+    # shellcheck disable=SC2046,SC2086 # FLAGS and the baked arguments are lists of single words
+    if ! out=$(deno compile --quiet --frozen --no-code-cache --config "$ROOT/deno.json" $FLAGS \
+      --output "$(artefact "$stage")" "$ROOT/src/main.ts" $(install_plan --baked-args) 2>&1); then
       say "$out" >&2
       case $out in
         *denort* | *dl.deno.land* | *"error sending request"*)
-          die "deno compile could not get its denort runtime (offline?): set DENORT_BIN=/path/to/denort for deno $(deno --version | sed -n 's/^deno \([^ ]*\).*/\1/p'), or use --mode bundle"
+          die "deno compile could not get its denort runtime (offline?): set DENORT_BIN=/path/to/denort for deno $(deno_version), or use --mode bundle"
           ;;
       esac
       die "deno compile failed"
     fi
-    write_launcher "$stage/$NAME" "$LIB/$NAME"
   else
-    deno bundle --quiet --frozen --config "$ROOT/deno.json" --platform deno --output "$stage/$NAME.js" "$ROOT/src/main.ts" >/dev/null ||
+    deno bundle --quiet --frozen --config "$ROOT/deno.json" --platform deno --output "$(artefact "$stage")" "$ROOT/src/main.ts" >/dev/null ||
       die "deno bundle failed"
-    deno_path=$(command -v deno)
-    case $deno_path in /*) ;; *) die "deno is not an absolute path: $deno_path" ;; esac
-    write_launcher "$stage/$NAME" "$deno_path run --quiet --no-config --no-lock --no-remote --no-npm $FLAGS \\
-  $LIB/$NAME.js $BAKED_ARGS"
   fi
+  launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR"
 }
 
-# The launcher PAM runs, in both modes: $2 (the compiled binary, or deno run on the bundle) under
-# an environment cut down to what the helper reads. The runtime itself reads variables before any
-# sandbox applies (deno run: DENO_AUDIT_PERMISSIONS truncates the file it names, OTEL_DENO exports
-# telemetry to any endpoint), and the PAM environment is the user's to influence.
-write_launcher() {
-  keep=
-  for name in $(deno_run "$ROOT/src/print_flags.ts" --env-names); do
-    keep="$keep \${$name+\"$name=\$$name\"}"
+deno_version() { deno --version | sed -n 's/^deno \([^ ]*\).*/\1/p'; }
+
+# Writes the launcher $1 for the artefact at $2, the runtime's directories below $3 (src/launcher.ts).
+launcher() {
+  install_plan --launcher --mode "$MODE" --target "$2" --deno "$DENO" --setpriv "$SETPRIV" \
+    --launcher-runtime-dir "$3" >"$1" || die "cannot write the launcher"
+}
+
+# Makes the runtime directory $1 with home/, deno/ and tmp/: root-owned, mode 0755.
+make_runtime_dir() {
+  for sub in "$1" "$1/home" "$1/deno" "$1/tmp"; do
+    mkdir -p "$sub"
+    if [ "$(id -u)" = 0 ]; then chown 0:0 "$sub"; fi
+    chmod 0755 "$sub"
   done
-  cat >"$1" <<EOF
-#!/bin/sh
-# $NAME launcher ($MODE mode), written by install.sh from $ROOT. Re-run install.sh to change it.
-exec /usr/bin/env -i$keep \\
-  $2 "\$@"
-EOF
+}
+
+# Runs the staged artefact through a launcher written like the real one, before anything is placed:
+# it must print our version, fail closed without a request, and hold exactly the declared sandbox.
+verify_build() {
+  stage=$1
+  make_runtime_dir "$stage/runtime"
+  launcher "$stage/verify-launcher" "$(artefact "$stage")" "$stage/runtime"
+  chmod 0755 "$stage/verify-launcher"
+  # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
+  if ! deno_run --allow-run="$stage/verify-launcher" "$ROOT/src/verify_build.ts" "$stage/verify-launcher" $FLAGS; then
+    if [ -n "${DENORT_BIN:-}" ]; then
+      die "the helper built with DENORT_BIN=$DENORT_BIN is not netauth-pam-helper (see above): DENORT_BIN must name the denort runtime of deno $(deno_version) (denort-<target>.zip of the same Deno release), not deno itself. Nothing was installed"
+    fi
+    die "the built helper failed verification (see above). Nothing was installed"
+  fi
+  say "verified: the staged helper prints its version, fails closed and holds exactly the declared sandbox"
 }
 
 ensure_dir() {
@@ -219,6 +246,22 @@ place() {
   printf '%s\n' "$dst" >>"$STAGE/manifest"
 }
 
+# The runtime's own directory, root's alone: made afresh when missing or when anything in it is not.
+install_runtime_dir() {
+  runtime=$DESTDIR$RUNTIME_DIR
+  if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o -perm /022 \) -print -quit)" ]; then
+    :
+  elif [ "$DRY_RUN" = 1 ]; then
+    say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
+  else
+    rm -rf "$runtime"
+    make_runtime_dir "$runtime"
+    say "runtime directory: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
+    CHANGED=1
+  fi
+  printf '%s\n' "$runtime" >>"$STAGE/manifest"
+}
+
 pam_lines() {
   cat <<EOF
 PAM lines to add, for example in common-auth / common-account (system-auth elsewhere). pam_unix comes
@@ -226,11 +269,11 @@ first so local accounts, root included, work while NetAuth is down; pam_localuse
 being tried against NetAuth:
   auth     [success=3 default=ignore]  pam_unix.so nullok
   auth     [success=1 default=ignore]  pam_localuser.so
-  auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet $BIN
+  auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet seteuid $BIN
   auth     requisite                   pam_deny.so
   auth     required                    pam_permit.so
   account  [success=1 default=ignore]  pam_localuser.so
-  account  required                    pam_exec.so quiet $BIN
+  account  required                    pam_exec.so quiet seteuid $BIN
 Complete stacks, every line explained: $ROOT/pam.d/
 EOF
 }
@@ -256,13 +299,12 @@ install_helper() {
   trap 'rm -rf "$STAGE"' EXIT
   say "building ($MODE mode)"
   build "$STAGE"
+  verify_build "$STAGE"
   : >"$STAGE/manifest"
-  if [ "$MODE" = bundle ]; then
-    place "$STAGE/$NAME.js" "$STAGE_LIB/$NAME.js" 0644
-  else
-    place "$STAGE/$NAME.bin" "$STAGE_LIB/$NAME" 0755
-  fi
-  place "$STAGE/$NAME" "$STAGE_BIN" 0755
+  if [ "$MODE" = bundle ]; then mode=0644; else mode=0755; fi
+  place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" "$mode"
+  place "$STAGE/launcher" "$STAGE_BIN" 0755
+  install_runtime_dir
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
     act mkdir -p "$DESTDIR$CACHE_DIR"
     act chmod 0700 "$DESTDIR$CACHE_DIR"

@@ -2,6 +2,7 @@
 // permission state; three also try the act (read /etc/shadow, open a file for writing, run a
 // program) so the report rests on what happened, not only on what was declared.
 import { type Config, dirname } from "./config.ts";
+import { inspectRuntimeDir, type RuntimeDirState } from "./runtime_dir.ts";
 import { ALLOWED_ENV, allowedSys, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
@@ -14,10 +15,13 @@ export interface Probe {
 
 export interface AuditReport {
   version: string;
+  deno: string;
   config: string;
   configError?: string;
   declared: string[];
   cacheDir?: string;
+  /** The runtime's HOME, DENO_DIR and TMPDIR (installed helpers): owner, mode, and any problem. */
+  runtimeDirs?: RuntimeDirState[];
   probes: Probe[];
   /** Probes granted beyond the declared flags: the audit fails when this is not empty. */
   unexpected: string[];
@@ -34,10 +38,11 @@ export function runAudit(
   config: Config | undefined,
   configError?: string,
   cacheDir?: string,
+  runtimeDir?: string,
 ): AuditReport {
   const target = config
-    ? sandboxTargetFor(config, cacheDir)
-    : { readPaths: [dirname(configFile)], server: "", port: 0, cacheDir };
+    ? sandboxTargetFor(config, cacheDir, runtimeDir)
+    : { readPaths: [dirname(configFile), ...(runtimeDir ? [runtimeDir] : [])], server: "", port: 0, cacheDir };
   const cache = cacheDir ? [cacheDir] : [];
   const probes: Probe[] = [];
   const probe = (descriptor: Descriptor, label: string, expected: boolean) => {
@@ -90,21 +95,24 @@ export function runAudit(
 
   const label = (p: Probe) => `${p.permission}:${p.target}`;
   const attempts = tryForbiddenActs();
+  const runtimeDirs = runtimeDir ? inspectRuntimeDir(runtimeDir) : undefined;
   const unexpected = [
     ...probes.filter((p) => p.actual === "granted" && p.expected === "denied").map(label),
     ...Object.entries(attempts).filter(([, result]) => result === "succeeded").map(([act]) => `attempt:${act}`),
   ];
   return {
     version: VERSION,
+    deno: Deno.version.deno,
     config: configFile,
     configError,
     declared: config ? sandboxFlags(target) : [],
     cacheDir,
+    runtimeDirs,
     probes,
     unexpected,
     missing: probes.filter((p) => p.actual === "denied" && p.expected === "granted").map(label),
     attempts,
-    ok: unexpected.length === 0,
+    ok: unexpected.length === 0 && !runtimeDirs?.some((dir) => dir.problem),
   };
 }
 

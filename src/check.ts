@@ -4,6 +4,7 @@ import { type Config } from "./config.ts";
 import { inspectCertificates, readRootCertificate } from "./certificate.ts";
 import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
+import type { RuntimeDirState } from "./runtime_dir.ts";
 import { netPermission, notGrantedMessage } from "./sandbox.ts";
 
 export interface CheckDeps {
@@ -13,6 +14,8 @@ export interface CheckDeps {
   print: (line: string) => void;
   /** The offline cache directory, when enabled; a problem is a warning, not a failure. */
   cache?: { dir: string; problem: () => Promise<string | undefined> };
+  /** The runtime's own directories, when installed with a launcher: each must be root's alone. */
+  runtime?: { dir: string; inspect: () => RuntimeDirState[] };
 }
 
 export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
@@ -53,6 +56,11 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     return fail("sandbox", new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config)));
   }
   deps.print(`sandbox: ok may connect to ${where} only`);
+  if (deps.runtime) {
+    const bad = deps.runtime.inspect().find((dir) => dir.problem);
+    if (bad) return fail("runtime", new HelperError(Exit.SERVICE_ERR, "bad_install", `${bad.path} ${bad.problem}`));
+    deps.print(`runtime: ok ${deps.runtime.dir} (HOME, DENO_DIR, TMPDIR root-owned, writable by root only)`);
+  }
   if (deps.cache) {
     const problem = await deps.cache.problem();
     deps.print(

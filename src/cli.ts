@@ -19,6 +19,8 @@ export interface Options {
   logLevel?: LogLevel;
   /** The offline cache, when enabled with --cache-dir. */
   cache?: { dir: string; maxAgeMs: number; tries: number };
+  /** The root-owned directory of the runtime's own files, baked in by install.sh (--check, --audit). */
+  runtimeDir?: string;
 }
 
 export const DEFAULT_CACHE_MAX_AGE = "7d";
@@ -49,6 +51,7 @@ export function parseCommandLine(argv: string[]): Options {
         "cache-dir": { type: "string" },
         "cache-max-age": { type: "string" },
         "cache-tries": { type: "string" },
+        "runtime-dir": { type: "string" },
         check: { type: "boolean" },
         audit: { type: "boolean" },
         version: { type: "boolean" },
@@ -75,7 +78,15 @@ export function parseCommandLine(argv: string[]): Options {
     requireGroups: (v["require-group"] ?? []).map(parseGroupName),
     logLevel: v["log-level"] === undefined ? undefined : parseLevelOption(v["log-level"]),
     cache: parseCacheOptions(v["cache-dir"], v["cache-max-age"], v["cache-tries"]),
+    runtimeDir: v["runtime-dir"] === undefined ? undefined : parseDirectory("--runtime-dir", v["runtime-dir"]),
   };
+}
+
+function parseDirectory(option: string, dir: string): string {
+  if (!dir.startsWith("/") || /[,\s]/.test(dir)) {
+    throw usageError(`${option} expects an absolute path without commas or spaces, got "${dir}"`);
+  }
+  return trimSlashes(dir);
 }
 
 function parseCacheOptions(dir?: string, maxAge?: string, tries?: string): Options["cache"] {
@@ -85,16 +96,14 @@ function parseCacheOptions(dir?: string, maxAge?: string, tries?: string): Optio
     }
     return undefined;
   }
-  if (!dir.startsWith("/") || /[,\s]/.test(dir)) {
-    throw usageError(`--cache-dir expects an absolute path without commas or spaces, got "${dir}"`);
-  }
+  const cacheDir = parseDirectory("--cache-dir", dir);
   const maxAgeMs = parseDuration(maxAge ?? DEFAULT_CACHE_MAX_AGE);
   if (maxAgeMs === undefined) {
     throw usageError(`--cache-max-age expects a whole number with s, m, h, d or w (like 7d), got "${maxAge}"`);
   }
   const count = tries === undefined ? DEFAULT_CACHE_TRIES : /^\d{1,3}$/.test(tries) ? Number(tries) : NaN;
   if (!(count >= 1)) throw usageError(`--cache-tries expects a whole number from 1 to 999, got "${tries}"`);
-  return { dir: trimSlashes(dir), maxAgeMs, tries: count };
+  return { dir: cacheDir, maxAgeMs, tries: count };
 }
 
 const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };

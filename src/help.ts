@@ -19,8 +19,8 @@ export function helpText(): string {
   return `${USAGE}
 
 Run by pam_exec.so for PAM_TYPE auth (password on stdin: add expose_authtok) or account.
-  auth     required pam_exec.so expose_authtok quiet /usr/local/sbin/netauth-pam-helper
-  account  required pam_exec.so quiet /usr/local/sbin/netauth-pam-helper
+  auth     required pam_exec.so expose_authtok quiet seteuid /usr/local/sbin/netauth-pam-helper
+  account  required pam_exec.so quiet seteuid /usr/local/sbin/netauth-pam-helper
 
 Options:
   --config PATH         NetAuth client config (default /etc/netauth/config.toml)

@@ -9,6 +9,7 @@ import { helpText } from "./help.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
 import { handleLogin } from "./login.ts";
 import { decide } from "./policy.ts";
+import { inspectRuntimeDir } from "./runtime_dir.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
@@ -49,7 +50,7 @@ async function main(): Promise<ExitCode> {
       return Exit.SUCCESS;
     case "audit": {
       const loaded = await config().then((c) => ({ c, e: undefined }), (e: Error) => ({ c: undefined, e: e.message }));
-      const report = runAudit(options.configPath, loaded.c, loaded.e, options.cache?.dir);
+      const report = runAudit(options.configPath, loaded.c, loaded.e, options.cache?.dir, options.runtimeDir);
       console.log(JSON.stringify(report, null, 2));
       return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
     }
@@ -62,6 +63,9 @@ async function main(): Promise<ExitCode> {
           dir: options.cache.dir,
           problem: async () => (await import("./cache/open.ts")).cacheProblem(options.cache!.dir),
         },
+        runtime: options.runtimeDir
+          ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
+          : undefined,
         print: (line) => console.log(line),
       });
     case "run": {

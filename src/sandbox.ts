@@ -52,11 +52,14 @@ function unique(values: string[]): string[] {
 export function sandboxTargetFor(
   config: { file: string; certificate: string; server: string; port: number },
   cacheDir?: string,
+  runtimeDir?: string,
 ): SandboxTarget {
   const confDir = dirname(config.file);
   const certInside = config.certificate.startsWith(`${confDir.replace(/\/$/, "")}/`);
+  // The runtime directory is read only to report its owner and mode (--check, --audit).
+  const runtime = runtimeDir ? [runtimeDir] : [];
   return {
-    readPaths: certInside ? [confDir] : [confDir, config.certificate],
+    readPaths: [...(certInside ? [confDir] : [confDir, config.certificate]), ...runtime],
     server: config.server,
     port: config.port,
     cacheDir,

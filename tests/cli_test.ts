@@ -20,6 +20,7 @@ Deno.test("defaults match DESIGN.md", () => {
     requireGroups: [],
     logLevel: undefined,
     cache: undefined,
+    runtimeDir: undefined,
   });
 });
 

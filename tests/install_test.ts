@@ -16,9 +16,10 @@ globalThis.addEventListener("unload", () => {
 const it = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
-async function install(...args: string[]): Promise<{ code: number; out: string }> {
-  const res = await new Deno.Command(`${ROOT}install.sh`, { args, env: { DENORT_BIN: "/nonexistent/denort" } })
-    .output();
+async function install(...words: (string | Record<string, string>)[]): Promise<{ code: number; out: string }> {
+  const args = words.filter((w) => typeof w === "string");
+  const env = Object.assign({ DENORT_BIN: "/nonexistent/denort" }, ...words.filter((w) => typeof w !== "string"));
+  const res = await new Deno.Command(`${ROOT}install.sh`, { args, env }).output();
   return { code: res.code, out: new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr) };
 }
 
@@ -42,10 +43,13 @@ async function withDestdir(fn: (destdir: string) => Promise<void>) {
   }
 }
 
-it("bundle install: launcher with the printed flags, root-owned 0755, second run changes nothing", async () => {
+const RUNTIME = "/usr/local/lib/netauth-pam-helper/runtime";
+
+it("bundle install: verified, launcher with the sandbox flags, runtime dirs root's, second run changes nothing", async () => {
   await withDestdir(async (destdir) => {
     const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /^verified: the staged helper prints its version, fails closed/m);
     assert.deepEqual(tree(destdir), [
       "usr/local/lib/netauth-pam-helper/installed-files",
       "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
@@ -56,17 +60,58 @@ it("bundle install: launcher with the printed flags, root-owned 0755, second run
     assert.equal(info.mode! & 0o777, 0o755);
     assert.equal(info.uid, 0);
     const text = Deno.readTextFileSync(launcher);
-    assert.ok(text.includes((await printFlags(confDir)).join(" ")), text);
-    assert.match(text, /exec \/usr\/bin\/env -i \$\{PAM_TYPE\+"PAM_TYPE=\$PAM_TYPE"\}/);
+    assert.match(text, /^#!\/bin\/sh -p\n/);
+    const flags = (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${RUNTIME}` : f);
+    assert.ok(text.includes(flags.join(" ")), text);
+    assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
     assert.match(
       text,
-      new RegExp(`/usr/local/lib/netauth-pam-helper/netauth-pam-helper.js --config ${confDir}/config.toml "\\$@"`),
+      new RegExp(
+        `lib/netauth-pam-helper/netauth-pam-helper.js --config ${confDir}/config.toml --runtime-dir ${RUNTIME} "\\$@"`,
+      ),
     );
-    assert.match(first.out, /pam_exec.so expose_authtok quiet \/usr\/local\/sbin\/netauth-pam-helper/);
+    for (const dir of ["", "/home", "/deno", "/tmp"]) {
+      const dirInfo = Deno.statSync(`${destdir}${RUNTIME}${dir}`);
+      assert.ok(dirInfo.isDirectory && dirInfo.uid === 0 && (dirInfo.mode! & 0o777) === 0o755, `${RUNTIME}${dir}`);
+    }
+    assert.match(
+      Deno.readTextFileSync(`${destdir}/usr/local/lib/netauth-pam-helper/installed-files`),
+      new RegExp(`^${destdir}${RUNTIME}$`, "m"),
+    );
+    assert.match(first.out, /pam_exec.so expose_authtok quiet seteuid \/usr\/local\/sbin\/netauth-pam-helper/);
     const second = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, /nothing changed: netauth-pam-helper is up to date/);
     assert.doesNotMatch(second.out, /^installed:/m);
+  });
+});
+
+it("a runtime directory someone else could write is made afresh, root's", async () => {
+  await withDestdir(async (destdir) => {
+    assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir)).code, 0);
+    const denoDir = `${destdir}${RUNTIME}/deno`;
+    Deno.writeTextFileSync(`${denoDir}/v8_code_cache_v2`, "planted");
+    Deno.chmodSync(denoDir, 0o777);
+    const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /^runtime directory: .*\/runtime\/\{home,deno,tmp\} \(root-owned, mode 0755\)$/m);
+    assert.equal(Deno.statSync(denoDir).mode! & 0o777, 0o755);
+    assert.throws(() => Deno.statSync(`${denoDir}/v8_code_cache_v2`), Deno.errors.NotFound);
+  });
+});
+
+it("DENORT_BIN pointing at deno itself: the build is refused, nothing is installed, DENORT_BIN is named", async () => {
+  await withDestdir(async (destdir) => {
+    const res = await install("--destdir", destdir, "--conf-dir", confDir, { DENORT_BIN: Deno.execPath() });
+    assert.notEqual(res.code, 0, res.out);
+    assert.match(res.out, /^verify: --version printed .*, not "netauth-pam-helper \d/m);
+    assert.match(
+      res.out,
+      new RegExp(
+        `the helper built with DENORT_BIN=${Deno.execPath()} is not netauth-pam-helper .*Nothing was installed`,
+      ),
+    );
+    assert.deepEqual(tree(destdir), []);
   });
 });
 
@@ -96,7 +141,7 @@ it("without --pam no PAM file is touched; with --pam --destdir the Debian profil
       /staged the pam-auth-update profile; enable it on the host with: pam-auth-update --enable netauth/,
     );
     const profile = Deno.readTextFileSync(`${destdir}/usr/share/pam-configs/netauth`);
-    assert.match(profile, /pam_exec.so expose_authtok quiet \/usr\/local\/sbin\/netauth-pam-helper/);
+    assert.match(profile, /pam_exec.so expose_authtok quiet seteuid \/usr\/local\/sbin\/netauth-pam-helper/);
   });
 });
 

@@ -8,167 +8,115 @@ import {
   CLIENT_ID,
   DAVE_SECRET,
   type NetAuthd,
-  netauthGate,
   startNetAuthd,
 } from "../support/netauthd.ts";
+import { addLocalUser, e2eTest, installHelper, missingPrerequisite, pamtester, removeLocalUser, ROOT } from "./pam.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const TIMEOUT_S = 3;
-
-/** Why these tests cannot run here, or undefined. In CI a reason is a failure, not a skip. */
-async function missingPrerequisite(): Promise<string | undefined> {
-  if (Deno.uid() !== 0) return "not root: PAM service files and pam_unix need root";
-  const pamtester = await new Deno.Command("sh", { args: ["-c", "command -v pamtester"] }).output();
-  if (!pamtester.success) return "pamtester not installed (apt-get install pamtester)";
-  return (await netauthGate()).missing;
-}
-
 const missing = await missingPrerequisite();
-if (missing && Deno.env.get("CI") !== "true") console.warn(`skipping PAM end-to-end tests: ${missing}`);
 
-interface Pam {
-  code: number;
-  output: string;
-  ms: number;
-}
+e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) => {
+  const tag = `netauth-e2e-${Deno.pid}`;
+  const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
+  const helperLog = `${prefix}/pam_exec.log`;
+  const cacheDir = `${prefix}/cache`;
+  const localUser = `nalocal${Deno.pid % 100000}`;
+  const pamFiles = [`/etc/pam.d/${tag}`, `/etc/pam.d/${tag}-staff`];
+  let server: NetAuthd | undefined;
+  try {
+    server = await startNetAuthd();
+    await installHelper(prefix, server.clientConfigDir, "--cache-dir", cacheDir);
+    const helper = `${prefix}/sbin/netauth-pam-helper`;
+    const stack = (extra: string) =>
+      [
+        "# written by tests/e2e/pam_stack_test.ts",
+        "auth     [success=done default=ignore]  pam_unix.so nodelay",
+        `auth     [success=done default=die]     pam_exec.so expose_authtok quiet seteuid log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
+        "account  [success=done default=ignore]  pam_localuser.so",
+        `account  required                       pam_exec.so quiet seteuid log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
+        "",
+      ].join("\n");
+    await Deno.writeTextFile(pamFiles[0], stack(""));
+    await Deno.writeTextFile(pamFiles[1], stack("--require-group staff"));
+    await addLocalUser(localUser, { password: "local-pw" });
 
-/** One pamtester call; the password goes to pam's conversation on stdin. */
-async function pamtester(service: string, user: string, op: string, password = ""): Promise<Pam> {
-  const started = performance.now();
-  const child = new Deno.Command("pamtester", {
-    args: ["-v", service, user, op],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(`${password}\n`)).catch(() => {});
-  await writer.close().catch(() => {});
-  const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return { code: out.code, output: text, ms: performance.now() - started };
-}
+    /** The helper's own verdict, from the log line pam_exec captured for this call. */
+    const lastExit = async () =>
+      (await Deno.readTextFile(helperLog)).trim().split("\n").at(-1)?.match(/exit=(\d+)/)?.[1];
+    const expect = async (
+      service: string,
+      user: string,
+      op: string,
+      password: string,
+      ok: boolean,
+      exit?: string,
+    ) => {
+      const r = await pamtester(service, user, op, password);
+      assert.equal(r.code === 0, ok, `${op} ${user}@${service}: ${r.output}`);
+      if (exit) assert.equal(await lastExit(), exit, `${op} ${user}: helper exit`);
+      return r;
+    };
 
-Deno.test({
-  name: "real netauthd through pam_exec.so and pamtester",
-  ignore: missing !== undefined && Deno.env.get("CI") !== "true",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    assert.equal(missing, undefined, `CI needs every prerequisite: ${missing}`);
-    const tag = `netauth-e2e-${Deno.pid}`;
-    const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
-    const helperLog = `${prefix}/pam_exec.log`;
-    const cacheDir = `${prefix}/cache`;
-    const localUser = `nalocal${Deno.pid % 100000}`;
-    const pamFiles = [`/etc/pam.d/${tag}`, `/etc/pam.d/${tag}-staff`];
-    let server: NetAuthd | undefined;
-    try {
-      server = await startNetAuthd();
-      const install = await new Deno.Command(`${ROOT}install.sh`, {
-        args: ["--mode", "bundle", "--prefix", prefix, "--conf-dir", server.clientConfigDir, "--cache-dir", cacheDir],
-      }).output();
-      const installOut = new TextDecoder().decode(install.stdout) + new TextDecoder().decode(install.stderr);
-      assert.equal(install.code, 0, installOut);
-      assert.match(installOut, /check: server: ok/);
-      const helper = `${prefix}/sbin/netauth-pam-helper`;
-      const stack = (extra: string) =>
-        [
-          "# written by tests/e2e/pam_stack_test.ts",
-          "auth     [success=done default=ignore]  pam_unix.so nodelay",
-          `auth     [success=done default=die]     pam_exec.so expose_authtok quiet log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
-          "account  [success=done default=ignore]  pam_localuser.so",
-          `account  required                       pam_exec.so quiet log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
-          "",
-        ].join("\n");
-      await Deno.writeTextFile(pamFiles[0], stack(""));
-      await Deno.writeTextFile(pamFiles[1], stack("--require-group staff"));
-      await new Deno.Command("useradd", { args: ["-M", "-s", "/usr/sbin/nologin", localUser] }).output();
-      const chpasswd = new Deno.Command("chpasswd", { stdin: "piped" }).spawn();
-      const w = chpasswd.stdin.getWriter();
-      await w.write(new TextEncoder().encode(`${localUser}:local-pw\n`));
-      await w.close();
-      assert.ok((await chpasswd.status).success, "chpasswd failed");
-
-      /** The helper's own verdict, from the log line pam_exec captured for this call. */
-      const lastExit = async () =>
-        (await Deno.readTextFile(helperLog)).trim().split("\n").at(-1)?.match(/exit=(\d+)/)?.[1];
-      const expect = async (
-        service: string,
-        user: string,
-        op: string,
-        password: string,
-        ok: boolean,
-        exit?: string,
-      ) => {
-        const r = await pamtester(service, user, op, password);
-        assert.equal(r.code === 0, ok, `${op} ${user}@${service}: ${r.output}`);
-        if (exit) assert.equal(await lastExit(), exit, `${op} ${user}: helper exit`);
-        return r;
-      };
-
-      await t.step("right password authenticates, account permitted", async () => {
-        const r = await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
-        assert.match(r.output, /successfully authenticated/);
-        await expect(tag, "alice", "acct_mgmt", "", true, "0");
-      });
-      await t.step("wrong password is refused (helper exit 7)", async () => {
-        await expect(tag, "alice", "authenticate", "not-her-password", false, "7");
-      });
-      await t.step("unknown user: auth 7, account 10", async () => {
-        await expect(tag, "zed", "authenticate", "whatever", false, "7");
-        await expect(tag, "zed", "acct_mgmt", "", false, "10");
-      });
-      await t.step("locked entity: auth 7 even with its password, account 6", async () => {
-        await expect(tag, "carol", "authenticate", CAROL_SECRET, false, "7");
-        await expect(tag, "carol", "acct_mgmt", "", false, "6");
-      });
-      await t.step("--require-group staff: nested and direct members in, others out (6)", async () => {
-        await expect(`${tag}-staff`, "alice", "authenticate", ALICE_SECRET, true, "0"); // ops ⊂ staff
-        await expect(`${tag}-staff`, "bob", "authenticate", BOB_SECRET, true, "0");
-        await expect(`${tag}-staff`, "dave", "authenticate", DAVE_SECRET, false, "6");
-        await expect(`${tag}-staff`, "dave", "acct_mgmt", "", false, "6");
-      });
-      await t.step("netauthd records our service-name and client-name", async () => {
-        const log = await server!.log();
-        assert.match(log, new RegExp(`Authentication Succeeded: entity=alice service=${tag} client=${CLIENT_ID}`));
-        assert.match(log, new RegExp(`Authentication Failed: entity=alice service=${tag} client=${CLIENT_ID}`));
-      });
-      await t.step("netauthd stopped: uncached users fail within the timeout, local users still log in", async () => {
-        await server!.stop();
-        const r = await expect(tag, "carol", "authenticate", CAROL_SECRET, false, "9");
-        assert.ok(r.ms < TIMEOUT_S * 1000 + 2000, `took ${Math.round(r.ms)} ms with --timeout ${TIMEOUT_S}`);
-        await expect(tag, localUser, "authenticate", "local-pw", true);
-        await expect(tag, localUser, "acct_mgmt", "", true);
-      });
-      await t.step("netauthd stopped: the cached password still logs alice in, a wrong one does not", async () => {
-        await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
-        assert.match((await Deno.readTextFile(helperLog)).trim().split("\n").at(-1)!, /source=cache/);
-        await expect(tag, "alice", "authenticate", "not-her-password", false, "7");
-        await expect(tag, "alice", "acct_mgmt", "", true, "0");
-      });
-      await t.step("netauthd restarted: logins work again", async () => {
-        await server!.start();
-        await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
-      });
-      await t.step("no password is written in clear: not in pam_exec's log, not in the cache", async () => {
-        const written = [await Deno.readTextFile(helperLog)];
-        for (const entry of Deno.readDirSync(cacheDir)) {
-          written.push(await Deno.readTextFile(`${cacheDir}/${entry.name}`));
-        }
-        assert.ok(written.length > 2, "the cache holds no entries");
-        for (const secret of [ALICE_SECRET, BOB_SECRET, CAROL_SECRET, DAVE_SECRET, "not-her-password"]) {
-          assert.ok(written.every((text) => !text.includes(secret)), "a password was written in clear");
-        }
-      });
-    } finally {
-      for (const file of pamFiles) await Deno.remove(file).catch(() => {});
-      await new Deno.Command("userdel", { args: [localUser], stderr: "null" }).output().catch(() => {});
-      await new Deno.Command(`${ROOT}install.sh`, { args: ["--uninstall", "--prefix", prefix], stdout: "null" })
-        .output();
-      await server?.cleanup();
-      await Deno.remove(prefix, { recursive: true });
-    }
-  },
+    await t.step("right password authenticates, account permitted", async () => {
+      const r = await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
+      assert.match(r.output, /successfully authenticated/);
+      await expect(tag, "alice", "acct_mgmt", "", true, "0");
+    });
+    await t.step("wrong password is refused (helper exit 7)", async () => {
+      await expect(tag, "alice", "authenticate", "not-her-password", false, "7");
+    });
+    await t.step("unknown user: auth 7, account 10", async () => {
+      await expect(tag, "zed", "authenticate", "whatever", false, "7");
+      await expect(tag, "zed", "acct_mgmt", "", false, "10");
+    });
+    await t.step("locked entity: auth 7 even with its password, account 6", async () => {
+      await expect(tag, "carol", "authenticate", CAROL_SECRET, false, "7");
+      await expect(tag, "carol", "acct_mgmt", "", false, "6");
+    });
+    await t.step("--require-group staff: nested and direct members in, others out (6)", async () => {
+      await expect(`${tag}-staff`, "alice", "authenticate", ALICE_SECRET, true, "0"); // ops ⊂ staff
+      await expect(`${tag}-staff`, "bob", "authenticate", BOB_SECRET, true, "0");
+      await expect(`${tag}-staff`, "dave", "authenticate", DAVE_SECRET, false, "6");
+      await expect(`${tag}-staff`, "dave", "acct_mgmt", "", false, "6");
+    });
+    await t.step("netauthd records our service-name and client-name", async () => {
+      const log = await server!.log();
+      assert.match(log, new RegExp(`Authentication Succeeded: entity=alice service=${tag} client=${CLIENT_ID}`));
+      assert.match(log, new RegExp(`Authentication Failed: entity=alice service=${tag} client=${CLIENT_ID}`));
+    });
+    await t.step("netauthd stopped: uncached users fail within the timeout, local users still log in", async () => {
+      await server!.stop();
+      const r = await expect(tag, "carol", "authenticate", CAROL_SECRET, false, "9");
+      assert.ok(r.ms < TIMEOUT_S * 1000 + 2000, `took ${Math.round(r.ms)} ms with --timeout ${TIMEOUT_S}`);
+      await expect(tag, localUser, "authenticate", "local-pw", true);
+      await expect(tag, localUser, "acct_mgmt", "", true);
+    });
+    await t.step("netauthd stopped: the cached password still logs alice in, a wrong one does not", async () => {
+      await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
+      assert.match((await Deno.readTextFile(helperLog)).trim().split("\n").at(-1)!, /source=cache/);
+      await expect(tag, "alice", "authenticate", "not-her-password", false, "7");
+      await expect(tag, "alice", "acct_mgmt", "", true, "0");
+    });
+    await t.step("netauthd restarted: logins work again", async () => {
+      await server!.start();
+      await expect(tag, "alice", "authenticate", ALICE_SECRET, true, "0");
+    });
+    await t.step("no password is written in clear: not in pam_exec's log, not in the cache", async () => {
+      const written = [await Deno.readTextFile(helperLog)];
+      for (const entry of Deno.readDirSync(cacheDir)) {
+        written.push(await Deno.readTextFile(`${cacheDir}/${entry.name}`));
+      }
+      assert.ok(written.length > 2, "the cache holds no entries");
+      for (const secret of [ALICE_SECRET, BOB_SECRET, CAROL_SECRET, DAVE_SECRET, "not-her-password"]) {
+        assert.ok(written.every((text) => !text.includes(secret)), "a password was written in clear");
+      }
+    });
+  } finally {
+    for (const file of pamFiles) await Deno.remove(file).catch(() => {});
+    await removeLocalUser(localUser);
+    await new Deno.Command(`${ROOT}install.sh`, { args: ["--uninstall", "--prefix", prefix], stdout: "null" })
+      .output();
+    await server?.cleanup();
+    await Deno.remove(prefix, { recursive: true });
+  }
 });

@@ -25,6 +25,9 @@ export interface NetAuthd {
   log(): Promise<string>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP / SIGCONT: connections are accepted but nothing answers until `thaw`. */
+  freeze(): void;
+  thaw(): void;
   cleanup(): Promise<void>;
   /** Runs the netauth CLI as the given entity (none: anonymous); never throws on a non-zero exit. */
   cli(args: string[], as?: { entity: string; secret: string }): Promise<CliResult>;
@@ -166,6 +169,7 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
     if (!child) return;
     const proc = child;
     child = undefined;
+    kill(proc, "SIGCONT"); // a frozen server would hold SIGTERM until killed
     kill(proc, "SIGTERM");
     // netauthd shuts down gracefully within milliseconds; give it 5 s before SIGKILL.
     const killer = setTimeout(() => kill(proc, "SIGKILL"), 5_000);
@@ -259,6 +263,8 @@ export async function startNetAuthd(options: { readyTimeoutMs?: number } = {}): 
     log: () => Promise.resolve(logText),
     start,
     stop,
+    freeze: () => child && kill(child, "SIGSTOP"),
+    thaw: () => child && kill(child, "SIGCONT"),
     cleanup,
     cli,
     admin,

@@ -1,0 +1,39 @@
+// The runtime's own directories (HOME, DENO_DIR, TMPDIR), created root-owned by install.sh. Whoever can
+// write there can plant code the runtime loads before any sandbox applies, so only root may.
+
+/** The three directories the launcher points the runtime at, below the install's runtime directory. */
+export function runtimeDirs(runtimeDir: string): { home: string; denoDir: string; tmp: string } {
+  return { home: `${runtimeDir}/home`, denoDir: `${runtimeDir}/deno`, tmp: `${runtimeDir}/tmp` };
+}
+
+export interface RuntimeDirState {
+  path: string;
+  uid?: number;
+  /** Permission bits in octal, like "755". */
+  mode?: string;
+  /** Why the directory is unsafe or unusable; absent when it is fine. */
+  problem?: string;
+}
+
+type Lstat = (path: string) => Deno.FileInfo;
+
+/** Each runtime directory with its owner and mode, and a problem unless it is root's alone. */
+export function inspectRuntimeDir(runtimeDir: string, lstat: Lstat = Deno.lstatSync): RuntimeDirState[] {
+  return [runtimeDir, ...Object.values(runtimeDirs(runtimeDir))].map((path) => {
+    let info: Deno.FileInfo;
+    try {
+      info = lstat(path);
+    } catch (err) {
+      const why = err instanceof Deno.errors.NotFound
+        ? "does not exist"
+        : `cannot be inspected (${(err as Error).name})`;
+      return { path, problem: `${why}: re-run install.sh` };
+    }
+    const mode = ((info.mode ?? 0) & 0o7777).toString(8);
+    const state = { path, uid: info.uid ?? undefined, mode };
+    if (!info.isDirectory) return { ...state, problem: "is not a directory" };
+    if (info.uid !== 0) return { ...state, problem: `is owned by uid ${info.uid}, not root` };
+    if (((info.mode ?? 0) & 0o022) !== 0) return { ...state, problem: `is writable by group or others (mode ${mode})` };
+    return state;
+  });
+}

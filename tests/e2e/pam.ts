@@ -1,0 +1,93 @@
+// What the end-to-end tests share: their prerequisites, pamtester, install.sh and throwaway local users.
+import assert from "node:assert/strict";
+import { netauthGate } from "../support/netauthd.ts";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** Why these tests cannot run here, or undefined. In CI a reason is a failure, not a skip. */
+export async function missingPrerequisite(): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "not root: PAM service files and pam_unix need root";
+  const pamtester = await new Deno.Command("sh", { args: ["-c", "command -v pamtester"] }).output();
+  if (!pamtester.success) return "pamtester not installed (apt-get install pamtester)";
+  return (await netauthGate()).missing;
+}
+
+/** Outside CI a missing prerequisite skips the test (with the reason printed); in CI it fails it. */
+export function e2eTest(name: string, missing: string | undefined, fn: (t: Deno.TestContext) => Promise<void>) {
+  const ci = Deno.env.get("CI") === "true";
+  if (missing && !ci) console.warn(`skipping "${name}": ${missing}`);
+  Deno.test({
+    name,
+    ignore: missing !== undefined && !ci,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      assert.equal(missing, undefined, `CI needs every prerequisite: ${missing}`);
+      await fn(t);
+    },
+  });
+}
+
+export interface Pam {
+  code: number;
+  output: string;
+  ms: number;
+}
+
+/** One pamtester call; the password goes to pam's conversation on stdin. `prefix` runs it under another command. */
+export async function pamtester(service: string, user: string, op: string, password = "", prefix: string[] = []) {
+  const started = performance.now();
+  const [cmd, ...args] = [...prefix, "pamtester", "-v", service, user, op];
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(`${password}\n`)).catch(() => {});
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
+  return { code: out.code, output: text, ms: performance.now() - started } satisfies Pam;
+}
+
+/** Runs a command to completion; output is stdout and stderr together. */
+export async function sh(cmd: string, args: string[], env?: Record<string, string>) {
+  const out = await new Deno.Command(cmd, { args, env, stdin: "null" }).output();
+  return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
+
+export async function installHelper(prefix: string, confDir: string, ...extra: string[]): Promise<string> {
+  const res = await sh(`${ROOT}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...extra]);
+  assert.equal(res.code, 0, res.output);
+  assert.match(res.output, /check: server: ok/);
+  return res.output;
+}
+
+/**
+ * A throwaway local account. Its name must not exist yet: a host account of the same name would turn
+ * the test's expectations (pam_localuser skips NetAuth for it) into misleading failures.
+ */
+export async function addLocalUser(name: string, options: { home?: boolean; password?: string } = {}) {
+  const exists = await sh("getent", ["passwd", name]);
+  assert.notEqual(exists.code, 0, `a local account named ${name} already exists on this host: remove it or rename`);
+  const home = options.home ? ["-m"] : ["-M"];
+  const add = await sh("useradd", [...home, "-s", "/usr/sbin/nologin", name]);
+  assert.equal(add.code, 0, add.output);
+  if (options.password) {
+    const chpasswd = new Deno.Command("chpasswd", { stdin: "piped" }).spawn();
+    const w = chpasswd.stdin.getWriter();
+    await w.write(new TextEncoder().encode(`${name}:${options.password}\n`));
+    await w.close();
+    assert.ok((await chpasswd.status).success, "chpasswd failed");
+  }
+  const id = async (flag: string) => Number((await sh("id", [flag, name])).output.trim());
+  return { name, uid: await id("-u"), gid: await id("-g") };
+}
+
+export async function removeLocalUser(name: string) {
+  await sh("userdel", ["-r", name]).catch(() => {});
+}
