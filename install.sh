@@ -262,6 +262,14 @@ install_runtime_dir() {
   printf '%s\n' "$runtime" >>"$STAGE/manifest"
 }
 
+# Root fills the runtime's code cache once, with a full --check (every module loads); callers only
+# ever read it. Skipped for --destdir and --dry-run, where the launcher's paths do not exist yet.
+warm_code_cache() {
+  if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$DRY_RUN" = 1 ] || [ "$(id -u)" != 0 ]; then return 0; fi
+  "$BIN" --check >/dev/null 2>&1 || true
+  say "code cache: warmed by root in $RUNTIME_DIR/deno"
+}
+
 pam_lines() {
   cat <<EOF
 PAM lines to add, for example in common-auth / common-account (system-auth elsewhere). pam_unix comes
@@ -318,6 +326,7 @@ install_helper() {
     ensure_dir "$STAGE_LIB"
     act mv -f "$STAGE/manifest.new" "$MANIFEST"
   fi
+  warm_code_cache
   if [ "$CHANGED" = 0 ]; then
     say "nothing changed: $NAME is up to date"
   elif [ "$DRY_RUN" = 1 ]; then

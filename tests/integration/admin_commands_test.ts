@@ -104,6 +104,47 @@ it("--audit fails when the process holds more than declared", async () => {
   assert.ok(report.unexpected.includes("run:any program"));
 });
 
+it("--check and --audit report the runtime directories, and fail when anyone but root may write one", async () => {
+  const runtime = await Deno.makeTempDir({ prefix: "netauth-runtime-" });
+  try {
+    for (const sub of ["", "/home", "/deno", "/tmp"]) {
+      await Deno.mkdir(`${runtime}${sub}`, { recursive: true });
+      await Deno.chmod(`${runtime}${sub}`, 0o755);
+    }
+    const withRuntime = flags.map((f) => f.startsWith("--allow-read=") ? `${f},${runtime}` : f);
+    const run = (args: string[]) => admin([...args, "--runtime-dir", runtime], confDir, withRuntime);
+    const check = await run(["--check"]);
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    assert.match(
+      check.stdout,
+      new RegExp(`^runtime: ok ${runtime} \\(HOME, DENO_DIR, TMPDIR root-owned, writable by root only\\)$`, "m"),
+    );
+    const audit = JSON.parse((await run(["--audit"])).stdout);
+    assert.equal(audit.ok, true);
+    assert.deepEqual(audit.runtimeDirs.map((d: { path: string; mode: string }) => `${d.path} ${d.mode}`), [
+      `${runtime} 755`,
+      `${runtime}/home 755`,
+      `${runtime}/deno 755`,
+      `${runtime}/tmp 755`,
+    ]);
+
+    await Deno.chmod(`${runtime}/deno`, 0o777);
+    const bad = await run(["--check"]);
+    assert.equal(bad.code, 3, bad.stdout);
+    assert.match(
+      bad.stdout,
+      new RegExp(`^runtime: FAIL ${runtime}/deno is writable by group or others \\(mode 777\\)$`, "m"),
+    );
+    const badAudit = await run(["--audit"]);
+    assert.equal(badAudit.code, 4);
+    const report = JSON.parse(badAudit.stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.runtimeDirs[2].problem, "is writable by group or others (mode 777)");
+  } finally {
+    await Deno.remove(runtime, { recursive: true });
+  }
+});
+
 it("--help and --version exit 0 on stdout; bad arguments exit 3 with one line", async () => {
   const help = await admin(["--help"]);
   assert.equal(help.code, 0);
