@@ -1,4 +1,4 @@
-// The PAM return codes the helper exits with (DESIGN.md, "The pam_exec contract").
+// The PAM return codes the helper exits with (README, "Exit codes").
 // pam_exec maps every non-zero status to PAM_SYSTEM_ERR, so these are for logs and humans.
 export const Exit = {
   SUCCESS: 0,

@@ -12,7 +12,7 @@ function usageFailure(argv: string[]): HelperError {
   assert.fail(`expected ${JSON.stringify(argv)} to be refused`);
 }
 
-Deno.test("defaults match DESIGN.md", () => {
+Deno.test("defaults match the README's command-line table", () => {
   assert.deepEqual(parseCommandLine([]), {
     command: "run",
     configPath: DEFAULT_CONFIG,

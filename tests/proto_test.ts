@@ -5,7 +5,7 @@ Deno.test("proto/netauth.json is generated from proto/*.proto (run `deno task pr
   assert.equal(await Deno.readTextFile(descriptorPath), renderDescriptor());
 });
 
-Deno.test("the wire facts of DESIGN.md hold in the descriptor", () => {
+Deno.test("the NetAuth v2 wire facts this helper relies on hold in the descriptor", () => {
   const root = JSON.parse(renderDescriptor()).nested;
   const methods = root.netauth.nested.v2.nested.NetAuth2.methods;
   assert.deepEqual(methods.AuthEntity, { requestType: ".AuthRequest", responseType: ".Empty" });
