@@ -104,32 +104,24 @@ e2eTest(
               "--quiet",
               ...args,
             ]);
+          const request = { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: tag };
+          // A run that awaits I/O (reading a file) before it exits, so Deno gets to write the module's code cache.
+          const runBundle = () =>
+            userDeno(["--allow-env", "--allow-read", bundle, "--config", "/etc/hostname"], request);
           const size = Deno.statSync(bundle).size;
           const head = "const exit = Deno.exit; Deno.exit = () => exit(0); /*";
           const planted = `${home}/same-length.js`;
           Deno.writeTextFileSync(planted, head + " ".repeat(size - head.length - 2) + "*/");
           Deno.chownSync(planted, caller.uid, caller.gid);
-          // Deno writes a module's code cache once a run has awaited I/O (here: reading a file), not always on the first.
-          const request = { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: tag };
-          const runBundle = () =>
-            userDeno(["--allow-env", "--allow-read", bundle, "--config", "/etc/hostname"], request);
-          const primed = [await runBundle(), await runBundle()];
-          const plantedRun = await userDeno([planted]);
-          assert.equal(plantedRun.code, 0, plantedRun.output);
-          const db = new DatabaseSync(`${home}/.cache/deno/v8_code_cache_v2`);
-          const data = db.prepare("SELECT data FROM codecache WHERE specifier = ?").get(`file://${planted}`)?.data;
-          assert.ok(data, "deno wrote no code cache for the planted script");
-          assert.equal(
-            db.prepare("UPDATE codecache SET data = ? WHERE specifier = ?").run(data, `file://${bundle}`).changes,
-            1,
-            `the bundle left no code cache entry: ${primed.map((r) => r.output).join("; ")}`,
-          );
+          const cacheDb = `${home}/.cache/deno/v8_code_cache_v2`;
+          const bundleEntry = await untilCached(cacheDb, bundle, runBundle);
+          const plantedEntry = await untilCached(cacheDb, planted, () => userDeno([planted]));
+          const db = new DatabaseSync(cacheDb);
+          db.prepare("UPDATE codecache SET data = ? WHERE specifier = ?").run(plantedEntry, `file://${bundle}`);
           db.close();
+          assert.notDeepEqual(bundleEntry, plantedEntry);
           // The control: with that cache, the bundle accepts a wrong password.
-          const poisoned = await userDeno(
-            ["--allow-env", "--allow-read", bundle, "--config", "/etc/hostname"],
-            request,
-          );
+          const poisoned = await runBundle();
           assert.equal(
             poisoned.code,
             0,
@@ -188,6 +180,18 @@ e2eTest(
     }
   },
 );
+
+/** Runs `run` until Deno's code cache in `db` holds an entry for `file` (at most 10 times); gives its data. */
+async function untilCached(db: string, file: string, run: () => Promise<unknown>): Promise<Uint8Array> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await run();
+    const cache = await Deno.stat(db).then(() => new DatabaseSync(db, { readOnly: true }), () => undefined);
+    const data = cache?.prepare("SELECT data FROM codecache WHERE specifier = ?").get(`file://${file}`)?.data;
+    cache?.close();
+    if (data) return data as Uint8Array;
+  }
+  throw new Error(`deno wrote no code cache entry for ${file} in 10 runs`);
+}
 
 function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
