@@ -3,6 +3,11 @@
 import { parse as parseToml } from "smol-toml";
 import { isIP } from "node:net";
 import { Exit, HelperError } from "./exit_codes.ts";
+import { dirname, resolvePath } from "./paths.ts";
+
+// The path helpers live in paths.ts (the strict-modes walk needs them without the config);
+// importers keep finding them here.
+export { dirname, resolvePath, trimSlashes } from "./paths.ts";
 
 export const DEFAULT_PORT = 1729;
 export const DEFAULT_CERTIFICATE = "keys/tls.pem";
@@ -22,20 +27,6 @@ export interface Config {
 }
 
 type Table = Record<string, unknown>;
-
-export function dirname(path: string): string {
-  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
-  return cut <= 0 ? "/" : path.slice(0, cut);
-}
-
-/** A directory path without trailing slashes ("/" stays "/"). */
-export function trimSlashes(path: string): string {
-  return path.replace(/(.)\/+$/, "$1");
-}
-
-export function resolvePath(base: string, path: string): string {
-  return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
-}
 
 /** Reads and validates the file; `hostname` supplies client.ID's default lazily. */
 export async function loadConfig(file: string, hostname: () => string): Promise<Config> {
