@@ -110,7 +110,7 @@ DEBIAN_PROFILE=/usr/share/pam-configs/netauth
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
 print_flags() {
-  deno_run --allow-read="$CONF_DIR" "$ROOT/src/print_flags.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}
+  deno_run --allow-read "$ROOT/src/print_flags.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}
 }
 
 # --- uninstall -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import { parse as parseToml } from "smol-toml";
 import { isIP } from "node:net";
 import { Exit, HelperError } from "./exit_codes.ts";
+import { trustProblem } from "./file_modes.ts";
 import { dirname, resolvePath } from "./paths.ts";
 
 // The path helpers live in paths.ts (the strict-modes walk needs them without the config);
@@ -30,6 +31,9 @@ type Table = Record<string, unknown>;
 
 /** Reads and validates the file; `hostname` supplies client.ID's default lazily. */
 export async function loadConfig(file: string, hostname: () => string): Promise<Config> {
+  // Before reading: whoever can change the file could turn off TLS or pick the server.
+  const unsafe = await trustProblem(file);
+  if (unsafe) throw configError(file, undefined, unsafe);
   let text: string;
   try {
     text = await Deno.readTextFile(file);

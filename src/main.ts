@@ -4,6 +4,7 @@ import { parseCommandLine } from "./cli.ts";
 import { runAudit } from "./audit.ts";
 import { runCheck } from "./check.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { hiddenFromOthers } from "./file_modes.ts";
 import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { helpText } from "./help.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
@@ -63,6 +64,7 @@ async function main(): Promise<ExitCode> {
           problem: async () => (await import("./cache/open.ts")).cacheProblem(options.cache!.dir),
         },
         print: (line) => console.log(line),
+        hiddenFromOthers,
       });
     case "run": {
       // The deadline covers everything, a stalled stdin included.
