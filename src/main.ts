@@ -76,7 +76,8 @@ async function main(): Promise<ExitCode> {
       // With a cache, NetAuth gets less of the deadline so the offline check still fits in it.
       const reserve = options.cache ? Math.min(1000, options.timeoutSeconds * 250) : 0;
       // The cache's modules (and scrypt) load only where a cache is configured.
-      const cached = options.cache && await (await import("./cache/open.ts")).openCache(options.cache, logger);
+      const cached = options.cache &&
+        await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
       const result = await handleLogin(options, {
         getEnv: (name) => Deno.env.get(name),
         stdin: Deno.stdin.readable,

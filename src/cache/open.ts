@@ -14,8 +14,15 @@ export async function cacheProblem(dir: string): Promise<string | undefined> {
   return uid === null ? OUTSIDE_SANDBOX : await unusableReason(dir, uid);
 }
 
-/** The cached decision, or undefined with a warning: an unusable directory must never break logins. */
-export async function openCache(settings: NonNullable<Options["cache"]>, logger: Logger): Promise<Decide | undefined> {
+/**
+ * The cached decision, or undefined with a warning: an unusable directory must never break logins.
+ * `deadline` (ms since epoch) is when the run's answer is due; waiting for an entry's lock ends there.
+ */
+export async function openCache(
+  settings: NonNullable<Options["cache"]>,
+  logger: Logger,
+  deadline: number,
+): Promise<Decide | undefined> {
   const problem = await cacheProblem(settings.dir);
   if (problem) {
     logger.log("WARN", `offline cache skipped: ${settings.dir} ${problem}`, { cache: settings.dir });
@@ -26,6 +33,7 @@ export async function openCache(settings: NonNullable<Options["cache"]>, logger:
     maxAgeMs: settings.maxAgeMs,
     tries: settings.tries,
     now: Date.now,
+    deadline,
   };
   return (request, secret, client, policy) => decideWithCache(request, secret, client, policy, cache, logger);
 }

@@ -1,7 +1,9 @@
 // One file per entity in the cache directory, named by a hash of the entity ID (no ID can
-// escape the directory or collide with a temp file), written to a temp file and renamed.
+// escape the directory or collide with a temp file), written to a temp file and renamed;
+// beside it the entity's lock file (lock.ts).
 import { createHash } from "node:crypto";
 import { type Info, octal, walkModes } from "../file_modes.ts";
+import { lockFile } from "./lock.ts";
 import { isSaneKdf, type KdfParams } from "./verifier.ts";
 
 export const ENTRY_FORMAT = "netauth-pam-helper/cache/v1";
@@ -21,9 +23,14 @@ export interface CacheEntry {
   offlineFailures: number;
 }
 
-/** `<sha256 of the ID>.json`: hex only, fixed length, whatever the ID holds. */
+/** The SHA-256 of the ID in hex: fixed length, whatever the ID holds. */
+function entityHash(entity: string): string {
+  return createHash("sha256").update(entity, "utf8").digest("hex");
+}
+
+/** `<sha256 of the ID>.json` */
 export function entryFileName(entity: string): string {
-  return `${createHash("sha256").update(entity, "utf8").digest("hex")}.json`;
+  return `${entityHash(entity)}.json`;
 }
 
 export function serialize(entry: CacheEntry): string {
@@ -76,6 +83,15 @@ export class CacheStore {
 
   pathFor(entity: string): string {
     return `${this.dir}/${entryFileName(entity)}`;
+  }
+
+  lockPathFor(entity: string): string {
+    return `${this.dir}/${entityHash(entity)}.lock`;
+  }
+
+  /** The entity's exclusive lock, or undefined when it is still held by another login at `deadline`. */
+  lock(entity: string, deadline: number): Promise<(() => void) | undefined> {
+    return lockFile(this.lockPathFor(entity), deadline);
   }
 
   async read(entity: string): Promise<CacheEntry | undefined> {
