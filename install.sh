@@ -113,7 +113,8 @@ deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
 # src/install_plan.ts: the flags, the baked arguments and the launcher, from one set of inputs.
 plan() {
-  deno_run --allow-read="$CONF_DIR" "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@"
+  # Full read as root: the strict-modes walk sees every directory up to "/", which the helper cannot.
+  deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@"
 }
 # The installed helper also reads its runtime directory (to report on it); --print-flags, for runs
 # from source, leaves it out.

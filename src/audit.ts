@@ -3,7 +3,7 @@
 // program) so the report rests on what happened, not only on what was declared.
 import { type Config, dirname } from "./config.ts";
 import { inspectRuntimeDir, type RuntimeDirState } from "./runtime_dir.ts";
-import { ALLOWED_ENV, allowedSys, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { ALLOWED_ENV, ALLOWED_SYS, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 export interface Probe {
@@ -85,9 +85,8 @@ export function runAudit(
   ) {
     probe({ name: "env", variable }, variable, false);
   }
-  const sys: readonly string[] = allowedSys(cacheDir !== undefined);
   for (const kind of ["hostname", "uid", "osRelease", "networkInterfaces", "loadavg"] as const) {
-    probe({ name: "sys", kind }, kind, sys.includes(kind));
+    probe({ name: "sys", kind }, kind, ALLOWED_SYS.includes(kind));
   }
   probe({ name: "run" }, "any program", false);
   probe({ name: "ffi" }, "any library", false);

@@ -2,10 +2,18 @@
 // (every run) and for validity in --check, where node:crypto's parse is worth its cost.
 import { type Config, describeIoError } from "./config.ts";
 import { Exit, HelperError } from "./exit_codes.ts";
+import { trustProblem } from "./file_modes.ts";
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
+/** Refuses a certificate that someone other than root could have swapped (strict modes). */
+export async function checkCertificateModes(config: Config): Promise<void> {
+  const unsafe = await trustProblem(config.certificate);
+  if (unsafe) throw certificateError(config, unsafe);
+}
+
 export async function readRootCertificate(config: Config): Promise<Uint8Array> {
+  await checkCertificateModes(config);
   let pem: Uint8Array;
   try {
     pem = await Deno.readFile(config.certificate);

@@ -12,6 +12,8 @@ export interface CheckDeps {
   netGranted: (config: Config) => boolean;
   connect: (config: Config, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
   print: (line: string) => void;
+  /** Why other users cannot read a file (undefined when they can): a warning, not a failure. */
+  hiddenFromOthers: (path: string) => Promise<string | undefined>;
   /** The offline cache directory, when enabled; a problem is a warning, not a failure. */
   cache?: { dir: string; problem: () => Promise<string | undefined> };
   /** The runtime's own directories, when installed with a launcher: each must be root's alone. */
@@ -37,6 +39,7 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   }
   const where = netPermission(config.server, config.port);
   deps.print(`config: ok ${config.file} (server ${where}, client ID ${config.clientId})`);
+  await warnIfHidden(deps, "config", config.file);
 
   let root: Uint8Array | undefined;
   try {
@@ -47,6 +50,7 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
       const certs = await inspectCertificates(config, root);
       const summary = certs.map((c) => `${c.subject}, expires ${c.validTo.toISOString().slice(0, 10)}`).join("; ");
       deps.print(`tls: ok ${config.certificate} (${summary})`);
+      await warnIfHidden(deps, "tls", config.certificate);
     }
   } catch (err) {
     return fail("tls", err);
@@ -90,5 +94,13 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     return fail("server", err);
   } finally {
     client?.close();
+  }
+}
+
+/** Screen lockers run the helper as the locked-out user, who must be able to read both files. */
+async function warnIfHidden(deps: CheckDeps, stage: string, path: string): Promise<void> {
+  const hidden = await deps.hiddenFromOthers(path);
+  if (hidden) {
+    deps.print(`${stage}: WARN ${hidden}: screen lockers run this helper as the user and will fail with exit 3`);
   }
 }

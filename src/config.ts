@@ -3,6 +3,12 @@
 import { parse as parseToml } from "smol-toml";
 import { isIP } from "node:net";
 import { Exit, HelperError } from "./exit_codes.ts";
+import { trustProblem } from "./file_modes.ts";
+import { dirname, resolvePath } from "./paths.ts";
+
+// The path helpers live in paths.ts (the strict-modes walk needs them without the config);
+// importers keep finding them here.
+export { dirname, resolvePath, trimSlashes } from "./paths.ts";
 
 export const DEFAULT_PORT = 1729;
 export const DEFAULT_CERTIFICATE = "keys/tls.pem";
@@ -23,22 +29,11 @@ export interface Config {
 
 type Table = Record<string, unknown>;
 
-export function dirname(path: string): string {
-  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
-  return cut <= 0 ? "/" : path.slice(0, cut);
-}
-
-/** A directory path without trailing slashes ("/" stays "/"). */
-export function trimSlashes(path: string): string {
-  return path.replace(/(.)\/+$/, "$1");
-}
-
-export function resolvePath(base: string, path: string): string {
-  return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
-}
-
 /** Reads and validates the file; `hostname` supplies client.ID's default lazily. */
 export async function loadConfig(file: string, hostname: () => string): Promise<Config> {
+  // Before reading: whoever can change the file could turn off TLS or pick the server.
+  const unsafe = await trustProblem(file);
+  if (unsafe) throw configError(file, undefined, unsafe);
   let text: string;
   try {
     text = await Deno.readTextFile(file);

@@ -1,7 +1,9 @@
 // What install.sh needs from TypeScript, so shell only moves files: `install.sh --print-flags` (the
 // sandbox flags for DIR/config.toml), the arguments baked into the installed helper, the launcher text
-// and the version line a good build prints. Runs outside the helper's sandbox, as the installer.
+// and the version line a good build prints. Runs outside the helper's sandbox, as the installer, with full
+// read so the strict-modes walk (loadConfig, checkCertificateModes) sees every directory up to "/".
 import { parseArgs } from "node:util";
+import { checkCertificateModes } from "./certificate.ts";
 import { loadConfig, trimSlashes } from "./config.ts";
 import { HelperError } from "./exit_codes.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
@@ -28,8 +30,10 @@ export function bakedArgs(paths: InstallPaths): string[] {
   ];
 }
 
+/** The sandbox for the config; run with full read as root, refuses a config or certificate others could write. */
 export async function flagsFor(paths: InstallPaths): Promise<string[]> {
   const config = await loadConfig(bakedArgs(paths)[1], () => "install-plan");
+  if (!config.pwnMe) await checkCertificateModes(config);
   return sandboxFlags(sandboxTargetFor(config, paths.cacheDir, paths.runtimeDir));
 }
 

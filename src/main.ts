@@ -4,6 +4,7 @@ import { parseCommandLine } from "./cli.ts";
 import { runAudit } from "./audit.ts";
 import { runCheck } from "./check.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { hiddenFromOthers } from "./file_modes.ts";
 import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { helpText } from "./help.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
@@ -67,6 +68,7 @@ async function main(): Promise<ExitCode> {
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
         print: (line) => console.log(line),
+        hiddenFromOthers,
       });
     case "run": {
       // The deadline covers everything, a stalled stdin included.
@@ -78,7 +80,8 @@ async function main(): Promise<ExitCode> {
       // With a cache, NetAuth gets less of the deadline so the offline check still fits in it.
       const reserve = options.cache ? Math.min(1000, options.timeoutSeconds * 250) : 0;
       // The cache's modules (and scrypt) load only where a cache is configured.
-      const cached = options.cache && await (await import("./cache/open.ts")).openCache(options.cache, logger);
+      const cached = options.cache &&
+        await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
       const result = await handleLogin(options, {
         getEnv: (name) => Deno.env.get(name),
         stdin: Deno.stdin.readable,

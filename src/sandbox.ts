@@ -6,10 +6,8 @@ import { PAM_ENV_NAMES } from "./pam_request.ts";
 
 /** Every environment variable the helper reads; any other name reads as unset. */
 export const ALLOWED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
-/** The host name for client.ID's default; the uid only to check the cache directory's owner. */
-export function allowedSys(withCache: boolean): string[] {
-  return withCache ? ["hostname", "uid"] : ["hostname"];
-}
+/** The host name for client.ID's default; the uid for strict modes (whose files may be trusted). */
+export const ALLOWED_SYS: readonly string[] = ["hostname", "uid"];
 
 export interface SandboxTarget {
   /** Directories (or files) the helper may read: the config directory, the certificate. */
@@ -39,7 +37,7 @@ export function sandboxFlags(target: SandboxTarget): string[] {
     `--allow-env=${ALLOWED_ENV.join(",")}`,
     // Unlisted names (GRPC_*, proxies, cipher suites, roots file) read as unset, not as errors.
     "--ignore-env",
-    `--allow-sys=${allowedSys(target.cacheDir !== undefined).join(",")}`,
+    `--allow-sys=${ALLOWED_SYS.join(",")}`,
     `--allow-net=${netPermission(target.server, target.port)}`,
   ];
 }

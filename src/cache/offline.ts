@@ -14,6 +14,8 @@ export interface OfflineCache {
   /** Offline mismatches after which the entry is refused until the next online success. */
   tries: number;
   now: () => number;
+  /** When the answer is due (ms since epoch, real time): waiting for an entity's lock ends there. */
+  deadline: number;
 }
 
 export async function decideWithCache(
@@ -26,20 +28,38 @@ export async function decideWithCache(
 ): Promise<Decision> {
   const online = await decide(request, secret, client, options);
   const keep = keepGoing(request.entity, logger);
-  if (online.outcome === "unavailable") return await decideOffline(request, secret, options, cache, online, keep);
+  if (online.outcome === "unavailable") {
+    return await decideOffline(request, secret, options, cache, online, logger);
+  }
   const passwordRight = request.type === "auth" && (online.exit === Exit.SUCCESS || online.outcome === "not_in_group");
   if (passwordRight) {
     await keep(remember(request.entity, secret!, online.groups, client, cache));
   } else if (["denied", "locked", "unknown_entity"].includes(online.outcome)) {
-    await keep(cache.store.remove(request.entity));
+    await keep(forget(request.entity, cache));
   }
   return { ...online, source: "netauth" };
 }
 
-/** A cache write that fails (disk full, permissions) is logged and never changes the verdict. */
+type Keep = ReturnType<typeof keepGoing>;
+
+/** A cache write that fails (disk full, permissions) is logged; it says whether it worked. */
 function keepGoing(entity: string, logger: Logger) {
-  return (work: Promise<void>) =>
-    work.catch((err) => logger.log("WARN", "cache not updated", { entity, error: String(err) }));
+  return (work: Promise<void>): Promise<boolean> =>
+    work.then(() => true, (err) => {
+      logger.log("WARN", "cache not updated", { entity, error: String(err) });
+      return false;
+    });
+}
+
+/** Runs `work` holding the entity's lock; throws when it stays busy past the deadline. */
+async function locked<T>(entity: string, cache: OfflineCache, work: () => Promise<T>): Promise<T> {
+  const release = await cache.store.lock(entity, cache.deadline);
+  if (!release) throw new Error("entry busy until the deadline");
+  try {
+    return await work();
+  } finally {
+    release();
+  }
 }
 
 async function remember(
@@ -51,7 +71,13 @@ async function remember(
 ): Promise<void> {
   const groups = known ?? await client.entityGroups(entity).catch(() => undefined);
   const { kdf, salt, verifier } = await makeVerifier(secret);
-  await cache.store.write({ entity, kdf, salt, verifier, groups, onlineAt: cache.now(), offlineFailures: 0 });
+  const entry = { entity, kdf, salt, verifier, groups, onlineAt: cache.now(), offlineFailures: 0 };
+  await locked(entity, cache, () => cache.store.write(entry));
+}
+
+async function forget(entity: string, cache: OfflineCache): Promise<void> {
+  // Names never cached get no lock file: anyone can make NetAuth refuse any name.
+  if (await cache.store.read(entity)) await locked(entity, cache, () => cache.store.remove(entity));
 }
 
 async function decideOffline(
@@ -60,7 +86,7 @@ async function decideOffline(
   options: PolicyOptions,
   cache: OfflineCache,
   online: Decision,
-  keep: ReturnType<typeof keepGoing>,
+  logger: Logger,
 ): Promise<Decision> {
   const unavailable = (why: string): Decision => ({
     exit: Exit.AUTHINFO_UNAVAIL,
@@ -68,23 +94,57 @@ async function decideOffline(
     msg: `${online.msg}; ${why}`,
     source: "cache",
   });
+  if (!(await cache.store.read(request.entity))) return unavailable("no cached credential");
+  let release: (() => void) | undefined;
+  try {
+    release = await cache.store.lock(request.entity, cache.deadline);
+  } catch (err) {
+    logger.log("WARN", "cache entry not lockable", { entity: request.entity, error: String(err) });
+    return unavailable("cached credential cannot be locked");
+  }
+  if (!release) return unavailable("cached credential busy: parallel logins held it until the deadline");
+  try {
+    return await judgeLocked(request, secret, options, cache, unavailable, keepGoing(request.entity, logger));
+  } finally {
+    release();
+  }
+}
+
+/** The offline answer, with the entity's lock held. */
+async function judgeLocked(
+  request: PamRequest,
+  secret: string | undefined,
+  options: PolicyOptions,
+  cache: OfflineCache,
+  unavailable: (why: string) => Decision,
+  keep: Keep,
+): Promise<Decision> {
+  // Read again under the lock: a parallel login may have counted a try meanwhile.
   const entry = await cache.store.read(request.entity);
   if (!entry) return unavailable("no cached credential");
   if (cache.now() - entry.onlineAt > cache.maxAgeMs) return unavailable("cached credential expired");
   if (entry.offlineFailures >= cache.tries) {
     return unavailable(`cached credential disabled after ${entry.offlineFailures} offline failures`);
   }
-  if (request.type === "auth" && !(await matches(secret ?? "", entry))) {
-    await keep(cache.store.write({ ...entry, offlineFailures: entry.offlineFailures + 1 }));
-    return {
-      exit: Exit.AUTH_ERR,
-      outcome: "denied",
-      msg: "wrong secret (checked against the offline cache)",
-      source: "cache",
-    };
+  if (request.type === "auth") {
+    // The try counts before the check and comes back only on a match, so no guess is judged
+    // uncounted; one whose count cannot be written is not judged at all.
+    const counted = await keep(cache.store.write({ ...entry, offlineFailures: entry.offlineFailures + 1 }));
+    if (!counted) return unavailable("the offline try could not be counted");
+    if (!(await matches(secret ?? "", entry))) {
+      return {
+        exit: Exit.AUTH_ERR,
+        outcome: "denied",
+        msg: "wrong secret (checked against the offline cache)",
+        source: "cache",
+      };
+    }
+    await keep(cache.store.write(entry));
   }
-  const groupDenial = checkCachedGroups(entry, options.requireGroups);
-  if (groupDenial) return groupDenial;
+  return checkCachedGroups(entry, options.requireGroups) ?? permitted(request);
+}
+
+function permitted(request: PamRequest): Decision {
   return request.type === "auth"
     ? { exit: Exit.SUCCESS, outcome: "authenticated", msg: "authenticated from the offline cache", source: "cache" }
     : { exit: Exit.SUCCESS, outcome: "permitted", msg: "account permitted from the offline cache", source: "cache" };

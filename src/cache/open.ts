@@ -1,6 +1,7 @@
 // Turning --cache-dir on: check the directory, then hand out a decision function that
 // consults the cache. Loaded only when a cache is configured.
 import type { Options } from "../cli.ts";
+import { runningUid } from "../file_modes.ts";
 import type { Logger } from "../log.ts";
 import type { Decide } from "../policy.ts";
 import { decideWithCache } from "./offline.ts";
@@ -8,17 +9,20 @@ import { CacheStore, OUTSIDE_SANDBOX, unusableReason } from "./store.ts";
 
 /** Why the cache directory cannot be used, or undefined when it can. */
 export async function cacheProblem(dir: string): Promise<string | undefined> {
-  let uid: number | null;
-  try {
-    uid = Deno.uid();
-  } catch {
-    return OUTSIDE_SANDBOX; // no sys:uid granted
-  }
-  return await unusableReason(dir, uid);
+  const uid = runningUid();
+  // Without sys:uid (a sandbox from an older install) the owner cannot be checked: skip the cache.
+  return uid === null ? OUTSIDE_SANDBOX : await unusableReason(dir, uid);
 }
 
-/** The cached decision, or undefined with a warning: an unusable directory must never break logins. */
-export async function openCache(settings: NonNullable<Options["cache"]>, logger: Logger): Promise<Decide | undefined> {
+/**
+ * The cached decision, or undefined with a warning: an unusable directory must never break logins.
+ * `deadline` (ms since epoch) is when the run's answer is due; waiting for an entry's lock ends there.
+ */
+export async function openCache(
+  settings: NonNullable<Options["cache"]>,
+  logger: Logger,
+  deadline: number,
+): Promise<Decide | undefined> {
   const problem = await cacheProblem(settings.dir);
   if (problem) {
     logger.log("WARN", `offline cache skipped: ${settings.dir} ${problem}`, { cache: settings.dir });
@@ -29,6 +33,7 @@ export async function openCache(settings: NonNullable<Options["cache"]>, logger:
     maxAgeMs: settings.maxAgeMs,
     tries: settings.tries,
     now: Date.now,
+    deadline,
   };
   return (request, secret, client, policy) => decideWithCache(request, secret, client, policy, cache, logger);
 }

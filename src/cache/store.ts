@@ -1,6 +1,9 @@
 // One file per entity in the cache directory, named by a hash of the entity ID (no ID can
-// escape the directory or collide with a temp file), written to a temp file and renamed.
+// escape the directory or collide with a temp file), written to a temp file and renamed;
+// beside it the entity's lock file (lock.ts).
 import { createHash } from "node:crypto";
+import { type Info, octal, walkModes } from "../file_modes.ts";
+import { lockFile } from "./lock.ts";
 import { isSaneKdf, type KdfParams } from "./verifier.ts";
 
 export const ENTRY_FORMAT = "netauth-pam-helper/cache/v1";
@@ -20,9 +23,14 @@ export interface CacheEntry {
   offlineFailures: number;
 }
 
-/** `<sha256 of the ID>.json`: hex only, fixed length, whatever the ID holds. */
+/** The SHA-256 of the ID in hex: fixed length, whatever the ID holds. */
+function entityHash(entity: string): string {
+  return createHash("sha256").update(entity, "utf8").digest("hex");
+}
+
+/** `<sha256 of the ID>.json` */
 export function entryFileName(entity: string): string {
-  return `${createHash("sha256").update(entity, "utf8").digest("hex")}.json`;
+  return `${entityHash(entity)}.json`;
 }
 
 export function serialize(entry: CacheEntry): string {
@@ -77,6 +85,15 @@ export class CacheStore {
     return `${this.dir}/${entryFileName(entity)}`;
   }
 
+  lockPathFor(entity: string): string {
+    return `${this.dir}/${entityHash(entity)}.lock`;
+  }
+
+  /** The entity's exclusive lock, or undefined when it is still held by another login at `deadline`. */
+  lock(entity: string, deadline: number): Promise<(() => void) | undefined> {
+    return lockFile(this.lockPathFor(entity), deadline);
+  }
+
   async read(entity: string): Promise<CacheEntry | undefined> {
     const text = await Deno.readTextFile(this.pathFor(entity)).catch(() => undefined);
     return text === undefined ? undefined : parse(text, entity);
@@ -103,22 +120,27 @@ export class CacheStore {
 }
 
 /**
- * Why `dir` cannot hold secrets' verifiers for user `uid`, or undefined when it can:
- * it must exist, be a directory owned by the running user, and be closed to group and others.
+ * Why `dir` cannot hold secrets' verifiers for user `uid`, or undefined when it can: it must
+ * exist, be a directory owned by the running user and closed to group and others, and the
+ * directories above it must pass the config's strict modes (as far as the sandbox lets us look).
  */
 export async function unusableReason(dir: string, uid: number | null): Promise<string | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return "does not exist";
-    if (err instanceof Deno.errors.NotCapable) return OUTSIDE_SANDBOX;
-    return `cannot be read (${(err as Error).name})`;
+  const result = await walkModes(dir, { uid, leafRule: (info) => privateDirProblem(info, uid) });
+  switch (result.state) {
+    case "ok":
+      return undefined;
+    case "missing":
+      return "does not exist";
+    case "outside":
+      return OUTSIDE_SANDBOX;
+    case "unsafe":
+      return result.above ? `is below ${result.path}, which ${result.reason}` : result.reason;
   }
+}
+
+function privateDirProblem(info: Info, uid: number | null): string | undefined {
   if (!info.isDirectory) return "is not a directory";
   if (uid !== null && info.uid !== uid) return `is owned by uid ${info.uid}, not by the running user (uid ${uid})`;
-  if (((info.mode ?? 0) & 0o077) !== 0) {
-    return `is open to group or others (mode ${((info.mode ?? 0) & 0o777).toString(8)}; want 700)`;
-  }
+  if (((info.mode ?? 0) & 0o077) !== 0) return `is open to group or others (mode ${octal(info)}; want 700)`;
   return undefined;
 }

@@ -29,7 +29,8 @@ async function withCache(fn: (cache: OfflineCache, clock: { now: number }) => Pr
   const dir = await Deno.makeTempDir();
   const clock = { now: Date.parse("2026-11-26T00:00:00Z") };
   try {
-    await fn({ store: new CacheStore(dir), maxAgeMs: 7 * DAY, tries: 3, now: () => clock.now }, clock);
+    const deadline = Date.now() + 30_000;
+    await fn({ store: new CacheStore(dir), maxAgeMs: 7 * DAY, tries: 3, now: () => clock.now, deadline }, clock);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -141,7 +142,13 @@ Deno.test("account offline: permitted with a valid entry, groups checked against
 
 Deno.test("a cache that cannot be written never changes NetAuth's verdict", async () => {
   const lines: string[] = [];
-  const cache: OfflineCache = { store: new CacheStore("/nonexistent/dir"), maxAgeMs: DAY, tries: 3, now: Date.now };
+  const cache: OfflineCache = {
+    store: new CacheStore("/nonexistent/dir"),
+    maxAgeMs: DAY,
+    tries: 3,
+    now: Date.now,
+    deadline: Date.now() + 30_000,
+  };
   const result = await decideWithCache(
     auth,
     "pw",
@@ -154,7 +161,7 @@ Deno.test("a cache that cannot be written never changes NetAuth's verdict", asyn
   assert.match(lines.join("\n"), /level=warn msg="cache not updated" entity=alice/);
 });
 
-Deno.test("offline, a failure count that cannot be written still answers 7, with a warning", async () => {
+Deno.test("offline, a try that cannot be counted is not judged: 9, with a warning", async () => {
   await withCache(async (cache) => {
     const state = { up: true, password: "pw", groups: [] };
     await decideWithCache(auth, "pw", netauth(state), none, cache, quiet);
@@ -164,15 +171,63 @@ Deno.test("offline, a failure count that cannot be written still answers 7, with
       ...cache,
       store: Object.assign(Object.create(cache.store), { write: () => Promise.reject(new Error("disk full")) }),
     };
-    const wrong = await decideWithCache(
-      auth,
-      "bad",
-      netauth(state),
-      none,
-      readOnly,
-      createLogger("WARN", (l) => lines.push(l)),
-    );
-    assert.deepEqual([wrong.exit, wrong.source], [7, "cache"]);
+    const log = createLogger("WARN", (l) => lines.push(l));
+    for (const secret of ["bad", "pw"]) {
+      const answer = await decideWithCache(auth, secret, netauth(state), none, readOnly, log);
+      assert.deepEqual([answer.exit, answer.source], [9, "cache"]);
+      assert.match(answer.msg, /the offline try could not be counted/);
+    }
     assert.match(lines.join("\n"), /msg="cache not updated" entity=alice error="Error: disk full"/);
+    assert.equal((await cache.store.read("alice"))!.offlineFailures, 0);
+  });
+});
+
+Deno.test("parallel wrong guesses: exactly --cache-tries are judged, then even the right one is refused", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: [] };
+    const client = netauth(state);
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    state.up = false;
+    const guesses = Array.from({ length: 8 }, (_, i) => decideWithCache(auth, `bad${i}`, client, none, cache, quiet));
+    const exits = (await Promise.all(guesses)).map((d) => d.exit).sort();
+    assert.deepEqual(exits, [7, 7, 7, 9, 9, 9, 9, 9]);
+    assert.equal((await cache.store.read("alice"))!.offlineFailures, 3);
+    const right = await decideWithCache(auth, "pw", client, none, cache, quiet);
+    assert.equal(right.exit, 9);
+    assert.match(right.msg, /disabled after 3 offline failures/);
+  });
+});
+
+Deno.test("offline success gives the counted try back; a mismatch keeps it", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: [] };
+    const client = netauth(state);
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    state.up = false;
+    assert.equal((await decideWithCache(auth, "bad", client, none, cache, quiet)).exit, 7);
+    assert.equal((await decideWithCache(auth, "pw", client, none, cache, quiet)).exit, 0);
+    assert.equal((await cache.store.read("alice"))!.offlineFailures, 1);
+  });
+});
+
+Deno.test("an entry whose lock stays held past the deadline answers 9 in time, nothing counted", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "pw", groups: [] };
+    const client = netauth(state);
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    state.up = false;
+    const holder = await cache.store.lock("alice", Date.now());
+    assert.ok(holder, "the test could not take the lock");
+    try {
+      const started = Date.now();
+      const busy = await decideWithCache(auth, "pw", client, none, { ...cache, deadline: started + 200 }, quiet);
+      assert.equal(busy.exit, 9);
+      assert.match(busy.msg, /cached credential busy/);
+      assert.ok(Date.now() - started < 1000, `waited ${Date.now() - started} ms for a 200 ms deadline`);
+    } finally {
+      holder();
+    }
+    assert.equal((await cache.store.read("alice"))!.offlineFailures, 0);
+    assert.equal((await decideWithCache(auth, "pw", client, none, cache, quiet)).exit, 0);
   });
 });

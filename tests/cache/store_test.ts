@@ -92,6 +92,13 @@ Deno.test("a cache directory must exist, be ours and be closed to others", async
     assert.match((await unusableReason(`${dir}/file`, uid))!, /not a directory/);
     await Deno.symlink(dir, `${dir}/link`);
     assert.match((await unusableReason(`${dir}/link`, uid))!, /not a directory/);
+    // The directories above get the config's strict modes (the same walk).
+    await Deno.mkdir(`${dir}/cache`, { mode: 0o700 });
+    await Deno.chmod(dir, 0o777);
+    assert.equal(
+      await unusableReason(`${dir}/cache`, uid),
+      `is below ${dir}, which is writable by group or others (owner uid ${uid}, mode 777)`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -92,6 +92,7 @@ it("--audit: JSON, nothing beyond the declared flags, forbidden acts refused", a
     `net:localhost:${server.port}`,
     `read:${confDir}`,
     "sys:hostname",
+    "sys:uid",
   ]);
 });
 

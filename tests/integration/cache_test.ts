@@ -113,6 +113,27 @@ it("after --cache-tries offline failures even the right password is refused unti
   assert.equal((await offline(() => login("alice", SECRETS.alice))).code, 0);
 });
 
+it("parallel wrong guesses with NetAuth down: only --cache-tries are judged, then the right password is refused", async () => {
+  const tries = 3, guesses = 12;
+  // A generous deadline: 12 helpers on two cores start slowly, and the guesses queue on the lock.
+  const args = ["--cache-tries", String(tries), "--timeout", "20"];
+  await login("alice", SECRETS.alice);
+  await offline(async () => {
+    const runs = await Promise.all(Array.from({ length: guesses }, (_, i) => login("alice", `guess${i}`, args)));
+    const judged = runs.filter((r) => r.code === 7);
+    const refused = runs.filter((r) => r.code === 9);
+    assert.deepEqual([judged.length, refused.length], [tries, guesses - tries], runs.map((r) => r.line).join("\n"));
+    for (const run of refused) assert.match(run.line, /disabled after 3 offline failures/);
+    assert.equal((await store.read("alice"))?.offlineFailures, tries);
+    const right = await login("alice", SECRETS.alice, args);
+    assert.equal(right.code, 9);
+    assert.match(right.line, /disabled after 3 offline failures/);
+  });
+  // Until the next online success, which resets the count.
+  assert.equal((await login("alice", SECRETS.alice)).code, 0);
+  assert.equal((await offline(() => login("alice", SECRETS.alice, args))).code, 0);
+});
+
 it("the server's verdict wins over the cache: an online refusal removes the entry", async () => {
   await login("alice", SECRETS.alice);
   assert.equal((await login("alice", "wrong-online")).code, 7);

@@ -46,7 +46,7 @@ it("the sandbox flags are the documented ones for this config directory", () => 
     `--allow-read=${confDir}`,
     "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL",
     "--ignore-env",
-    "--allow-sys=hostname",
+    "--allow-sys=hostname,uid",
     `--allow-net=localhost:${tlsServer.port}`,
   ]);
   return Promise.resolve();

@@ -78,9 +78,10 @@ export function denoDir(): string {
   return cachedDenoDir;
 }
 
-/** A config directory holding config.toml and, when given, keys/tls.pem. */
+/** A config directory holding config.toml and, when given, keys/tls.pem, open to read like /etc/netauth. */
 export async function makeConfDir(toml: string, caPem?: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "netauth-conf-" });
+  await Deno.chmod(dir, 0o755); // makeTempDir's 0700 would earn --check a WARN: users could not read it
   await Deno.writeTextFile(`${dir}/config.toml`, toml);
   if (caPem) {
     await Deno.mkdir(`${dir}/keys`);

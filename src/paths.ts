@@ -1,0 +1,15 @@
+// Path helpers for absolute POSIX paths, shared by the config, the sandbox and the strict-modes walk.
+
+export function dirname(path: string): string {
+  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
+  return cut <= 0 ? "/" : path.slice(0, cut);
+}
+
+/** A directory path without trailing slashes ("/" stays "/"). */
+export function trimSlashes(path: string): string {
+  return path.replace(/(.)\/+$/, "$1");
+}
+
+export function resolvePath(base: string, path: string): string {
+  return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
+}
