@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import descriptor from "../../proto/netauth.json" with { type: "json" };
 import type { Config } from "../config.ts";
+import { asciiOnly } from "../log.ts";
 import {
   type EntityInfo,
   type NetAuthClient,
@@ -51,8 +52,9 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     "grpc.enable_retries": 0,
   });
   const metadata = new grpc.Metadata();
-  metadata.set("client-name", config.clientId);
-  metadata.set("service-name", context.service);
+  // Metadata values must be printable ASCII (grpc-js throws otherwise); PAM_SERVICE is the caller's.
+  metadata.set("client-name", asciiOnly(config.clientId));
+  metadata.set("service-name", asciiOnly(context.service));
 
   const call = <T>(method: string, request: unknown): Promise<T> =>
     new Promise((resolve, reject) => {
