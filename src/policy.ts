@@ -62,6 +62,13 @@ function fromNetAuthError(request: PamRequest, err: NetAuthError): Decision {
         : { exit: Exit.USER_UNKNOWN, outcome: "unknown_entity", msg: "no such entity" };
     case "unavailable":
       return { exit: Exit.AUTHINFO_UNAVAIL, outcome: "unavailable", msg: `NetAuth unavailable: ${err.message}` };
+    case "oversized":
+      // Not "unavailable": the offline cache must not answer for a server that did answer.
+      return {
+        exit: Exit.AUTHINFO_UNAVAIL,
+        outcome: "reply_too_large",
+        msg: `NetAuth reply too large: ${err.message}`,
+      };
     case "refused":
       return { exit: Exit.SYSTEM_ERR, outcome: "server_refused", msg: `NetAuth refused the request: ${err.message}` };
   }

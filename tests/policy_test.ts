@@ -73,7 +73,7 @@ Deno.test("account: permitted 0, locked 6, unknown 10, group missing 6", async (
   assert.equal((await decide(account("alice"), undefined, fakeNetAuth(dir), { requireGroups: ["ops"] })).exit, 0);
 });
 
-Deno.test("server trouble is 9, other refusals 4, for both types", async () => {
+Deno.test("server trouble and oversized replies are 9, other refusals 4, for both types", async () => {
   for (const request of [auth("alice"), account("alice")]) {
     const down = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "unavailable" }), {
       requireGroups: [],
@@ -84,5 +84,10 @@ Deno.test("server trouble is 9, other refusals 4, for both types", async () => {
       requireGroups: [],
     });
     assert.equal(refused.exit, 4);
+    const oversized = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "oversized" }), {
+      requireGroups: [],
+    });
+    assert.deepEqual([oversized.exit, oversized.outcome], [9, "reply_too_large"]);
+    assert.equal(oversized.msg, "NetAuth reply too large: scripted failure");
   }
 });

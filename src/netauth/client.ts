@@ -27,9 +27,10 @@ export interface NetAuthClient {
  * - `unauthenticated`: AuthEntity refused (wrong secret, unknown or locked entity).
  * - `not_found`: no such entity.
  * - `unavailable`: unreachable, deadline passed, TLS failure, server INTERNAL.
+ * - `oversized`: a reply over the helper's limits (src/netauth/grpc_client.ts): a broken server, not a verdict.
  * - `refused`: any other status, such as PERMISSION_DENIED.
  */
-export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "refused";
+export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "refused";
 
 export class NetAuthError extends Error {
   constructor(readonly kind: NetAuthErrorKind, message: string) {

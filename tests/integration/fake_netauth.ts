@@ -4,9 +4,26 @@ import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import descriptor from "../../proto/netauth.json" with { type: "json" };
 
-export const SECRETS: Record<string, string> = { alice: "alice-pw", bob: "bob-pw", carol: "carol-pw" };
+export const SECRETS: Record<string, string> = {
+  alice: "alice-pw",
+  bob: "bob-pw",
+  carol: "carol-pw",
+  huge: "huge-pw",
+  many: "many-pw",
+  longname: "longname-pw",
+};
 export const LOCKED = new Set(["carol"]);
+/**
+ * A broken or hostile server: 600,000 two-letter groups (3.6 MB, under grpc-js's default 4 MB
+ * limit), 1025 small ones, one 129-character name.
+ */
+const BULK: Record<string, () => string[]> = {
+  huge: () => Array.from({ length: 600_000 }, (_, i) => `g${i % 10}`),
+  many: () => Array.from({ length: 1025 }, (_, i) => `g${i}`),
+  longname: () => ["x".repeat(129)],
+};
 export const GROUPS: Record<string, string[]> = { alice: ["ops", "staff"], bob: ["staff"], carol: ["ops"] };
+const groupsOf = (entity: string) => GROUPS[entity] ??= BULK[entity]?.() ?? [];
 /** Entities whose requests the server never answers, or answers with INTERNAL. */
 export const HANG = "hang";
 export const BOOM = "boom";
@@ -36,6 +53,19 @@ const definition = fromJSON(descriptor as unknown as Parameters<typeof fromJSON>
 });
 // deno-lint-ignore no-explicit-any
 const service = (grpc.loadPackageDefinition(definition) as any).netauth.v2.NetAuth2.service;
+// Encoding 600,000 groups takes the server about a second: done once per list, so that tests
+// time the helper, not this server.
+const groupReplies = new WeakMap<string[], { Groups: { Name: string }[] }>();
+const encoded = new WeakMap<object, Uint8Array>();
+const encodeGroups = service.EntityGroups.responseSerialize;
+service.EntityGroups.responseSerialize = (reply: object) => {
+  if (!encoded.has(reply)) encoded.set(reply, encodeGroups(reply));
+  return encoded.get(reply);
+};
+function groupReply(groups: string[]) {
+  if (!groupReplies.has(groups)) groupReplies.set(groups, { Groups: groups.map((Name) => ({ Name })) });
+  return groupReplies.get(groups)!;
+}
 
 type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Secret?: string }, unknown>;
 type Reply = grpc.sendUnaryData<unknown>;
@@ -69,7 +99,7 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
     }),
     EntityGroups: handler("EntityGroups", (entity, _call, reply) => {
       if (!(entity in SECRETS)) return reply(notFound);
-      reply(null, { Groups: GROUPS[entity].map((Name) => ({ Name })) });
+      reply(null, groupReply(groupsOf(entity)));
     }),
     SystemPing: handler("SystemPing", (_e, _c, reply) => reply(null, {})),
     SystemStatus: handler("SystemStatus", (_e, _c, reply) => reply(null, { SystemOK: true })),
