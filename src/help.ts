@@ -8,7 +8,7 @@ const MEANINGS: Record<ExitCode, string> = {
   [Exit.SERVICE_ERR]: "bad configuration or arguments, unsupported PAM_TYPE, PAM_USER missing",
   [Exit.SYSTEM_ERR]: "unexpected internal failure",
   [Exit.PERM_DENIED]: "entity locked (account) or not in any --require-group",
-  [Exit.AUTH_ERR]: "wrong, empty, oversized or invalid password; unknown or locked entity",
+  [Exit.AUTH_ERR]: "wrong, empty or oversized password, or one with a NUL inside; unknown or locked entity",
   [Exit.AUTHINFO_UNAVAIL]: "NetAuth unreachable, deadline passed, TLS failure, server error, reply too large",
   [Exit.USER_UNKNOWN]: "no such entity (account), or PAM_USER cannot be an entity ID",
 };

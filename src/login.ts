@@ -27,6 +27,7 @@ export interface LoginResult extends Decision {
 }
 
 export async function handleLogin(options: Options, deps: LoginDeps): Promise<LoginResult> {
+  let secret: Uint8Array | undefined;
   try {
     // Bound before validation, so even a refused PAM_USER's line says where it came from.
     const raw = (name: string) => deps.getEnv(name) || undefined;
@@ -41,7 +42,7 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
       port: config.port,
       tls: !config.pwnMe,
     });
-    const secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
+    secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
     if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
     if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext");
     const root = config.pwnMe ? undefined : await readRootCertificate(config);
@@ -61,5 +62,7 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
   } catch (err) {
     if (err instanceof HelperError) return { exit: err.exit, outcome: err.outcome, msg: err.message, fields: {} };
     throw err;
+  } finally {
+    secret?.fill(0); // the cache's scrypt and the request encoding are done with it
   }
 }

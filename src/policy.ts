@@ -23,13 +23,13 @@ export type Decide = typeof decide;
 
 export async function decide(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   client: NetAuthClient,
   options: PolicyOptions,
 ): Promise<Decision> {
   try {
     if (request.type === "auth") {
-      await client.authEntity(request.entity, secret ?? "");
+      await client.authEntity(request.entity, secret ?? new Uint8Array());
     } else {
       const info = await client.entityInfo(request.entity);
       if (info.locked) return { exit: Exit.PERM_DENIED, outcome: "locked", msg: "entity is locked" };

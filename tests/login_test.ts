@@ -17,9 +17,9 @@ const config: Config = {
 };
 
 function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
-  const seen = { connects: 0, secrets: [] as string[], lines: [] as string[] };
+  const seen = { connects: 0, secrets: [] as string[], buffers: [] as Uint8Array[], lines: [] as string[] };
   const client: NetAuthClient = {
-    authEntity: (_e, s) => (seen.secrets.push(s), Promise.resolve()),
+    authEntity: (_e, s) => (seen.secrets.push(new TextDecoder().decode(s)), seen.buffers.push(s), Promise.resolve()),
     entityInfo: (id) => Promise.resolve({ id, locked: false }),
     entityGroups: () => Promise.resolve([]),
     ping: () => Promise.resolve(),
@@ -47,6 +47,7 @@ Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
   const result = await handleLogin(options, d);
   assert.equal(result.exit, 0);
   assert.deepEqual(seen.secrets, ["pw"]);
+  assert.deepEqual(seen.buffers, [new Uint8Array(2)], "the secret's buffer is zeroed once the decision is made");
   assert.deepEqual(result.fields, { source: undefined });
   // The request's fields travel with the logger, so main.ts's decision line carries them.
   for (const line of seen.lines) assert.match(line, / entity=alice service=login type=auth( |$)/, line);

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { type NetAuthClient, NetAuthError, type NetAuthErrorKind } from "../src/netauth/client.ts";
 import type { PamRequest } from "../src/pam_request.ts";
-import { decide } from "../src/policy.ts";
+import { decide as decideBytes } from "../src/policy.ts";
+
+/** The policy takes the secret's bytes; these tests speak in strings. */
+const decide = (
+  request: PamRequest,
+  secret: string | undefined,
+  ...rest: Parameters<typeof decideBytes> extends [unknown, unknown, ...infer R] ? R : never
+) => decideBytes(request, secret === undefined ? undefined : new TextEncoder().encode(secret), ...rest);
 
 interface Directory {
   secrets: Record<string, string>;
@@ -21,7 +28,7 @@ function fakeNetAuth(dir: Directory): NetAuthClient & { calls: string[] } {
     calls,
     authEntity(entity, secret) {
       guard(`auth ${entity}`);
-      const ok = dir.secrets[entity] === secret && !dir.locked?.includes(entity);
+      const ok = dir.secrets[entity] === new TextDecoder().decode(secret) && !dir.locked?.includes(entity);
       return ok ? Promise.resolve() : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed"));
     },
     entityInfo(entity) {

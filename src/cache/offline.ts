@@ -18,7 +18,7 @@ export interface OfflineCache {
 
 export async function decideWithCache(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   client: NetAuthClient,
   options: PolicyOptions,
   cache: OfflineCache,
@@ -44,7 +44,7 @@ function keepGoing(entity: string, logger: Logger) {
 
 async function remember(
   entity: string,
-  secret: string,
+  secret: Uint8Array,
   known: string[] | undefined,
   client: NetAuthClient,
   cache: OfflineCache,
@@ -56,7 +56,7 @@ async function remember(
 
 async function decideOffline(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   options: PolicyOptions,
   cache: OfflineCache,
   online: Decision,
@@ -74,7 +74,7 @@ async function decideOffline(
   if (entry.offlineFailures >= cache.tries) {
     return unavailable(`cached credential disabled after ${entry.offlineFailures} offline failures`);
   }
-  if (request.type === "auth" && !(await matches(secret ?? "", entry))) {
+  if (request.type === "auth" && !(await matches(secret ?? new Uint8Array(), entry))) {
     await keep(cache.store.write({ ...entry, offlineFailures: entry.offlineFailures + 1 }));
     return {
       exit: Exit.AUTH_ERR,

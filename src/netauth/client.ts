@@ -13,8 +13,8 @@ export interface ServerHealth {
 }
 
 export interface NetAuthClient {
-  /** Resolves when the secret is right; rejects with NetAuthError otherwise. */
-  authEntity(entity: string, secret: string): Promise<void>;
+  /** Resolves when the secret (its bytes, as pam_exec gave them) is right; rejects with NetAuthError otherwise. */
+  authEntity(entity: string, secret: Uint8Array): Promise<void>;
   entityInfo(entity: string): Promise<EntityInfo>;
   /** Direct and indirect group memberships, by name. */
   entityGroups(entity: string): Promise<string[]>;

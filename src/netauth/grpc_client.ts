@@ -78,6 +78,8 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
 
   return {
     async authEntity(entity, secret) {
+      // Secret is `bytes` in proto/netauth.proto: the bytes go out as they are, UTF-8 or not.
+      // protobufjs copies them into the request buffer, which grpc-js owns and cannot be zeroed.
       await call("AuthEntity", { Entity: { ID: entity }, Secret: secret });
     },
     async entityInfo(entity): Promise<EntityInfo> {

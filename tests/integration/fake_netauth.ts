@@ -12,6 +12,10 @@ export const SECRETS: Record<string, string> = {
   many: "many-pw",
   longname: "longname-pw",
 };
+/** Secrets that are not UTF-8, as NetAuth's CLI can set them (`erin-\xe9`). */
+export const BYTE_SECRETS: Record<string, Uint8Array> = {
+  erin: Uint8Array.of(...new TextEncoder().encode("erin-"), 0xe9),
+};
 export const LOCKED = new Set(["carol"]);
 /**
  * A broken or hostile server: 600,000 two-letter groups (3.6 MB, under grpc-js's default 4 MB
@@ -22,7 +26,12 @@ const BULK: Record<string, () => string[]> = {
   many: () => Array.from({ length: 1025 }, (_, i) => `g${i}`),
   longname: () => ["x".repeat(129)],
 };
-export const GROUPS: Record<string, string[]> = { alice: ["ops", "staff"], bob: ["staff"], carol: ["ops"] };
+export const GROUPS: Record<string, string[]> = {
+  alice: ["ops", "staff"],
+  bob: ["staff"],
+  carol: ["ops"],
+  erin: ["staff"],
+};
 const groupsOf = (entity: string) => GROUPS[entity] ??= BULK[entity]?.() ?? [];
 /** Entities whose requests the server never answers, or answers with INTERNAL. */
 export const HANG = "hang";
@@ -31,7 +40,8 @@ export const BOOM = "boom";
 export interface Received {
   method: string;
   entity?: string;
-  secret?: string;
+  /** AuthRequest.Secret as the bytes on the wire. */
+  secret?: Uint8Array;
   clientName?: string;
   serviceName?: string;
 }
@@ -47,7 +57,11 @@ export interface FakeNetAuth {
   stop(): Promise<void>;
 }
 
-const definition = fromJSON(descriptor as unknown as Parameters<typeof fromJSON>[0], {
+// The server reads Secret as the bytes on the wire, whatever type the helper's descriptor gives it
+// (string and bytes share wire type 2): tests see exactly what the helper sent.
+const serverDescriptor = structuredClone(descriptor);
+serverDescriptor.nested.AuthRequest.fields.Secret.type = "bytes";
+const definition = fromJSON(serverDescriptor as unknown as Parameters<typeof fromJSON>[0], {
   keepCase: true,
   defaults: true,
 });
@@ -67,7 +81,13 @@ function groupReply(groups: string[]) {
   return groupReplies.get(groups)!;
 }
 
-type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Secret?: string }, unknown>;
+type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Secret?: Uint8Array }, unknown>;
+
+const encoder = new TextEncoder();
+const secretOf = (entity: string) =>
+  BYTE_SECRETS[entity] ?? (SECRETS[entity] === undefined ? undefined : encoder.encode(SECRETS[entity]));
+const sameBytes = (a?: Uint8Array, b?: Uint8Array) =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 type Reply = grpc.sendUnaryData<unknown>;
 
 export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array }): Promise<FakeNetAuth> {
@@ -79,7 +99,7 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
       received.push({
         method,
         entity,
-        secret: call.request.Secret || undefined,
+        secret: call.request.Secret?.length ? new Uint8Array(call.request.Secret) : undefined,
         clientName: call.metadata.get("client-name")[0]?.toString(),
         serviceName: call.metadata.get("service-name")[0]?.toString(),
       });
@@ -90,15 +110,15 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
   const notFound = { code: grpc.status.NOT_FOUND, details: "The specified entity does not exist" };
   server.addService(service, {
     AuthEntity: handler("AuthEntity", (entity, call, reply) => {
-      const ok = SECRETS[entity] !== undefined && SECRETS[entity] === call.request.Secret && !LOCKED.has(entity);
+      const ok = sameBytes(secretOf(entity), call.request.Secret) && !LOCKED.has(entity);
       reply(ok ? null : { code: grpc.status.UNAUTHENTICATED, details: "Authentication failed" }, ok ? {} : undefined);
     }),
     EntityInfo: handler("EntityInfo", (entity, _call, reply) => {
-      if (!(entity in SECRETS)) return reply(notFound);
+      if (!secretOf(entity)) return reply(notFound);
       reply(null, { Entities: [{ ID: entity, meta: { Locked: LOCKED.has(entity) } }] });
     }),
     EntityGroups: handler("EntityGroups", (entity, _call, reply) => {
-      if (!(entity in SECRETS)) return reply(notFound);
+      if (!secretOf(entity)) return reply(notFound);
       reply(null, groupReply(groupsOf(entity)));
     }),
     SystemPing: handler("SystemPing", (_e, _c, reply) => reply(null, {})),
