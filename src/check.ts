@@ -1,7 +1,7 @@
 // `--check`: the admin's pre-flight. One line per stage, stopping at the first failure;
 // the exit code is the one a login would get for that failure.
 import { type Config } from "./config.ts";
-import { inspectCertificates, readRootCertificate } from "./certificate.ts";
+import { readRootCertificate, trustedRoots } from "./certificate.ts";
 import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
 import { netPermission, notGrantedMessage } from "./sandbox.ts";
@@ -40,10 +40,11 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     if (config.pwnMe) {
       deps.print("tls: ok but PLAINTEXT (tls.pwn_me = true): passwords cross the network unencrypted");
     } else {
-      root = await readRootCertificate(config);
-      const certs = await inspectCertificates(config, root);
-      const summary = certs.map((c) => `${c.subject}, expires ${c.validTo.toISOString().slice(0, 10)}`).join("; ");
-      deps.print(`tls: ok ${config.certificate} (${summary})`);
+      const roots = await trustedRoots(config, await readRootCertificate(config));
+      root = roots.pem;
+      const trusted = roots.trusted.map((c) => `${c.subject}, expires ${c.validTo.toISOString().slice(0, 10)}`);
+      const ignored = roots.ignored.length > 0 ? `; not trusted: ${roots.ignored.join("; ")}` : "";
+      deps.print(`tls: ok ${config.certificate} (${trusted.join("; ")}${ignored})`);
     }
   } catch (err) {
     return fail("tls", err);

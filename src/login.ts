@@ -2,7 +2,7 @@
 // Every local check runs before the NetAuth client is created (and its modules loaded).
 import type { Options } from "./cli.ts";
 import type { Config } from "./config.ts";
-import { readRootCertificate } from "./certificate.ts";
+import { readRootCertificate, trustedRoots } from "./certificate.ts";
 import { notGrantedMessage } from "./sandbox.ts";
 import { Exit, HelperError } from "./exit_codes.ts";
 import type { LogFields, Logger } from "./log.ts";
@@ -45,7 +45,8 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
     secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
     if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
     if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext");
-    const root = config.pwnMe ? undefined : await readRootCertificate(config);
+    // Only the certificates valid now, as in --check (certificate.ts says why).
+    const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
     const started = performance.now();
     const client = await deps.connect(config, request, root);
     deps.logger.log("TRACE", "client ready", { ms: Math.round(performance.now() - started) });

@@ -1,7 +1,7 @@
 // Where users would notice a difference from NetAuth's own Go client (issue 8, item 5), against
 // the scripted server; tests/integration/netauthd_agreement_test.ts has the real one.
 import assert from "node:assert/strict";
-import { BYTE_SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
+import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
 import { makePki } from "./pki.ts";
 import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
 
@@ -20,6 +20,15 @@ globalThis.addEventListener("unload", () => {
 const it = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 const pam = (user: string, type = "auth") => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "sshd" });
+const withoutMs = (line: string) => line.replace(/ ms=\d+$/, " ms=N");
+
+/** A config directory trusting `caPem`, for a scripted server with `cert`/`key`; removed at unload. */
+async function serving(cert: Uint8Array | undefined, key: Uint8Array | undefined, caPem: string) {
+  const other = await startFakeNetAuth(cert && key ? { cert, key } : undefined);
+  const dir = await makeConfDir(configToml(other.port), caPem);
+  cleanup.push(() => other.stop(), () => Deno.removeSync(dir, { recursive: true }));
+  return { server: other, dir, pem: `${dir}/keys/tls.pem` };
+}
 
 it("a secret that is not UTF-8 reaches NetAuth byte for byte, and the cache keeps its bytes", async () => {
   const erin = BYTE_SECRETS.erin; // "erin-" then 0xe9: Latin-1 é
@@ -42,4 +51,34 @@ it("a secret that is not UTF-8 reaches NetAuth byte for byte, and the cache keep
   } finally {
     server.resume();
   }
+});
+
+it("an expired CA in tls.certificate is not trusted: logins and --check both exit 9", async () => {
+  const { server: behind, dir, pem } = await serving(pki.expiredCaServerCert, pki.expiredCaServerKey, pki.expiredCaPem);
+  const why = `tls.certificate (${pem}) holds no certificate valid now: CN=expired expired on 2021-01-01`;
+  const run = await runHelper({ confDir: dir, env: pam("alice"), stdin: SECRETS.alice, secret: SECRETS.alice });
+  assert.equal(run.code, 9, run.stderr);
+  assert.equal(
+    withoutMs(run.stderr.trim()),
+    `level=error msg="${why}" entity=alice service=sshd type=auth outcome=tls_failure exit=9 ms=N`,
+  );
+  assert.equal(behind.received.length, 0, "the secret was sent");
+  const check = await runHelper({ confDir: dir, args: ["--check"] });
+  assert.equal(check.code, 9, check.stdout);
+  assert.equal(check.stdout.trim().split("\n").at(-1), `tls: FAIL ${why}`);
+});
+
+it("an expired CA next to a valid one is ignored, as Go's verifier does", async () => {
+  const { dir, pem } = await serving(pki.serverCert, pki.serverKey, pki.expiredCaPem + pki.caPem);
+  const run = await runHelper({ confDir: dir, env: pam("alice"), stdin: SECRETS.alice, secret: SECRETS.alice });
+  assert.equal(run.code, 0, run.stderr);
+  const check = await runHelper({ confDir: dir, args: ["--check"] });
+  assert.equal(check.code, 0, check.stdout);
+  assert.match(
+    check.stdout,
+    new RegExp(
+      `^tls: ok ${pem} \\(CN=trusted, expires [-\\d]{10}; not trusted: CN=expired expired on 2021-01-01\\)$`,
+      "m",
+    ),
+  );
 });
