@@ -11,6 +11,8 @@ export interface CheckDeps {
   netGranted: (config: Config) => boolean;
   connect: (config: Config, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
   print: (line: string) => void;
+  /** `--require-group` names: each must exist in NetAuth, or the PAM line denies everyone. */
+  requireGroups?: string[];
   /** The offline cache directory, when enabled; a problem is a warning, not a failure. */
   cache?: { dir: string; problem: () => Promise<string | undefined> };
 }
@@ -65,6 +67,7 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
 
   const started = performance.now();
   let client: NetAuthClient | undefined;
+  let stage = "server";
   try {
     client = await deps.connect(config, root);
     await client.ping();
@@ -78,10 +81,24 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     }
     const state = health.ok ? "status ok" : `status not readable (${health.firstFailure})`;
     deps.print(`server: ok ${where} answered SystemPing in ${ms} ms; ${state}`);
-    return Exit.SUCCESS;
+    stage = "groups";
+    return await checkGroups(client, deps.requireGroups ?? [], deps.print);
   } catch (err) {
-    return fail("server", err);
+    return fail(stage, err);
   } finally {
     client?.close();
   }
+}
+
+/** A misspelled `--require-group` would deny everyone: ask NetAuth for each name (GroupInfo). */
+async function checkGroups(client: NetAuthClient, groups: string[], print: (line: string) => void): Promise<ExitCode> {
+  if (groups.length === 0) return Exit.SUCCESS;
+  const unknown: string[] = [];
+  for (const group of groups) if (!(await client.groupExists(group))) unknown.push(group);
+  if (unknown.length > 0) {
+    print(`groups: FAIL unknown group(s): ${unknown.join(", ")}`);
+    return Exit.SERVICE_ERR; // the PAM line's arguments are wrong, as with any bad argument
+  }
+  print(`groups: ok ${groups.join(", ")} exist`);
+  return Exit.SUCCESS;
 }

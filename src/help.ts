@@ -31,7 +31,8 @@ Options:
                         when NetAuth is unavailable; off by default
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default 7d)
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default 5)
-  --check               check config, certificate, sandbox and server; one line each
+  --check               check config, certificate, sandbox and server; one line each;
+                        with --require-group, also that NetAuth knows each group
   --audit               print the permissions this process holds, as JSON
   --version, --help
 

@@ -63,6 +63,7 @@ async function main(): Promise<ExitCode> {
           problem: async () => (await import("./cache/open.ts")).cacheProblem(options.cache!.dir),
         },
         print: (line) => console.log(line),
+        requireGroups: options.requireGroups,
       });
     case "run": {
       // The deadline covers everything, a stalled stdin included.

@@ -22,6 +22,7 @@ function deps(env: Record<string, string>, stdin: string, overrides: Partial<Log
     authEntity: (_e, s) => (seen.secrets.push(new TextDecoder().decode(s)), seen.buffers.push(s), Promise.resolve()),
     entityInfo: (id) => Promise.resolve({ id, locked: false }),
     entityGroups: () => Promise.resolve([]),
+    groupExists: () => Promise.resolve(true),
     ping: () => Promise.resolve(),
     status: () => Promise.resolve({ ok: true }),
     close() {},

@@ -41,6 +41,7 @@ function fakeNetAuth(dir: Directory): NetAuthClient & { calls: string[] } {
       if (!(entity in dir.secrets)) return Promise.reject(new NetAuthError("not_found", "no such entity"));
       return Promise.resolve(dir.groups?.[entity] ?? []);
     },
+    groupExists: () => Promise.resolve(true),
     ping: () => Promise.resolve(),
     status: () => Promise.resolve({ ok: true }),
     close() {},

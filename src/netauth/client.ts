@@ -18,6 +18,8 @@ export interface NetAuthClient {
   entityInfo(entity: string): Promise<EntityInfo>;
   /** Direct and indirect group memberships, by name. */
   entityGroups(entity: string): Promise<string[]>;
+  /** Whether NetAuth knows the group (GroupInfo); false only for NOT_FOUND. */
+  groupExists(name: string): Promise<boolean>;
   ping(): Promise<void>;
   status(): Promise<ServerHealth>;
   close(): void;

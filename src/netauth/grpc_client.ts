@@ -101,6 +101,15 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
       if (long !== undefined) throw over(`a group name of ${long.length} characters`, MAX_GROUP_NAME);
       return names;
     },
+    async groupExists(name) {
+      try {
+        await call("GroupInfo", { Group: { Name: name } });
+        return true;
+      } catch (err) {
+        if (err instanceof NetAuthError && err.kind === "not_found") return false;
+        throw err;
+      }
+    },
     async ping() {
       await call("SystemPing", {});
     },

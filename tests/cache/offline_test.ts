@@ -26,6 +26,7 @@ function netauth(state: { up: boolean; password: string; groups: string[]; locke
         : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed")),
     entityInfo: (id) => state.up ? Promise.resolve({ id, locked: state.locked ?? false }) : down(),
     entityGroups: () => state.up ? Promise.resolve(state.groups) : down(),
+    groupExists: () => Promise.resolve(true),
     ping: () => Promise.resolve(),
     status: () => Promise.resolve({ ok: true }),
     close() {},

@@ -82,3 +82,28 @@ it("an expired CA next to a valid one is ignored, as Go's verifier does", async 
     ),
   );
 });
+
+it("--check --require-group names the groups NetAuth does not know (exit 3)", async () => {
+  const bad = await runHelper({
+    confDir,
+    flags,
+    args: ["--check", "--require-group", "ops", "--require-group", "stafff", "--require-group", "wheel"],
+  });
+  assert.equal(bad.code, 3, bad.stdout);
+  const lines = bad.stdout.trim().split("\n");
+  assert.equal(lines.length, 5, bad.stdout);
+  assert.match(lines[3], /^server: ok /);
+  assert.equal(lines[4], "groups: FAIL unknown group(s): stafff, wheel");
+  assert.deepEqual(server.received.slice(-3).map((r) => [r.method, r.group]), [
+    ["GroupInfo", "ops"],
+    ["GroupInfo", "stafff"],
+    ["GroupInfo", "wheel"],
+  ]);
+  const good = await runHelper({
+    confDir,
+    flags,
+    args: ["--check", "--require-group", "ops", "--require-group", "staff"],
+  });
+  assert.equal(good.code, 0, good.stdout);
+  assert.equal(good.stdout.trim().split("\n").at(-1), "groups: ok ops, staff exist");
+});

@@ -32,6 +32,8 @@ export const GROUPS: Record<string, string[]> = {
   carol: ["ops"],
   erin: ["staff"],
 };
+/** What GroupInfo knows. */
+export const KNOWN_GROUPS = new Set(["ops", "staff"]);
 const groupsOf = (entity: string) => GROUPS[entity] ??= BULK[entity]?.() ?? [];
 /** Entities whose requests the server never answers, or answers with INTERNAL. */
 export const HANG = "hang";
@@ -40,6 +42,7 @@ export const BOOM = "boom";
 export interface Received {
   method: string;
   entity?: string;
+  group?: string;
   /** AuthRequest.Secret as the bytes on the wire. */
   secret?: Uint8Array;
   clientName?: string;
@@ -81,7 +84,7 @@ function groupReply(groups: string[]) {
   return groupReplies.get(groups)!;
 }
 
-type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Secret?: Uint8Array }, unknown>;
+type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Group?: { Name?: string }; Secret?: Uint8Array }, unknown>;
 
 const encoder = new TextEncoder();
 const secretOf = (entity: string) =>
@@ -99,6 +102,7 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
       received.push({
         method,
         entity,
+        group: call.request.Group?.Name,
         secret: call.request.Secret?.length ? new Uint8Array(call.request.Secret) : undefined,
         clientName: call.metadata.get("client-name")[0]?.toString(),
         serviceName: call.metadata.get("service-name")[0]?.toString(),
@@ -120,6 +124,14 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
     EntityGroups: handler("EntityGroups", (entity, _call, reply) => {
       if (!secretOf(entity)) return reply(notFound);
       reply(null, groupReply(groupsOf(entity)));
+    }),
+    // Like netauthd: NOT_FOUND "The requested resource does not exist" for an unknown group.
+    GroupInfo: handler("GroupInfo", (_e, call, reply) => {
+      const name = call.request.Group?.Name ?? "";
+      if (!KNOWN_GROUPS.has(name)) {
+        return reply({ code: grpc.status.NOT_FOUND, details: "The requested resource does not exist" });
+      }
+      reply(null, { Groups: [{ Name: name }] });
     }),
     SystemPing: handler("SystemPing", (_e, _c, reply) => reply(null, {})),
     SystemStatus: handler("SystemStatus", (_e, _c, reply) => reply(null, { SystemOK: true })),

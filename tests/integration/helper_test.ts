@@ -68,6 +68,7 @@ it("auth: the secret and the metadata reach the server as sent", async () => {
   assert.deepEqual(last, {
     method: "AuthEntity",
     entity: "alice",
+    group: undefined,
     secret: new TextEncoder().encode(SECRET),
     clientName: "test-host",
     serviceName: "gdm-password",
