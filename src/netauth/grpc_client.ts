@@ -12,7 +12,9 @@ import {
   type NetAuthErrorKind,
   type ServerHealth,
 } from "./client.ts";
+import { describeFailure, type FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
+import { netPermission } from "../sandbox.ts";
 
 export interface ClientContext {
   /** The PAM service, sent as `service-name` metadata. */
@@ -67,11 +69,16 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
   metadata.set("client-name", asciiOnly(config.clientId));
   metadata.set("service-name", asciiOnly(context.service));
 
+  const where: FailureContext = {
+    certificate: config.certificate,
+    server: config.server,
+    address: netPermission(config.server, config.port),
+  };
   const call = <T>(method: string, request: unknown): Promise<T> =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
       fn(request, metadata, { deadline: new Date(context.deadline) }, (err, value) => {
-        if (err) reject(toNetAuthError(err, method));
+        if (err) reject(toNetAuthError(err, method, where));
         else resolve(value as T);
       });
     });
@@ -138,7 +145,7 @@ const KIND_BY_STATUS: Partial<Record<grpc.status, NetAuthErrorKind>> = {
   [grpc.status.CANCELLED]: "unavailable",
 };
 
-function toNetAuthError(err: grpc.ServiceError, method: string): NetAuthError {
+function toNetAuthError(err: grpc.ServiceError, method: string, where: FailureContext): NetAuthError {
   // grpc-js's own limit (MAX_REPLY_BYTES); a server's RESOURCE_EXHAUSTED stays a refusal.
   const size = /^Received message larger than max \((\d+) vs\.? (\d+)\)/.exec(err.details ?? "");
   if (err.code === grpc.status.RESOURCE_EXHAUSTED && size) {
@@ -146,5 +153,5 @@ function toNetAuthError(err: grpc.ServiceError, method: string): NetAuthError {
   }
   const kind = KIND_BY_STATUS[err.code] ?? "refused";
   const detail = String(err.details ?? err.message).split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, "");
-  return new NetAuthError(kind, `${grpc.status[err.code]}: ${detail}`);
+  return new NetAuthError(kind, describeFailure(grpc.status[err.code], detail, where));
 }

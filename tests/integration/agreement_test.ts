@@ -107,3 +107,36 @@ it("--check --require-group names the groups NetAuth does not know (exit 3)", as
   assert.equal(good.code, 0, good.stdout);
   assert.equal(good.stdout.trim().split("\n").at(-1), "groups: ok ops, staff exist");
 });
+
+it("TLS failures say what is wrong in the config's words, without a trailing resolution note", async () => {
+  const stranger = await serving(pki.strangerCert, pki.strangerKey, pki.caPem);
+  const selfSigned = await serving(pki.selfSignedCert, pki.selfSignedKey, pki.caPem);
+  const otherName = await serving(pki.otherNameCert, pki.otherNameKey, pki.caPem);
+  const plain = await serving(undefined, undefined, pki.caPem);
+  const notSigned = (pem: string) =>
+    `TLS: the server's certificate is not signed by the CA in tls.certificate (${pem})`;
+  const cases: [typeof stranger, string][] = [
+    // Deno's TLS stack reports an expired server certificate the same way as one from another CA.
+    [stranger, `${notSigned(stranger.pem)}, or has expired`],
+    [selfSigned, notSigned(selfSigned.pem)],
+    [otherName, "TLS: the server's certificate is not valid for localhost (core.server)"],
+    [plain, `TLS: localhost:${plain.server.port} did not answer in TLS (a plaintext server?)`],
+  ];
+  for (const [{ dir }, reason] of cases) {
+    const run = await runHelper({ confDir: dir, env: pam("alice"), stdin: SECRETS.alice, secret: SECRETS.alice });
+    assert.equal(run.code, 9, run.stderr);
+    assert.equal(
+      withoutMs(run.stderr.trim()),
+      `level=error msg="NetAuth unavailable: ${reason}" entity=alice service=sshd type=auth outcome=unavailable exit=9 ms=N`,
+    );
+    const check = await runHelper({ confDir: dir, args: ["--check"] });
+    assert.equal(check.code, 9, check.stdout);
+    assert.equal(check.stdout.trim().split("\n").at(-1), `server: FAIL ${reason}`);
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = await makeConfDir(configToml(listener.addr.port), pki.caPem);
+  listener.close();
+  cleanup.push(() => Deno.removeSync(dead, { recursive: true }));
+  const refused = await runHelper({ confDir: dead, args: ["--check"] });
+  assert.match(refused.stdout, /^server: FAIL UNAVAILABLE: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m);
+});

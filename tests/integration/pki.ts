@@ -13,6 +13,12 @@ export interface Pki {
   expiredCaPem: string;
   expiredCaServerCert: Uint8Array;
   expiredCaServerKey: Uint8Array;
+  /** A self-signed server certificate, as netauthd's `nsutil certgen` makes, in nobody's tls.pem. */
+  selfSignedCert: Uint8Array;
+  selfSignedKey: Uint8Array;
+  /** Signed by the trusted CA, but for other.example only. */
+  otherNameCert: Uint8Array;
+  otherNameKey: Uint8Array;
 }
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -106,10 +112,12 @@ export async function makePki(): Promise<Pki> {
   await selfSigned(dir, "trusted", "trusted");
   await selfSigned(dir, "stranger", "stranger");
   await expiredCa(dir, "expired");
+  await selfSigned(dir, "self", "localhost", LOCAL);
   // One after another: two leaves from one CA would race on its serial file.
   await leaf(dir, "trusted", "trusted-server");
   await leaf(dir, "stranger", "stranger-server");
   await leaf(dir, "expired", "expired-server");
+  await leaf(dir, "trusted", "other-server", "subjectAltName=DNS:other.example");
   const read = (name: string) => Deno.readFile(`${dir}/${name}`);
   return {
     dir,
@@ -121,5 +129,9 @@ export async function makePki(): Promise<Pki> {
     expiredCaPem: await Deno.readTextFile(`${dir}/expired.pem`),
     expiredCaServerCert: await read("expired-server.pem"),
     expiredCaServerKey: await read("expired-server.key"),
+    selfSignedCert: await read("self.pem"),
+    selfSignedKey: await read("self.key"),
+    otherNameCert: await read("other-server.pem"),
+    otherNameKey: await read("other-server.key"),
   };
 }
