@@ -5,6 +5,7 @@ import { fromJSON } from "@grpc/proto-loader";
 import descriptor from "../../proto/netauth.json" with { type: "json" };
 import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
+import { netPermission } from "../sandbox.ts";
 import {
   type EntityInfo,
   type NetAuthClient,
@@ -14,7 +15,6 @@ import {
 } from "./client.ts";
 import { describeFailure, type FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
-import { netPermission } from "../sandbox.ts";
 
 export interface ClientContext {
   /** The PAM service, sent as `service-name` metadata. */
