@@ -1,5 +1,5 @@
-// The PEM file trusted as NetAuth's root: read inside the sandbox, checked for shape here
-// (every run) and for validity in --check, where node:crypto's parse is worth its cost.
+// The PEM file trusted as NetAuth's root: read inside the sandbox, parsed and filtered by
+// validity at every run, so that logins and --check trust exactly the same certificates.
 import { type Config, describeIoError } from "./config.ts";
 import { Exit, HelperError } from "./exit_codes.ts";
 import { trustProblem } from "./file_modes.ts";
@@ -28,17 +28,17 @@ export async function readRootCertificate(config: Config): Promise<Uint8Array> {
 
 export interface CertificateSummary {
   subject: string;
+  validFrom: Date;
   validTo: Date;
+  /** This certificate alone, as PEM. */
+  pem: string;
 }
 
-/** Parses every certificate in the file; throws a HelperError naming the first bad one. */
-export async function inspectCertificates(
-  config: Config,
-  pem: Uint8Array,
-  now = new Date(),
-): Promise<CertificateSummary[]> {
+/** Parses every certificate in the file; throws a HelperError (3) naming the first that does not parse. */
+export async function inspectCertificates(config: Config, pem: Uint8Array): Promise<CertificateSummary[]> {
   const { X509Certificate } = await import("node:crypto");
   const blocks = new TextDecoder().decode(pem).match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw certificateError(config, `${config.certificate} holds no PEM certificate`);
   return blocks.map((block, index) => {
     let cert;
     try {
@@ -49,16 +49,41 @@ export async function inspectCertificates(
         `certificate ${index + 1} in ${config.certificate} does not parse: ${(err as Error).message}`,
       );
     }
-    const validTo = new Date(cert.validTo);
-    if (validTo < now || new Date(cert.validFrom) > now) {
-      throw new HelperError(
-        Exit.AUTHINFO_UNAVAIL,
-        "tls_failure",
-        `certificate ${index + 1} in ${config.certificate} is not valid now (${cert.validFrom} to ${cert.validTo})`,
-      );
-    }
-    return { subject: cert.subject.replace(/\n/g, ", "), validTo };
+    const subject = cert.subject.replace(/\n/g, ", ");
+    return { subject, validFrom: new Date(cert.validFrom), validTo: new Date(cert.validTo), pem: block };
   });
+}
+
+export interface TrustedRoots {
+  /** The certificates valid now, as PEM: what the TLS stack gets. */
+  pem: Uint8Array;
+  trusted: CertificateSummary[];
+  /** The others, for example `CN=old-ca expired on 2021-01-01`. */
+  ignored: string[];
+}
+
+/**
+ * The roots to trust: the certificates in the file that are valid now. Go's crypto/x509, which
+ * NetAuth's own clients use, never anchors a chain in a certificate outside its validity period;
+ * Deno's TLS stack ignores a trust anchor's dates, so the helper leaves such certificates out
+ * itself. With none left it exits 9 before anything is sent.
+ */
+export async function trustedRoots(config: Config, pem: Uint8Array, now = new Date()): Promise<TrustedRoots> {
+  const certs = await inspectCertificates(config, pem);
+  const valid = (c: CertificateSummary) => c.validFrom <= now && now <= c.validTo;
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const trusted = certs.filter(valid);
+  const ignored = certs.filter((c) => !valid(c)).map((c) =>
+    c.validTo < now ? `${c.subject} expired on ${day(c.validTo)}` : `${c.subject} not valid before ${day(c.validFrom)}`
+  );
+  if (trusted.length === 0) {
+    throw new HelperError(
+      Exit.AUTHINFO_UNAVAIL,
+      "tls_failure",
+      `tls.certificate (${config.certificate}) holds no certificate valid now: ${ignored.join("; ")}`,
+    );
+  }
+  return { pem: new TextEncoder().encode(trusted.map((c) => c.pem).join("\n") + "\n"), trusted, ignored };
 }
 
 function certificateError(config: Config, message: string): HelperError {

@@ -1,7 +1,7 @@
 // `--check`: the admin's pre-flight. One line per stage, stopping at the first failure;
 // the exit code is the one a login would get for that failure.
 import { type Config } from "./config.ts";
-import { inspectCertificates, readRootCertificate } from "./certificate.ts";
+import { readRootCertificate, trustedRoots } from "./certificate.ts";
 import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
 import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
 import type { RuntimeDirState } from "./runtime_dir.ts";
@@ -14,6 +14,8 @@ export interface CheckDeps {
   print: (line: string) => void;
   /** Why other users cannot read a file (undefined when they can): a warning, not a failure. */
   hiddenFromOthers: (path: string) => Promise<string | undefined>;
+  /** `--require-group` names: each must exist in NetAuth, or the PAM line denies everyone. */
+  requireGroups?: string[];
   /** The offline cache directory, when enabled; a problem is a warning, not a failure. */
   cache?: { dir: string; problem: () => Promise<string | undefined> };
   /** The runtime's own directories, when installed with a launcher: each must be root's alone. */
@@ -46,10 +48,11 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     if (config.pwnMe) {
       deps.print("tls: ok but PLAINTEXT (tls.pwn_me = true): passwords cross the network unencrypted");
     } else {
-      root = await readRootCertificate(config);
-      const certs = await inspectCertificates(config, root);
-      const summary = certs.map((c) => `${c.subject}, expires ${c.validTo.toISOString().slice(0, 10)}`).join("; ");
-      deps.print(`tls: ok ${config.certificate} (${summary})`);
+      const roots = await trustedRoots(config, await readRootCertificate(config));
+      root = roots.pem;
+      const trusted = roots.trusted.map((c) => `${c.subject}, expires ${c.validTo.toISOString().slice(0, 10)}`);
+      const ignored = roots.ignored.length > 0 ? `; not trusted: ${roots.ignored.join("; ")}` : "";
+      deps.print(`tls: ok ${config.certificate} (${trusted.join("; ")}${ignored})`);
       await warnIfHidden(deps, "tls", config.certificate);
     }
   } catch (err) {
@@ -76,6 +79,7 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
 
   const started = performance.now();
   let client: NetAuthClient | undefined;
+  let stage = "server";
   try {
     client = await deps.connect(config, root);
     await client.ping();
@@ -89,9 +93,10 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     }
     const state = health.ok ? "status ok" : `status not readable (${health.firstFailure})`;
     deps.print(`server: ok ${where} answered SystemPing in ${ms} ms; ${state}`);
-    return Exit.SUCCESS;
+    stage = "groups";
+    return await checkGroups(client, deps.requireGroups ?? [], deps.print);
   } catch (err) {
-    return fail("server", err);
+    return fail(stage, err);
   } finally {
     client?.close();
   }
@@ -103,4 +108,17 @@ async function warnIfHidden(deps: CheckDeps, stage: string, path: string): Promi
   if (hidden) {
     deps.print(`${stage}: WARN ${hidden}: screen lockers run this helper as the user and will fail with exit 3`);
   }
+}
+
+/** A misspelled `--require-group` would deny everyone: ask NetAuth for each name (GroupInfo). */
+async function checkGroups(client: NetAuthClient, groups: string[], print: (line: string) => void): Promise<ExitCode> {
+  if (groups.length === 0) return Exit.SUCCESS;
+  const unknown: string[] = [];
+  for (const group of groups) if (!(await client.groupExists(group))) unknown.push(group);
+  if (unknown.length > 0) {
+    print(`groups: FAIL unknown group(s): ${unknown.join(", ")}`);
+    return Exit.SERVICE_ERR; // the PAM line's arguments are wrong, as with any bad argument
+  }
+  print(`groups: ok ${groups.join(", ")} exist`);
+  return Exit.SUCCESS;
 }

@@ -8,8 +8,8 @@ const MEANINGS: Record<ExitCode, string> = {
   [Exit.SERVICE_ERR]: "bad configuration or arguments, unsupported PAM_TYPE, PAM_USER missing",
   [Exit.SYSTEM_ERR]: "unexpected internal failure",
   [Exit.PERM_DENIED]: "entity locked (account) or not in any --require-group",
-  [Exit.AUTH_ERR]: "wrong, empty, oversized or invalid password; unknown or locked entity",
-  [Exit.AUTHINFO_UNAVAIL]: "NetAuth unreachable, deadline passed, TLS failure, server error",
+  [Exit.AUTH_ERR]: "wrong, empty or oversized password, or one with a NUL inside; unknown or locked entity",
+  [Exit.AUTHINFO_UNAVAIL]: "NetAuth unreachable, deadline passed, TLS failure, server error, reply too large",
   [Exit.USER_UNKNOWN]: "no such entity (account), or PAM_USER cannot be an entity ID",
 };
 
@@ -31,7 +31,8 @@ Options:
                         when NetAuth is unavailable; off by default
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default 7d)
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default 5)
-  --check               check config, certificate, sandbox and server; one line each
+  --check               check config, certificate, sandbox and server; one line each;
+                        with --require-group, also that NetAuth knows each group
   --audit               print the permissions this process holds, as JSON
   --version, --help
 

@@ -13,18 +13,30 @@ export function parseLogLevel(raw: string): LogLevel | undefined {
   return (LOG_LEVELS as readonly string[]).includes(upper) ? upper as LogLevel : undefined;
 }
 
-/** A value as logfmt writes it: bare when safe, else quoted with escapes. */
+/**
+ * A value as logfmt writes it: bare when safe, else quoted with escapes. The result is printable
+ * ASCII only, so no reader can see a line break or a bidi override in it: U+2028/2029 and U+0085
+ * split lines in JavaScript and some log viewers, U+202E reverses what follows on screen. Each
+ * UTF-16 code unit outside printable ASCII becomes `\uXXXX` (astral characters as two), as JSON
+ * writes them: `JSON.parse` of a quoted value gives the original back.
+ */
 export function logfmtValue(value: Exclude<LogValue, undefined>): string {
   const text = String(value);
   if (text !== "" && /^[A-Za-z0-9_.:/@+,-]+$/.test(text)) return text;
-  // Control characters from a hostile PAM_USER or PAM_RHOST must not forge lines.
-  // deno-lint-ignore no-control-regex -- control characters are exactly what is matched
-  const escaped = text.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => {
+  const escaped = text.replace(/[\\"]|[^\x20-\x7e]/g, (c) => {
     if (c === "\\" || c === '"') return `\\${c}`;
-    if (c === "\n") return "\\n";
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    return c === "\n" ? "\\n" : unicodeEscape(c);
   });
   return `"${escaped}"`;
+}
+
+/** Text for ASCII-only places (gRPC metadata): outside printable ASCII, `\uXXXX` as in the log. */
+export function asciiOnly(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, unicodeEscape);
+}
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 export function formatLine(level: LogLevel, msg: string, fields: LogFields): string {
@@ -39,16 +51,25 @@ export interface Logger {
   readonly level: LogLevel;
   enabled(level: LogLevel): boolean;
   log(level: LogLevel, msg: string, fields?: LogFields): void;
+  /**
+   * Fields every later line starts with: the request's, once known. The deadline timer and the
+   * internal-error path log from main.ts, far from the request, and must name it all the same.
+   */
+  bind(fields: LogFields): void;
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = writeStderr): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const enabled = (l: LogLevel) => LOG_LEVELS.indexOf(l) >= threshold;
+  let bound: LogFields = {};
   return {
     level,
     enabled,
     log(l, msg, fields = {}) {
-      if (enabled(l)) write(formatLine(l, msg, fields));
+      if (enabled(l)) write(formatLine(l, msg, { ...bound, ...fields }));
+    },
+    bind(fields) {
+      bound = { ...fields };
     },
   };
 }

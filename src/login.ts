@@ -2,7 +2,7 @@
 // Every local check runs before the NetAuth client is created (and its modules loaded).
 import type { Options } from "./cli.ts";
 import type { Config } from "./config.ts";
-import { readRootCertificate } from "./certificate.ts";
+import { readRootCertificate, trustedRoots } from "./certificate.ts";
 import { notGrantedMessage } from "./sandbox.ts";
 import { Exit, HelperError } from "./exit_codes.ts";
 import type { LogFields, Logger } from "./log.ts";
@@ -22,16 +22,19 @@ export interface LoginDeps {
 }
 
 export interface LoginResult extends Decision {
-  /** The request's fields for the decision's log line. */
+  /** Fields for the decision's log line beyond the request's, which the logger carries. */
   fields: LogFields;
 }
 
 export async function handleLogin(options: Options, deps: LoginDeps): Promise<LoginResult> {
-  let fields: LogFields = {};
+  let secret: Uint8Array | undefined;
   try {
+    // Bound before validation, so even a refused PAM_USER's line says where it came from.
+    const raw = (name: string) => deps.getEnv(name) || undefined;
+    deps.logger.bind({ service: raw("PAM_SERVICE"), rhost: raw("PAM_RHOST"), type: raw("PAM_TYPE") });
     const request = readPamRequest(deps.getEnv);
-    fields = { entity: request.entity, service: request.service, rhost: request.rhost, type: request.type };
-    deps.logger.log("TRACE", "request read", { ...fields, ruser: request.ruser, tty: request.tty });
+    deps.logger.bind({ entity: request.entity, service: request.service, rhost: request.rhost, type: request.type });
+    deps.logger.log("TRACE", "request read", { ruser: request.ruser, tty: request.tty });
     const config = await deps.loadConfig();
     deps.logger.log("DEBUG", "config loaded", {
       config: config.file,
@@ -39,10 +42,11 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
       port: config.port,
       tls: !config.pwnMe,
     });
-    const secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
+    secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
     if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
-    if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext", fields);
-    const root = config.pwnMe ? undefined : await readRootCertificate(config);
+    if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext");
+    // Only the certificates valid now, as in --check (certificate.ts says why).
+    const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
     const started = performance.now();
     const client = await deps.connect(config, request, root);
     deps.logger.log("TRACE", "client ready", { ms: Math.round(performance.now() - started) });
@@ -52,12 +56,14 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
         outcome: decision.outcome,
         ms: Math.round(performance.now() - started),
       });
-      return { ...decision, fields: { ...fields, source: decision.source } };
+      return { ...decision, fields: { source: decision.source } };
     } finally {
       client.close();
     }
   } catch (err) {
-    if (err instanceof HelperError) return { exit: err.exit, outcome: err.outcome, msg: err.message, fields };
+    if (err instanceof HelperError) return { exit: err.exit, outcome: err.outcome, msg: err.message, fields: {} };
     throw err;
+  } finally {
+    secret?.fill(0); // the cache's scrypt and the request encoding are done with it
   }
 }

@@ -69,6 +69,7 @@ async function main(): Promise<ExitCode> {
           : undefined,
         print: (line) => console.log(line),
         hiddenFromOthers,
+        requireGroups: options.requireGroups,
       });
     case "run": {
       // The deadline covers everything, a stalled stdin included.

@@ -52,32 +52,26 @@ export function readPamRequest(getEnv: (name: string) => string | undefined): Pa
 }
 
 /**
- * Reads the password pam_exec's `expose_authtok` writes: at most 512 bytes, one trailing
- * NUL stripped (some Linux-PAM versions add it), nothing else trimmed.
+ * Reads the password pam_exec's `expose_authtok` writes: at most 512 bytes, one trailing NUL
+ * stripped (some Linux-PAM versions add it), nothing else trimmed. The bytes are kept as they came,
+ * UTF-8 or not: NetAuth stores a secret's bytes, and its own clients send them unchanged. The
+ * caller zeroes the result after use; refused input is zeroed here.
  */
-export async function readSecret(input: ReadableStream<Uint8Array>): Promise<string> {
+export async function readSecret(input: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const bytes = await readAtMost(input, MAX_SECRET_BYTES + 2);
   const framed = bytes.at(-1) === 0 ? bytes.subarray(0, -1) : bytes;
+  const refuse = (outcome: string, message: string) => {
+    bytes.fill(0);
+    return new HelperError(Exit.AUTH_ERR, outcome, message);
+  };
   if (framed.length === 0) {
-    throw new HelperError(
-      Exit.AUTH_ERR,
-      "empty_secret",
-      "no password on stdin: is expose_authtok set on the pam_exec line?",
-    );
+    throw refuse("empty_secret", "no password on stdin: is expose_authtok set on the pam_exec line?");
   }
   if (framed.length > MAX_SECRET_BYTES) {
-    throw new HelperError(Exit.AUTH_ERR, "oversized_secret", `password longer than ${MAX_SECRET_BYTES} bytes`);
+    throw refuse("oversized_secret", `password longer than ${MAX_SECRET_BYTES} bytes`);
   }
-  let secret: string;
-  try {
-    secret = new TextDecoder("utf-8", { fatal: true }).decode(framed);
-  } catch {
-    throw new HelperError(Exit.AUTH_ERR, "invalid_secret", "password is not valid UTF-8");
-  }
-  if (secret.includes("\0")) {
-    throw new HelperError(Exit.AUTH_ERR, "invalid_secret", "password contains a NUL byte");
-  }
-  return secret;
+  if (framed.includes(0)) throw refuse("invalid_secret", "password contains a NUL byte");
+  return framed;
 }
 
 /** Reads until end of input or `limit` bytes, whichever comes first. */

@@ -23,13 +23,13 @@ export type Decide = typeof decide;
 
 export async function decide(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   client: NetAuthClient,
   options: PolicyOptions,
 ): Promise<Decision> {
   try {
     if (request.type === "auth") {
-      await client.authEntity(request.entity, secret ?? "");
+      await client.authEntity(request.entity, secret ?? new Uint8Array());
     } else {
       const info = await client.entityInfo(request.entity);
       if (info.locked) return { exit: Exit.PERM_DENIED, outcome: "locked", msg: "entity is locked" };
@@ -62,6 +62,13 @@ function fromNetAuthError(request: PamRequest, err: NetAuthError): Decision {
         : { exit: Exit.USER_UNKNOWN, outcome: "unknown_entity", msg: "no such entity" };
     case "unavailable":
       return { exit: Exit.AUTHINFO_UNAVAIL, outcome: "unavailable", msg: `NetAuth unavailable: ${err.message}` };
+    case "oversized":
+      // Not "unavailable": the offline cache must not answer for a server that did answer.
+      return {
+        exit: Exit.AUTHINFO_UNAVAIL,
+        outcome: "reply_too_large",
+        msg: `NetAuth reply too large: ${err.message}`,
+      };
     case "refused":
       return { exit: Exit.SYSTEM_ERR, outcome: "server_refused", msg: `NetAuth refused the request: ${err.message}` };
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inspectCertificates, readRootCertificate } from "../src/certificate.ts";
+import { inspectCertificates, readRootCertificate, trustedRoots } from "../src/certificate.ts";
 import type { Config } from "../src/config.ts";
 import { HelperError } from "../src/exit_codes.ts";
 import { makePki } from "./integration/pki.ts";
@@ -23,13 +23,24 @@ Deno.test("a valid CA certificate is summarised by subject and expiry", async ()
   assert.ok(summary.validTo > new Date());
 });
 
-Deno.test("an expired certificate is a TLS failure (9); one that does not parse is bad config (3)", async () => {
+Deno.test("only certificates valid now are trusted; none valid is a TLS failure (9)", async () => {
+  const both = await trustedRoots(config("ca.pem"), pem(pki.expiredCaPem + pki.caPem));
+  assert.deepEqual(both.trusted.map((c) => c.subject), ["CN=trusted"]);
+  assert.deepEqual(both.ignored, ["CN=expired expired on 2021-01-01"]);
+  assert.equal(new TextDecoder().decode(both.pem).trim(), pki.caPem.trim());
   const later = new Date(Date.now() + 10 * 86400e3);
-  await assert.rejects(inspectCertificates(config("ca.pem"), pem(pki.caPem), later), (err: HelperError) => {
-    assert.equal(err.exit, 9);
-    assert.match(err.message, /certificate 1 in ca.pem is not valid now/);
-    return true;
-  });
+  const earlier = new Date("2019-06-01T00:00:00Z");
+  for (const [when, why] of [[later, /CN=trusted expired on/], [earlier, /CN=trusted not valid before/]] as const) {
+    await assert.rejects(trustedRoots(config("ca.pem"), pem(pki.caPem), when), (err: HelperError) => {
+      assert.equal(err.exit, 9);
+      assert.match(err.message, /^tls.certificate \(ca.pem\) holds no certificate valid now: /);
+      assert.match(err.message, why);
+      return true;
+    });
+  }
+});
+
+Deno.test("a certificate that does not parse is bad config (3)", async () => {
   const broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
   await assert.rejects(inspectCertificates(config("ca.pem"), pem(pki.caPem + broken)), (err: HelperError) => {
     assert.equal(err.exit, 3);

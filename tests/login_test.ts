@@ -17,11 +17,12 @@ const config: Config = {
 };
 
 function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
-  const seen = { connects: 0, secrets: [] as string[] };
+  const seen = { connects: 0, secrets: [] as string[], buffers: [] as Uint8Array[], lines: [] as string[] };
   const client: NetAuthClient = {
-    authEntity: (_e, s) => (seen.secrets.push(s), Promise.resolve()),
+    authEntity: (_e, s) => (seen.secrets.push(new TextDecoder().decode(s)), seen.buffers.push(s), Promise.resolve()),
     entityInfo: (id) => Promise.resolve({ id, locked: false }),
     entityGroups: () => Promise.resolve([]),
+    groupExists: () => Promise.resolve(true),
     ping: () => Promise.resolve(),
     status: () => Promise.resolve({ ok: true }),
     close() {},
@@ -32,7 +33,7 @@ function deps(env: Record<string, string>, stdin: string, overrides: Partial<Log
     loadConfig: () => Promise.resolve(config),
     netGranted: () => true,
     connect: () => (seen.connects++, Promise.resolve(client)),
-    logger: createLogger("ERROR", () => {}),
+    logger: createLogger("TRACE", (line) => seen.lines.push(line)),
     decide,
     ...overrides,
   };
@@ -47,13 +48,18 @@ Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
   const result = await handleLogin(options, d);
   assert.equal(result.exit, 0);
   assert.deepEqual(seen.secrets, ["pw"]);
-  assert.deepEqual(result.fields, {
-    entity: "alice",
-    service: "login",
-    rhost: undefined,
-    type: "auth",
-    source: undefined,
-  });
+  assert.deepEqual(seen.buffers, [new Uint8Array(2)], "the secret's buffer is zeroed once the decision is made");
+  assert.deepEqual(result.fields, { source: undefined });
+  // The request's fields travel with the logger, so main.ts's decision line carries them.
+  for (const line of seen.lines) assert.match(line, / entity=alice service=login type=auth( |$)/, line);
+});
+
+Deno.test("a refused PAM_USER's line still names service, rhost and type, but not the entity", async () => {
+  const { d, seen } = deps({ ...AUTH, PAM_USER: "a b", PAM_RHOST: "192.0.2.7" }, "pw");
+  const result = await handleLogin(options, d);
+  assert.equal(result.exit, 10);
+  d.logger.log("WARN", result.msg, result.fields);
+  assert.match(seen.lines.at(-1)!, /^level=warn msg=".*" service=login rhost=192\.0\.2\.7 type=auth$/);
 });
 
 Deno.test("local failures end the run before any NetAuth client exists", async () => {

@@ -56,19 +56,26 @@ Deno.test("a PAM_USER that cannot be an entity ID exits 10", () => {
 });
 
 Deno.test("stdin framing: bytes as sent, at most one trailing NUL stripped, nothing trimmed", async () => {
-  assert.equal(await readSecret(streamOf(bytes("pa ss\n"))), "pa ss\n");
-  assert.equal(await readSecret(streamOf(bytes("secret\0"))), "secret");
-  assert.equal(await readSecret(streamOf(bytes("sec"), bytes("ret"))), "secret");
-  assert.equal(await readSecret(streamOf(bytes("päss"))), "päss");
+  assert.deepEqual(await readSecret(streamOf(bytes("pa ss\n"))), bytes("pa ss\n"));
+  assert.deepEqual(await readSecret(streamOf(bytes("secret\0"))), bytes("secret"));
+  assert.deepEqual(await readSecret(streamOf(bytes("sec"), bytes("ret"))), bytes("secret"));
+  assert.deepEqual(await readSecret(streamOf(bytes("päss"))), bytes("päss"));
   const nested = await secretFailure(bytes("secret\0\0"));
   assert.equal(nested.exit, 7);
   assert.match(nested.message, /NUL/);
+  assert.match((await secretFailure(bytes("a\0b"))).message, /NUL/);
+});
+
+Deno.test("a secret that is not UTF-8 is kept byte for byte, as NetAuth stores it", async () => {
+  for (const raw of [[0x65, 0x72, 0x69, 0x6e, 0x2d, 0xe9], [0x70, 0xff, 0xfe], [0xc3, 0x28], [0xed, 0xa0, 0x80]]) {
+    assert.deepEqual(await readSecret(streamOf(Uint8Array.from(raw))), Uint8Array.from(raw));
+  }
 });
 
 Deno.test("512 bytes pass, 513 are refused; a trailing NUL does not count", async () => {
   const max = "x".repeat(MAX_SECRET_BYTES);
-  assert.equal(await readSecret(streamOf(bytes(max))), max);
-  assert.equal(await readSecret(streamOf(bytes(max + "\0"))), max);
+  assert.deepEqual(await readSecret(streamOf(bytes(max))), bytes(max));
+  assert.deepEqual(await readSecret(streamOf(bytes(max + "\0"))), bytes(max));
   const over = await secretFailure(bytes(max + "y"));
   assert.equal(over.exit, 7);
   assert.equal(over.outcome, "oversized_secret");
@@ -87,10 +94,20 @@ Deno.test("reading stops at the cap: an endless stdin cannot hold the helper", a
   assert.ok(pulled <= 7, `pulled ${pulled} chunks`);
 });
 
-Deno.test("empty and non-UTF-8 secrets exit 7 without echoing the input", async () => {
-  for (const chunk of [new Uint8Array(), new Uint8Array([0]), new Uint8Array([0x70, 0xff, 0xfe])]) {
+Deno.test("empty secrets and a NUL inside exit 7 without echoing the input", async () => {
+  for (const chunk of [new Uint8Array(), new Uint8Array([0]), new Uint8Array([0x70, 0, 0xfe])]) {
     const err = await secretFailure(chunk);
     assert.equal(err.exit, 7);
-    assert.doesNotMatch(err.message, /\xff|p\W/);
+    assert.doesNotMatch(err.message, /\xfe|p\W/);
   }
+});
+
+Deno.test("the stdin bytes are zeroed where the helper can reach them", async () => {
+  const chunk = bytes("hunter2");
+  const secret = await readSecret(streamOf(chunk));
+  assert.deepEqual(chunk, new Uint8Array(7), "the chunk read from stdin still holds the secret");
+  secret.fill(0);
+  const refused = bytes("a\0b");
+  await secretFailure(refused);
+  assert.deepEqual(refused, new Uint8Array(3));
 });

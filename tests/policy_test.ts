@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { type NetAuthClient, NetAuthError, type NetAuthErrorKind } from "../src/netauth/client.ts";
 import type { PamRequest } from "../src/pam_request.ts";
-import { decide } from "../src/policy.ts";
+import { decide as decideBytes } from "../src/policy.ts";
+
+/** The policy takes the secret's bytes; these tests speak in strings. */
+const decide = (
+  request: PamRequest,
+  secret: string | undefined,
+  ...rest: Parameters<typeof decideBytes> extends [unknown, unknown, ...infer R] ? R : never
+) => decideBytes(request, secret === undefined ? undefined : new TextEncoder().encode(secret), ...rest);
 
 interface Directory {
   secrets: Record<string, string>;
@@ -21,7 +28,7 @@ function fakeNetAuth(dir: Directory): NetAuthClient & { calls: string[] } {
     calls,
     authEntity(entity, secret) {
       guard(`auth ${entity}`);
-      const ok = dir.secrets[entity] === secret && !dir.locked?.includes(entity);
+      const ok = dir.secrets[entity] === new TextDecoder().decode(secret) && !dir.locked?.includes(entity);
       return ok ? Promise.resolve() : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed"));
     },
     entityInfo(entity) {
@@ -34,6 +41,7 @@ function fakeNetAuth(dir: Directory): NetAuthClient & { calls: string[] } {
       if (!(entity in dir.secrets)) return Promise.reject(new NetAuthError("not_found", "no such entity"));
       return Promise.resolve(dir.groups?.[entity] ?? []);
     },
+    groupExists: () => Promise.resolve(true),
     ping: () => Promise.resolve(),
     status: () => Promise.resolve({ ok: true }),
     close() {},
@@ -73,7 +81,7 @@ Deno.test("account: permitted 0, locked 6, unknown 10, group missing 6", async (
   assert.equal((await decide(account("alice"), undefined, fakeNetAuth(dir), { requireGroups: ["ops"] })).exit, 0);
 });
 
-Deno.test("server trouble is 9, other refusals 4, for both types", async () => {
+Deno.test("server trouble and oversized replies are 9, other refusals 4, for both types", async () => {
   for (const request of [auth("alice"), account("alice")]) {
     const down = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "unavailable" }), {
       requireGroups: [],
@@ -84,5 +92,10 @@ Deno.test("server trouble is 9, other refusals 4, for both types", async () => {
       requireGroups: [],
     });
     assert.equal(refused.exit, 4);
+    const oversized = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "oversized" }), {
+      requireGroups: [],
+    });
+    assert.deepEqual([oversized.exit, oversized.outcome], [9, "reply_too_large"]);
+    assert.equal(oversized.msg, "NetAuth reply too large: scripted failure");
   }
 });

@@ -20,7 +20,7 @@ export interface OfflineCache {
 
 export async function decideWithCache(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   client: NetAuthClient,
   options: PolicyOptions,
   cache: OfflineCache,
@@ -64,7 +64,7 @@ async function locked<T>(entity: string, cache: OfflineCache, work: () => Promis
 
 async function remember(
   entity: string,
-  secret: string,
+  secret: Uint8Array,
   known: string[] | undefined,
   client: NetAuthClient,
   cache: OfflineCache,
@@ -82,7 +82,7 @@ async function forget(entity: string, cache: OfflineCache): Promise<void> {
 
 async function decideOffline(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   options: PolicyOptions,
   cache: OfflineCache,
   online: Decision,
@@ -113,7 +113,7 @@ async function decideOffline(
 /** The offline answer, with the entity's lock held. */
 async function judgeLocked(
   request: PamRequest,
-  secret: string | undefined,
+  secret: Uint8Array | undefined,
   options: PolicyOptions,
   cache: OfflineCache,
   unavailable: (why: string) => Decision,
@@ -131,7 +131,7 @@ async function judgeLocked(
     // uncounted; one whose count cannot be written is not judged at all.
     const counted = await keep(cache.store.write({ ...entry, offlineFailures: entry.offlineFailures + 1 }));
     if (!counted) return unavailable("the offline try could not be counted");
-    if (!(await matches(secret ?? "", entry))) {
+    if (!(await matches(secret ?? new Uint8Array(), entry))) {
       return {
         exit: Exit.AUTH_ERR,
         outcome: "denied",

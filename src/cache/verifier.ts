@@ -25,7 +25,8 @@ export function isSaneKdf(kdf: unknown): kdf is KdfParams {
     Number.isInteger(k.keyLength) && k.keyLength >= 16 && k.keyLength <= 64;
 }
 
-export function derive(secret: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
+/** `secret` as bytes: a password that is not UTF-8 is verified exactly as NetAuth checked it. */
+export function derive(secret: Uint8Array | string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
   return new Promise((resolve, reject) =>
     scrypt(
       secret,
@@ -37,12 +38,15 @@ export function derive(secret: string, salt: Uint8Array, kdf: KdfParams): Promis
   );
 }
 
-export async function makeVerifier(secret: string, kdf = CURRENT_KDF) {
+export async function makeVerifier(secret: Uint8Array | string, kdf = CURRENT_KDF) {
   const salt = new Uint8Array(randomBytes(SALT_BYTES));
   return { kdf, salt, verifier: await derive(secret, salt, kdf) };
 }
 
-export async function matches(secret: string, entry: { kdf: KdfParams; salt: Uint8Array; verifier: Uint8Array }) {
+export async function matches(
+  secret: Uint8Array | string,
+  entry: { kdf: KdfParams; salt: Uint8Array; verifier: Uint8Array },
+) {
   const candidate = await derive(secret, entry.salt, entry.kdf);
   return candidate.length === entry.verifier.length && timingSafeEqual(candidate, entry.verifier);
 }

@@ -13,11 +13,13 @@ export interface ServerHealth {
 }
 
 export interface NetAuthClient {
-  /** Resolves when the secret is right; rejects with NetAuthError otherwise. */
-  authEntity(entity: string, secret: string): Promise<void>;
+  /** Resolves when the secret (its bytes, as pam_exec gave them) is right; rejects with NetAuthError otherwise. */
+  authEntity(entity: string, secret: Uint8Array): Promise<void>;
   entityInfo(entity: string): Promise<EntityInfo>;
   /** Direct and indirect group memberships, by name. */
   entityGroups(entity: string): Promise<string[]>;
+  /** Whether NetAuth knows the group (GroupInfo); false only for NOT_FOUND. */
+  groupExists(name: string): Promise<boolean>;
   ping(): Promise<void>;
   status(): Promise<ServerHealth>;
   close(): void;
@@ -27,9 +29,10 @@ export interface NetAuthClient {
  * - `unauthenticated`: AuthEntity refused (wrong secret, unknown or locked entity).
  * - `not_found`: no such entity.
  * - `unavailable`: unreachable, deadline passed, TLS failure, server INTERNAL.
+ * - `oversized`: a reply over the helper's limits (src/netauth/grpc_client.ts): a broken server, not a verdict.
  * - `refused`: any other status, such as PERMISSION_DENIED.
  */
-export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "refused";
+export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "refused";
 
 export class NetAuthError extends Error {
   constructor(readonly kind: NetAuthErrorKind, message: string) {

@@ -4,6 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import descriptor from "../../proto/netauth.json" with { type: "json" };
 import type { Config } from "../config.ts";
+import { asciiOnly } from "../log.ts";
+import { netPermission } from "../sandbox.ts";
 import {
   type EntityInfo,
   type NetAuthClient,
@@ -11,6 +13,7 @@ import {
   type NetAuthErrorKind,
   type ServerHealth,
 } from "./client.ts";
+import { describeFailure, type FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
 
 export interface ClientContext {
@@ -21,6 +24,16 @@ export interface ClientContext {
   /** A PEM root certificate (ignored with tls.pwn_me). */
   rootCertificate?: Uint8Array;
 }
+
+/**
+ * Replies are bounded: NetAuth sends whole Entity and Group messages (SSH keys, metadata), so
+ * 512 KiB leaves room for 1024 groups with half a KiB each. grpc-js refuses a longer message from
+ * its length prefix, before buffering it; its own default is 4 MiB.
+ */
+export const MAX_REPLY_BYTES = 512 * 1024;
+/** Groups kept from EntityGroups. A reply over either limit is an error, never silently cut. */
+export const MAX_GROUPS = 1024;
+export const MAX_GROUP_NAME = 128;
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
 type Unary = (
@@ -49,22 +62,31 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     // Proxy variables come from the user-steerable PAM environment: never consult them.
     "grpc.enable_http_proxy": 0,
     "grpc.enable_retries": 0,
+    "grpc.max_receive_message_length": MAX_REPLY_BYTES,
   });
   const metadata = new grpc.Metadata();
-  metadata.set("client-name", config.clientId);
-  metadata.set("service-name", context.service);
+  // Metadata values must be printable ASCII (grpc-js throws otherwise); PAM_SERVICE is the caller's.
+  metadata.set("client-name", asciiOnly(config.clientId));
+  metadata.set("service-name", asciiOnly(context.service));
 
+  const where: FailureContext = {
+    certificate: config.certificate,
+    server: config.server,
+    address: netPermission(config.server, config.port),
+  };
   const call = <T>(method: string, request: unknown): Promise<T> =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
       fn(request, metadata, { deadline: new Date(context.deadline) }, (err, value) => {
-        if (err) reject(toNetAuthError(err));
+        if (err) reject(toNetAuthError(err, method, where));
         else resolve(value as T);
       });
     });
 
   return {
     async authEntity(entity, secret) {
+      // Secret is `bytes` in proto/netauth.proto: the bytes go out as they are, UTF-8 or not.
+      // protobufjs copies them into the request buffer, which grpc-js owns and cannot be zeroed.
       await call("AuthEntity", { Entity: { ID: entity }, Secret: secret });
     },
     async entityInfo(entity): Promise<EntityInfo> {
@@ -78,7 +100,22 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     },
     async entityGroups(entity) {
       const reply = await call<{ Groups: { Name: string }[] }>("EntityGroups", { Entity: { ID: entity } });
-      return reply.Groups.map((g) => g.Name);
+      const names = reply.Groups.map((g) => g.Name);
+      const over = (what: string, limit: number) =>
+        new NetAuthError("oversized", `EntityGroups sent ${what}, over the limit of ${limit}`);
+      if (names.length > MAX_GROUPS) throw over(`${names.length} groups`, MAX_GROUPS);
+      const long = names.find((name) => name.length > MAX_GROUP_NAME);
+      if (long !== undefined) throw over(`a group name of ${long.length} characters`, MAX_GROUP_NAME);
+      return names;
+    },
+    async groupExists(name) {
+      try {
+        await call("GroupInfo", { Group: { Name: name } });
+        return true;
+      } catch (err) {
+        if (err instanceof NetAuthError && err.kind === "not_found") return false;
+        throw err;
+      }
     },
     async ping() {
       await call("SystemPing", {});
@@ -108,8 +145,13 @@ const KIND_BY_STATUS: Partial<Record<grpc.status, NetAuthErrorKind>> = {
   [grpc.status.CANCELLED]: "unavailable",
 };
 
-function toNetAuthError(err: grpc.ServiceError): NetAuthError {
+function toNetAuthError(err: grpc.ServiceError, method: string, where: FailureContext): NetAuthError {
+  // grpc-js's own limit (MAX_REPLY_BYTES); a server's RESOURCE_EXHAUSTED stays a refusal.
+  const size = /^Received message larger than max \((\d+) vs\.? (\d+)\)/.exec(err.details ?? "");
+  if (err.code === grpc.status.RESOURCE_EXHAUSTED && size) {
+    return new NetAuthError("oversized", `${method} sent ${size[1]} bytes, over the limit of ${size[2]}`);
+  }
   const kind = KIND_BY_STATUS[err.code] ?? "refused";
   const detail = String(err.details ?? err.message).split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, "");
-  return new NetAuthError(kind, `${grpc.status[err.code]}: ${detail}`);
+  return new NetAuthError(kind, describeFailure(grpc.status[err.code], detail, where));
 }

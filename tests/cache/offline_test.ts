@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
-import { decideWithCache, type OfflineCache } from "../../src/cache/offline.ts";
+import { decideWithCache as decideWithBytes, type OfflineCache } from "../../src/cache/offline.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { createLogger } from "../../src/log.ts";
 import { type NetAuthClient, NetAuthError } from "../../src/netauth/client.ts";
 import type { PamRequest } from "../../src/pam_request.ts";
 
 const DAY = 86400e3;
+
+/** The helper hands the cache the secret's bytes; these tests speak in strings. */
+const decideWithCache = (
+  request: PamRequest,
+  secret: string | undefined,
+  ...rest: Parameters<typeof decideWithBytes> extends [unknown, unknown, ...infer R] ? R : never
+) => decideWithBytes(request, secret === undefined ? undefined : new TextEncoder().encode(secret), ...rest);
 
 /** NetAuth with one entity whose password and reachability the test changes. */
 function netauth(state: { up: boolean; password: string; groups: string[]; locked?: boolean }): NetAuthClient {
@@ -14,11 +21,12 @@ function netauth(state: { up: boolean; password: string; groups: string[]; locke
     authEntity: (_e, s) =>
       !state.up
         ? down()
-        : s === state.password && !state.locked
+        : new TextDecoder().decode(s) === state.password && !state.locked
         ? Promise.resolve()
         : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed")),
     entityInfo: (id) => state.up ? Promise.resolve({ id, locked: state.locked ?? false }) : down(),
     entityGroups: () => state.up ? Promise.resolve(state.groups) : down(),
+    groupExists: () => Promise.resolve(true),
     ping: () => Promise.resolve(),
     status: () => Promise.resolve({ ok: true }),
     close() {},

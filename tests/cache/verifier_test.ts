@@ -16,6 +16,17 @@ Deno.test("a verifier matches its secret only, and every entry gets a fresh salt
   assert.equal(await matches("", a), false);
 });
 
+Deno.test("secrets are verified as bytes: UTF-8 text as before, other bytes exactly", async () => {
+  const weak = { ...CURRENT_KDF, N: 1024 };
+  const text = await makeVerifier("päss", weak);
+  assert.equal(await matches(new TextEncoder().encode("päss"), text), true, "entries made from strings still match");
+  const latin1 = Uint8Array.of(0x70, 0xe4, 0x73, 0x73); // "päss" in Latin-1: not UTF-8
+  const raw = await makeVerifier(latin1, weak);
+  assert.equal(await matches(latin1, raw), true);
+  assert.equal(await matches("päss", raw), false);
+  assert.equal(await matches("p\ufffdss", raw), false, "no lossy decoding on the way");
+});
+
 Deno.test("parameters recorded in an entry are the ones verified with", async () => {
   const weak = { ...CURRENT_KDF, N: 1024, keyLength: 16 };
   const entry = await makeVerifier("pw", weak);

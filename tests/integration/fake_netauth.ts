@@ -4,9 +4,37 @@ import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import descriptor from "../../proto/netauth.json" with { type: "json" };
 
-export const SECRETS: Record<string, string> = { alice: "alice-pw", bob: "bob-pw", carol: "carol-pw" };
+export const SECRETS: Record<string, string> = {
+  alice: "alice-pw",
+  bob: "bob-pw",
+  carol: "carol-pw",
+  huge: "huge-pw",
+  many: "many-pw",
+  longname: "longname-pw",
+};
+/** Secrets that are not UTF-8, as NetAuth's CLI can set them (`erin-\xe9`). */
+export const BYTE_SECRETS: Record<string, Uint8Array> = {
+  erin: Uint8Array.of(...new TextEncoder().encode("erin-"), 0xe9),
+};
 export const LOCKED = new Set(["carol"]);
-export const GROUPS: Record<string, string[]> = { alice: ["ops", "staff"], bob: ["staff"], carol: ["ops"] };
+/**
+ * A broken or hostile server: 600,000 two-letter groups (3.6 MB, under grpc-js's default 4 MB
+ * limit), 1025 small ones, one 129-character name.
+ */
+const BULK: Record<string, () => string[]> = {
+  huge: () => Array.from({ length: 600_000 }, (_, i) => `g${i % 10}`),
+  many: () => Array.from({ length: 1025 }, (_, i) => `g${i}`),
+  longname: () => ["x".repeat(129)],
+};
+export const GROUPS: Record<string, string[]> = {
+  alice: ["ops", "staff"],
+  bob: ["staff"],
+  carol: ["ops"],
+  erin: ["staff"],
+};
+/** What GroupInfo knows. */
+export const KNOWN_GROUPS = new Set(["ops", "staff"]);
+const groupsOf = (entity: string) => GROUPS[entity] ??= BULK[entity]?.() ?? [];
 /** Entities whose requests the server never answers, or answers with INTERNAL. */
 export const HANG = "hang";
 export const BOOM = "boom";
@@ -14,7 +42,9 @@ export const BOOM = "boom";
 export interface Received {
   method: string;
   entity?: string;
-  secret?: string;
+  group?: string;
+  /** AuthRequest.Secret as the bytes on the wire. */
+  secret?: Uint8Array;
   clientName?: string;
   serviceName?: string;
 }
@@ -30,14 +60,37 @@ export interface FakeNetAuth {
   stop(): Promise<void>;
 }
 
-const definition = fromJSON(descriptor as unknown as Parameters<typeof fromJSON>[0], {
+// The server reads Secret as the bytes on the wire, whatever type the helper's descriptor gives it
+// (string and bytes share wire type 2): tests see exactly what the helper sent.
+const serverDescriptor = structuredClone(descriptor);
+serverDescriptor.nested.AuthRequest.fields.Secret.type = "bytes";
+const definition = fromJSON(serverDescriptor as unknown as Parameters<typeof fromJSON>[0], {
   keepCase: true,
   defaults: true,
 });
 // deno-lint-ignore no-explicit-any
 const service = (grpc.loadPackageDefinition(definition) as any).netauth.v2.NetAuth2.service;
+// Encoding 600,000 groups takes the server about a second: done once per list, so that tests
+// time the helper, not this server.
+const groupReplies = new WeakMap<string[], { Groups: { Name: string }[] }>();
+const encoded = new WeakMap<object, Uint8Array>();
+const encodeGroups = service.EntityGroups.responseSerialize;
+service.EntityGroups.responseSerialize = (reply: object) => {
+  if (!encoded.has(reply)) encoded.set(reply, encodeGroups(reply));
+  return encoded.get(reply);
+};
+function groupReply(groups: string[]) {
+  if (!groupReplies.has(groups)) groupReplies.set(groups, { Groups: groups.map((Name) => ({ Name })) });
+  return groupReplies.get(groups)!;
+}
 
-type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Secret?: string }, unknown>;
+type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Group?: { Name?: string }; Secret?: Uint8Array }, unknown>;
+
+const encoder = new TextEncoder();
+const secretOf = (entity: string) =>
+  BYTE_SECRETS[entity] ?? (SECRETS[entity] === undefined ? undefined : encoder.encode(SECRETS[entity]));
+const sameBytes = (a?: Uint8Array, b?: Uint8Array) =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 type Reply = grpc.sendUnaryData<unknown>;
 
 export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array }): Promise<FakeNetAuth> {
@@ -49,7 +102,8 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
       received.push({
         method,
         entity,
-        secret: call.request.Secret || undefined,
+        group: call.request.Group?.Name,
+        secret: call.request.Secret?.length ? new Uint8Array(call.request.Secret) : undefined,
         clientName: call.metadata.get("client-name")[0]?.toString(),
         serviceName: call.metadata.get("service-name")[0]?.toString(),
       });
@@ -60,16 +114,24 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
   const notFound = { code: grpc.status.NOT_FOUND, details: "The specified entity does not exist" };
   server.addService(service, {
     AuthEntity: handler("AuthEntity", (entity, call, reply) => {
-      const ok = SECRETS[entity] !== undefined && SECRETS[entity] === call.request.Secret && !LOCKED.has(entity);
+      const ok = sameBytes(secretOf(entity), call.request.Secret) && !LOCKED.has(entity);
       reply(ok ? null : { code: grpc.status.UNAUTHENTICATED, details: "Authentication failed" }, ok ? {} : undefined);
     }),
     EntityInfo: handler("EntityInfo", (entity, _call, reply) => {
-      if (!(entity in SECRETS)) return reply(notFound);
+      if (!secretOf(entity)) return reply(notFound);
       reply(null, { Entities: [{ ID: entity, meta: { Locked: LOCKED.has(entity) } }] });
     }),
     EntityGroups: handler("EntityGroups", (entity, _call, reply) => {
-      if (!(entity in SECRETS)) return reply(notFound);
-      reply(null, { Groups: GROUPS[entity].map((Name) => ({ Name })) });
+      if (!secretOf(entity)) return reply(notFound);
+      reply(null, groupReply(groupsOf(entity)));
+    }),
+    // Like netauthd: NOT_FOUND "The requested resource does not exist" for an unknown group.
+    GroupInfo: handler("GroupInfo", (_e, call, reply) => {
+      const name = call.request.Group?.Name ?? "";
+      if (!KNOWN_GROUPS.has(name)) {
+        return reply({ code: grpc.status.NOT_FOUND, details: "The requested resource does not exist" });
+      }
+      reply(null, { Groups: [{ Name: name }] });
     }),
     SystemPing: handler("SystemPing", (_e, _c, reply) => reply(null, {})),
     SystemStatus: handler("SystemStatus", (_e, _c, reply) => reply(null, { SystemOK: true })),

@@ -29,6 +29,8 @@ export interface RunOptions {
   flags?: string[];
   /** Must appear nowhere in stdout or stderr. */
   secret?: string;
+  /** Write stdin but never close it: a stalled pam_exec. */
+  holdStdin?: boolean;
 }
 
 export async function runHelper(options: RunOptions): Promise<HelperRun> {
@@ -55,8 +57,9 @@ export async function runHelper(options: RunOptions): Promise<HelperRun> {
   const writer = child.stdin.getWriter();
   const input = options.stdin ?? "";
   await writer.write(typeof input === "string" ? new TextEncoder().encode(input) : input).catch(() => {});
-  await writer.close().catch(() => {});
+  if (!options.holdStdin) await writer.close().catch(() => {});
   const out = await child.output();
+  await writer.close().catch(() => {});
   const run = {
     code: out.code,
     stdout: decoder.decode(out.stdout),

@@ -1,0 +1,38 @@
+// grpc-js's failure details in the admin's words. A connection failure arrives framed as
+// "No connection established. Last error: Error: <cause>. Resolution note: <note>" (the note is
+// empty with this helper's resolver), and Deno's TLS stack words its causes as OpenSSL does.
+// Pure, so every wording is unit-tested without a server (tests/netauth/failure_text_test.ts).
+
+export interface FailureContext {
+  /** `tls.certificate`, resolved. */
+  certificate: string;
+  /** `core.server`, as the certificate must name it. */
+  server: string;
+  /** `NAME:PORT`, as the sandbox grants it. */
+  address: string;
+}
+
+/** `STATUS: cause`, or a sentence naming the config key to look at for a TLS failure. */
+export function describeFailure(status: string, details: string, where: FailureContext): string {
+  const cause = details
+    .replace(/^No connection established\. Last error: /, "")
+    .replace(/\. Resolution note: (.*)$/s, (_, note: string) => note.trim() ? ` (${note.trim()})` : "")
+    .replace(/^Error(?: \[[A-Z0-9_]+\])?: /, "");
+  return tlsFailure(cause, where) ?? `${status}: ${cause}`;
+}
+
+function tlsFailure(cause: string, where: FailureContext): string | undefined {
+  const notSigned = `TLS: the server's certificate is not signed by the CA in tls.certificate (${where.certificate})`;
+  // DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_GET_ISSUER_CERT(_LOCALLY).
+  if (/^self-signed certificate|^unable to get (local )?issuer certificate/.test(cause)) return notSigned;
+  // UNABLE_TO_VERIFY_LEAF_SIGNATURE: Deno says this for a certificate from another CA and for an
+  // expired one alike (measured with Deno 2.9), so the sentence names both.
+  if (cause.startsWith("unable to verify the first certificate")) return `${notSigned}, or has expired`;
+  if (cause.startsWith("Hostname/IP does not match certificate's altnames")) {
+    return `TLS: the server's certificate is not valid for ${where.server} (core.server)`;
+  }
+  if (/wrong version number|InvalidContentType/.test(cause)) {
+    return `TLS: ${where.address} did not answer in TLS (a plaintext server?)`;
+  }
+  return undefined;
+}

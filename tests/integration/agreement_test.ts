@@ -1,0 +1,142 @@
+// Where users would notice a difference from NetAuth's own Go client (issue 8, item 5), against
+// the scripted server; tests/integration/netauthd_agreement_test.ts has the real one.
+import assert from "node:assert/strict";
+import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
+import { makePki } from "./pki.ts";
+import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+
+const pki = await makePki();
+const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+const confDir = await makeConfDir(configToml(server.port), pki.caPem);
+const cacheDir = await Deno.makeTempDir({ prefix: "netauth-cache-" });
+await Deno.chmod(cacheDir, 0o700);
+const flags = await printFlags(confDir);
+const cleanup: (() => unknown)[] = [() => server.stop()];
+globalThis.addEventListener("unload", () => {
+  for (const fn of cleanup) fn();
+  for (const dir of [pki.dir, confDir, cacheDir]) Deno.removeSync(dir, { recursive: true });
+});
+
+const it = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const pam = (user: string, type = "auth") => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "sshd" });
+const withoutMs = (line: string) => line.replace(/ ms=\d+$/, " ms=N");
+
+/** A config directory trusting `caPem`, for a scripted server with `cert`/`key`; removed at unload. */
+async function serving(cert: Uint8Array | undefined, key: Uint8Array | undefined, caPem: string) {
+  const other = await startFakeNetAuth(cert && key ? { cert, key } : undefined);
+  const dir = await makeConfDir(configToml(other.port), caPem);
+  cleanup.push(() => other.stop(), () => Deno.removeSync(dir, { recursive: true }));
+  return { server: other, dir, pem: `${dir}/keys/tls.pem` };
+}
+
+it("a secret that is not UTF-8 reaches NetAuth byte for byte, and the cache keeps its bytes", async () => {
+  const erin = BYTE_SECRETS.erin; // "erin-" then 0xe9: Latin-1 é
+  const run = await runHelper({ confDir, flags, env: pam("erin"), stdin: erin });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(server.received.at(-1)?.secret, erin);
+  // With pam_exec's trailing NUL too; and the UTF-8 spelling "erin-é" is another password.
+  assert.equal((await runHelper({ confDir, flags, env: pam("erin"), stdin: Uint8Array.of(...erin, 0) })).code, 0);
+  assert.equal((await runHelper({ confDir, flags, env: pam("erin"), stdin: "erin-\u00e9" })).code, 7);
+  assert.deepEqual(server.received.at(-1)?.secret, new TextEncoder().encode("erin-\u00e9"));
+
+  const cached = { confDir, flags: await printFlags(confDir, cacheDir), args: ["--cache-dir", cacheDir] };
+  assert.equal((await runHelper({ ...cached, env: pam("erin"), stdin: erin })).code, 0);
+  server.pause();
+  try {
+    const offline = await runHelper({ ...cached, env: pam("erin"), stdin: erin });
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.match(decisionLine(offline), /source=cache outcome=authenticated/);
+    assert.equal((await runHelper({ ...cached, env: pam("erin"), stdin: "erin-\u00e9" })).code, 7);
+  } finally {
+    server.resume();
+  }
+});
+
+it("an expired CA in tls.certificate is not trusted: logins and --check both exit 9", async () => {
+  const { server: behind, dir, pem } = await serving(pki.expiredCaServerCert, pki.expiredCaServerKey, pki.expiredCaPem);
+  const why = `tls.certificate (${pem}) holds no certificate valid now: CN=expired expired on 2021-01-01`;
+  const run = await runHelper({ confDir: dir, env: pam("alice"), stdin: SECRETS.alice, secret: SECRETS.alice });
+  assert.equal(run.code, 9, run.stderr);
+  assert.equal(
+    withoutMs(run.stderr.trim()),
+    `level=error msg="${why}" entity=alice service=sshd type=auth outcome=tls_failure exit=9 ms=N`,
+  );
+  assert.equal(behind.received.length, 0, "the secret was sent");
+  const check = await runHelper({ confDir: dir, args: ["--check"] });
+  assert.equal(check.code, 9, check.stdout);
+  assert.equal(check.stdout.trim().split("\n").at(-1), `tls: FAIL ${why}`);
+});
+
+it("an expired CA next to a valid one is ignored, as Go's verifier does", async () => {
+  const { dir, pem } = await serving(pki.serverCert, pki.serverKey, pki.expiredCaPem + pki.caPem);
+  const run = await runHelper({ confDir: dir, env: pam("alice"), stdin: SECRETS.alice, secret: SECRETS.alice });
+  assert.equal(run.code, 0, run.stderr);
+  const check = await runHelper({ confDir: dir, args: ["--check"] });
+  assert.equal(check.code, 0, check.stdout);
+  assert.match(
+    check.stdout,
+    new RegExp(
+      `^tls: ok ${pem} \\(CN=trusted, expires [-\\d]{10}; not trusted: CN=expired expired on 2021-01-01\\)$`,
+      "m",
+    ),
+  );
+});
+
+it("--check --require-group names the groups NetAuth does not know (exit 3)", async () => {
+  const bad = await runHelper({
+    confDir,
+    flags,
+    args: ["--check", "--require-group", "ops", "--require-group", "stafff", "--require-group", "wheel"],
+  });
+  assert.equal(bad.code, 3, bad.stdout);
+  const lines = bad.stdout.trim().split("\n");
+  assert.equal(lines.length, 5, bad.stdout);
+  assert.match(lines[3], /^server: ok /);
+  assert.equal(lines[4], "groups: FAIL unknown group(s): stafff, wheel");
+  assert.deepEqual(server.received.slice(-3).map((r) => [r.method, r.group]), [
+    ["GroupInfo", "ops"],
+    ["GroupInfo", "stafff"],
+    ["GroupInfo", "wheel"],
+  ]);
+  const good = await runHelper({
+    confDir,
+    flags,
+    args: ["--check", "--require-group", "ops", "--require-group", "staff"],
+  });
+  assert.equal(good.code, 0, good.stdout);
+  assert.equal(good.stdout.trim().split("\n").at(-1), "groups: ok ops, staff exist");
+});
+
+it("TLS failures say what is wrong in the config's words, without a trailing resolution note", async () => {
+  const stranger = await serving(pki.strangerCert, pki.strangerKey, pki.caPem);
+  const selfSigned = await serving(pki.selfSignedCert, pki.selfSignedKey, pki.caPem);
+  const otherName = await serving(pki.otherNameCert, pki.otherNameKey, pki.caPem);
+  const plain = await serving(undefined, undefined, pki.caPem);
+  const notSigned = (pem: string) =>
+    `TLS: the server's certificate is not signed by the CA in tls.certificate (${pem})`;
+  const cases: [typeof stranger, string][] = [
+    // Deno's TLS stack reports an expired server certificate the same way as one from another CA.
+    [stranger, `${notSigned(stranger.pem)}, or has expired`],
+    [selfSigned, notSigned(selfSigned.pem)],
+    [otherName, "TLS: the server's certificate is not valid for localhost (core.server)"],
+    [plain, `TLS: localhost:${plain.server.port} did not answer in TLS (a plaintext server?)`],
+  ];
+  for (const [{ dir }, reason] of cases) {
+    const run = await runHelper({ confDir: dir, env: pam("alice"), stdin: SECRETS.alice, secret: SECRETS.alice });
+    assert.equal(run.code, 9, run.stderr);
+    assert.equal(
+      withoutMs(run.stderr.trim()),
+      `level=error msg="NetAuth unavailable: ${reason}" entity=alice service=sshd type=auth outcome=unavailable exit=9 ms=N`,
+    );
+    const check = await runHelper({ confDir: dir, args: ["--check"] });
+    assert.equal(check.code, 9, check.stdout);
+    assert.equal(check.stdout.trim().split("\n").at(-1), `server: FAIL ${reason}`);
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = await makeConfDir(configToml(listener.addr.port), pki.caPem);
+  listener.close();
+  cleanup.push(() => Deno.removeSync(dead, { recursive: true }));
+  const refused = await runHelper({ confDir: dead, args: ["--check"] });
+  assert.match(refused.stdout, /^server: FAIL UNAVAILABLE: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m);
+});

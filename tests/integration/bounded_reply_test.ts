@@ -1,0 +1,96 @@
+// A broken or hostile server cannot make the helper buffer, keep or cache an unbounded reply.
+import assert from "node:assert/strict";
+import { CacheStore } from "../../src/cache/store.ts";
+import { GROUPS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
+import { makePki } from "./pki.ts";
+import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+
+const pki = await makePki();
+const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+const confDir = await makeConfDir(configToml(server.port), pki.caPem);
+const cacheDir = await Deno.makeTempDir({ prefix: "netauth-cache-" });
+await Deno.chmod(cacheDir, 0o700);
+const flags = await printFlags(confDir);
+const cacheFlags = await printFlags(confDir, cacheDir);
+const store = new CacheStore(cacheDir);
+globalThis.addEventListener("unload", () => {
+  server.stop();
+  for (const dir of [pki.dir, confDir, cacheDir]) Deno.removeSync(dir, { recursive: true });
+});
+
+const it = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+function run(type: string, user: string, args: string[] = [], cache = false) {
+  return runHelper({
+    confDir,
+    flags: cache ? cacheFlags : flags,
+    env: { PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "sshd" },
+    stdin: type === "auth" ? SECRETS[user] : "",
+    args: [...(cache ? ["--cache-dir", cacheDir] : []), ...args],
+    secret: type === "auth" ? SECRETS[user] : undefined,
+  });
+}
+
+const lineOf = (stderr: string) => {
+  const lines = stderr.trim().split("\n");
+  assert.equal(lines.length, 1, stderr);
+  return lines[0].replace(/ms=\d+$/, "ms=N");
+};
+
+it("600,000 groups: exit 9 at once, one line naming the limit", async () => {
+  await run("account", "huge", ["--require-group", "ops"]); // the server encodes its reply once
+  for (const type of ["account", "auth"]) {
+    const result = await run(type, "huge", ["--require-group", "ops"]);
+    assert.equal(result.code, 9, result.stderr);
+    assert.match(
+      lineOf(result.stderr),
+      new RegExp(
+        '^level=error msg="NetAuth reply too large: EntityGroups sent \\d+ bytes, over the limit of 524288" ' +
+          `entity=huge service=sshd type=${type} outcome=reply_too_large exit=9 ms=N$`,
+      ),
+    );
+    assert.ok(result.ms < 2000, `took ${result.ms} ms`);
+  }
+});
+
+it("more than 1024 groups, or a name over 128 characters, is refused, not truncated", async () => {
+  const many = await run("account", "many", ["--require-group", "g0"]);
+  assert.equal(many.code, 9, many.stderr);
+  assert.match(
+    lineOf(many.stderr),
+    /msg="NetAuth reply too large: EntityGroups sent 1025 groups, over the limit of 1024" .*outcome=reply_too_large/,
+  );
+  const long = await run("account", "longname", ["--require-group", "ops"]);
+  assert.equal(long.code, 9, long.stderr);
+  assert.match(
+    lineOf(long.stderr),
+    /msg="NetAuth reply too large: EntityGroups sent a group name of 129 characters, over the limit of 128" /,
+  );
+});
+
+it("with a cache: no oversized entry is written, and an oversized reply is not NetAuth being down", async () => {
+  const denied = await run("auth", "huge", ["--require-group", "ops"], true);
+  assert.equal(denied.code, 9, denied.stderr);
+  assert.match(decisionLine(denied), /source=netauth outcome=reply_too_large/);
+  await assert.rejects(Deno.stat(store.pathFor("huge")), Deno.errors.NotFound);
+  // Without --require-group the password decides; the groups the cache wanted are left out, not kept.
+  const allowed = await run("auth", "huge", [], true);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.ok((await Deno.stat(store.pathFor("huge"))).size < 4096);
+  assert.equal((await store.read("huge"))?.groups, undefined);
+
+  // bob's cached groups say staff; an oversized reply must neither answer from them nor remove them.
+  assert.equal((await run("auth", "bob", ["--require-group", "staff"], true)).code, 0);
+  const cached = await Deno.readTextFile(store.pathFor("bob"));
+  const saved = GROUPS.bob;
+  GROUPS.bob = Array.from({ length: 1025 }, (_, i) => `staff${i}`);
+  try {
+    const refused = await run("auth", "bob", ["--require-group", "staff"], true);
+    assert.equal(refused.code, 9, refused.stderr);
+    assert.match(decisionLine(refused), /source=netauth outcome=reply_too_large/);
+    assert.equal(await Deno.readTextFile(store.pathFor("bob")), cached);
+  } finally {
+    GROUPS.bob = saved;
+  }
+});
