@@ -186,7 +186,8 @@ build() {
       die "deno compile failed"
     fi
   else
-    deno bundle --quiet --frozen --config "$ROOT/deno.json" --platform deno --output "$(artefact "$stage")" "$ROOT/src/main.ts" >/dev/null ||
+    # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
+    deno task --quiet --config "$ROOT/deno.json" bundle --output "$(artefact "$stage")" >/dev/null ||
       die "deno bundle failed"
   fi
   launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR"
