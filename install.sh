@@ -40,6 +40,9 @@ DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), and prints the PAM lines to add
   --force            install even when the config is missing checks or '--check' fails
   --dry-run          print every action, change nothing
   --uninstall        remove exactly what a previous install put there (PAM profile included)
+  --verify           check the install against its manifest.json (hashes, owners, modes, runtime
+                     directories) and every PAM line that runs the helper; exit 1 on any DRIFT,
+                     2 when there is no manifest to check against
   --print-flags      print the sandbox flags for CONF_DIR/config.toml on one line, and exit
   --help             this text
 EOF
@@ -74,6 +77,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1 opt= ;;
     --dry-run) DRY_RUN=1 opt= ;;
     --uninstall) ACTION=uninstall opt= ;;
+    --verify) ACTION=verify opt= ;;
     --print-flags) ACTION=print-flags opt= ;;
     -h | --help)
       usage
@@ -105,7 +109,8 @@ BIN=$PREFIX/sbin/$NAME # the path PAM lines name
 LIB=$PREFIX/lib/$NAME
 STAGE_BIN=$DESTDIR$BIN
 STAGE_LIB=$DESTDIR$LIB
-MANIFEST=$STAGE_LIB/installed-files
+MANIFEST=$STAGE_LIB/installed-files # one path per line, for --uninstall
+MANIFEST_JSON=$STAGE_LIB/manifest.json # hashes, owners, modes, provenance: for --verify and --audit
 RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (README, "Threat model")
 DEBIAN_PROFILE=/usr/share/pam-configs/netauth
 
@@ -116,8 +121,8 @@ plan() {
   # Full read as root: the strict-modes walk sees every directory up to "/", which the helper cannot.
   deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@"
 }
-# The installed helper also reads its runtime directory (to report on it); --print-flags, for runs
-# from source, leaves it out.
+# The installed helper also reads its install directory (runtime dirs, manifest.json, the artefact);
+# --print-flags, for runs from source, leaves it out.
 install_plan() { plan --runtime-dir "$RUNTIME_DIR" "$@"; }
 print_flags() { plan; }
 
@@ -187,7 +192,8 @@ build() {
       die "deno compile failed"
     fi
   else
-    deno bundle --quiet --frozen --config "$ROOT/deno.json" --platform deno --output "$(artefact "$stage")" "$ROOT/src/main.ts" >/dev/null ||
+    # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
+    deno task --quiet --config "$ROOT/deno.json" bundle --output "$(artefact "$stage")" >/dev/null ||
       die "deno bundle failed"
   fi
   launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR"
@@ -302,6 +308,25 @@ wire_pam() {
   fi
 }
 
+# manifest.json (src/manifest.ts): per installed file its SHA-256, owner and mode, and what it was built
+# from and with; --verify and --audit check against it.
+write_manifest() {
+  if [ "$DRY_RUN" = 1 ]; then
+    say "would write: $MANIFEST_JSON"
+    return 0
+  fi
+  set --
+  while IFS= read -r path; do
+    if [ "$path" = "$DESTDIR$DEBIAN_PROFILE" ]; then set -- "$@" --debian-profile "$DEBIAN_PROFILE"; fi
+    if [ "$path" != "$MANIFEST_JSON" ] && [ -f "$path" ]; then set -- "$@" --file "${path#"$DESTDIR"}"; fi
+  done <"$STAGE/manifest"
+  deno_run --allow-read --allow-run=git "$ROOT/src/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
+    --prefix "$PREFIX" --mode "$MODE" --artefact "$(artefact "$LIB")" --launcher "$BIN" \
+    --runtime-dir "$RUNTIME_DIR" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@" \
+    >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
+  place "$STAGE/manifest.json" "$MANIFEST_JSON" 0644
+}
+
 install_helper() {
   preflight
   STAGE=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-stage.XXXXXX")
@@ -322,6 +347,7 @@ install_helper() {
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   if [ -f "$MANIFEST" ]; then cat "$MANIFEST" >>"$STAGE/manifest"; fi
+  write_manifest
   sort -u "$STAGE/manifest" >"$STAGE/manifest.new"
   if [ ! -f "$MANIFEST" ] || ! cmp -s "$STAGE/manifest.new" "$MANIFEST"; then
     ensure_dir "$STAGE_LIB"
@@ -336,8 +362,17 @@ install_helper() {
   pam_lines
 }
 
+# --- verify --------------------------------------------------------------------------------
+
+verify() {
+  [ -f "$MANIFEST_JSON" ] || EXIT=2 die "no $MANIFEST_JSON: nothing to verify (install first, or pass its --prefix/--destdir)"
+  deno_run --allow-read "$ROOT/src/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
+    --pam-dir "$DESTDIR/etc/pam.d"
+}
+
 case $ACTION in
   print-flags) print_flags ;;
+  verify) verify ;;
   uninstall) uninstall ;;
   install) install_helper ;;
 esac

@@ -1,9 +1,10 @@
 // `--audit`: what this process may do, as JSON, for security teams. Each probe asks Deno's
 // permission state; three also try the act (read /etc/shadow, open a file for writing, run a
 // program) so the report rests on what happened, not only on what was declared.
+import type { ArtefactState } from "./artefact.ts";
 import { type Config, dirname } from "./config.ts";
 import { inspectRuntimeDir, type RuntimeDirState } from "./runtime_dir.ts";
-import { ALLOWED_ENV, ALLOWED_SYS, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { ALLOWED_ENV, ALLOWED_SYS, installDirOf, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 export interface Probe {
@@ -22,6 +23,8 @@ export interface AuditReport {
   cacheDir?: string;
   /** The runtime's HOME, DENO_DIR and TMPDIR (installed helpers): owner, mode, and any problem. */
   runtimeDirs?: RuntimeDirState[];
+  /** The SHA-256 of the code this process runs against the install's manifest.json (installed helpers). */
+  artefact?: ArtefactState;
   probes: Probe[];
   /** Probes granted beyond the declared flags: the audit fails when this is not empty. */
   unexpected: string[];
@@ -39,10 +42,14 @@ export function runAudit(
   configError?: string,
   cacheDir?: string,
   runtimeDir?: string,
+  artefact?: ArtefactState,
 ): AuditReport {
-  const target = config
-    ? sandboxTargetFor(config, cacheDir, runtimeDir)
-    : { readPaths: [dirname(configFile), ...(runtimeDir ? [runtimeDir] : [])], server: "", port: 0, cacheDir };
+  const target = config ? sandboxTargetFor(config, cacheDir, runtimeDir) : {
+    readPaths: [dirname(configFile), ...(runtimeDir ? [installDirOf(runtimeDir)] : [])],
+    server: "",
+    port: 0,
+    cacheDir,
+  };
   const cache = cacheDir ? [cacheDir] : [];
   const probes: Probe[] = [];
   const probe = (descriptor: Descriptor, label: string, expected: boolean) => {
@@ -107,11 +114,12 @@ export function runAudit(
     declared: config ? sandboxFlags(target) : [],
     cacheDir,
     runtimeDirs,
+    artefact,
     probes,
     unexpected,
     missing: probes.filter((p) => p.actual === "denied" && p.expected === "granted").map(label),
     attempts,
-    ok: unexpected.length === 0 && !runtimeDirs?.some((dir) => dir.problem),
+    ok: unexpected.length === 0 && !runtimeDirs?.some((dir) => dir.problem) && !artefact?.problem,
   };
 }
 

@@ -12,7 +12,7 @@ import { handleLogin } from "./login.ts";
 import { decide } from "./policy.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
-import { netPermission } from "./sandbox.ts";
+import { installDirOf, netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 const started = performance.now();
@@ -51,7 +51,10 @@ async function main(): Promise<ExitCode> {
       return Exit.SUCCESS;
     case "audit": {
       const loaded = await config().then((c) => ({ c, e: undefined }), (e: Error) => ({ c: undefined, e: e.message }));
-      const report = runAudit(options.configPath, loaded.c, loaded.e, options.cache?.dir, options.runtimeDir);
+      const artefact = options.runtimeDir
+        ? await (await import("./artefact.ts")).inspectArtefact(installDirOf(options.runtimeDir))
+        : undefined;
+      const report = runAudit(options.configPath, loaded.c, loaded.e, options.cache?.dir, options.runtimeDir, artefact);
       console.log(JSON.stringify(report, null, 2));
       return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
     }

@@ -54,14 +54,20 @@ export function sandboxTargetFor(
 ): SandboxTarget {
   const confDir = dirname(config.file);
   const certInside = config.certificate.startsWith(`${confDir.replace(/\/$/, "")}/`);
-  // The runtime directory is read only to report its owner and mode (--check, --audit).
-  const runtime = runtimeDir ? [runtimeDir] : [];
+  // The install's own directory, PREFIX/lib/netauth-pam-helper (the runtime directory's parent): read
+  // only to report the runtime directories' owner and mode and to hash the artefact against manifest.json.
+  const runtime = runtimeDir ? [installDirOf(runtimeDir)] : [];
   return {
     readPaths: [...(certInside ? [confDir] : [confDir, config.certificate]), ...runtime],
     server: config.server,
     port: config.port,
     cacheDir,
   };
+}
+
+/** The install's directory, holding the artefact, manifest.json and the runtime directory. */
+export function installDirOf(runtimeDir: string): string {
+  return dirname(runtimeDir);
 }
 
 /** What to tell an admin whose config names a server this sandbox was not built for. */

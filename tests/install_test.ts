@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { SECRETS, startFakeNetAuth } from "./integration/fake_netauth.ts";
 import { makePki } from "./integration/pki.ts";
 import { configToml, denoDir, makeConfDir, printFlags } from "./integration/run_helper.ts";
+import { sha256Hex } from "../src/artefact.ts";
+import { VERSION } from "../src/version.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const pki = await makePki();
@@ -43,7 +45,8 @@ async function withDestdir(fn: (destdir: string) => Promise<void>) {
   }
 }
 
-const RUNTIME = "/usr/local/lib/netauth-pam-helper/runtime";
+const LIB = "/usr/local/lib/netauth-pam-helper";
+const RUNTIME = `${LIB}/runtime`;
 
 it("bundle install: verified, launcher with the sandbox flags, runtime dirs root's, second run changes nothing", async () => {
   await withDestdir(async (destdir) => {
@@ -52,6 +55,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.match(first.out, /^verified: the staged helper prints its version, fails closed/m);
     assert.deepEqual(tree(destdir), [
       "usr/local/lib/netauth-pam-helper/installed-files",
+      "usr/local/lib/netauth-pam-helper/manifest.json",
       "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
       "usr/local/sbin/netauth-pam-helper",
     ]);
@@ -61,7 +65,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.equal(info.uid, 0);
     const text = Deno.readTextFileSync(launcher);
     assert.match(text, /^#!\/bin\/sh -p\n/);
-    const flags = (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${RUNTIME}` : f);
+    const flags = (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${LIB}` : f);
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
     assert.match(
@@ -240,6 +244,125 @@ it("the launcher keeps the runtime's own variables (DENO_AUDIT_PERMISSIONS, OTEL
   } finally {
     collector.close();
     await accepting.catch(() => {});
+    await install("--uninstall", "--prefix", prefix);
+    await Deno.remove(prefix, { recursive: true });
+  }
+});
+
+const sha256 = async (path: string) => await sha256Hex(Deno.readFileSync(path));
+const git = async (...args: string[]) =>
+  new TextDecoder().decode((await new Deno.Command("git", { args: ["-C", ROOT, ...args] }).output()).stdout).trim();
+
+it("the manifest records each file's hash, owner and mode and the build's provenance; --verify reports drift", async () => {
+  await withDestdir(async (destdir) => {
+    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.equal(res.code, 0, res.out);
+    const manifest = JSON.parse(Deno.readTextFileSync(`${destdir}${LIB}/manifest.json`));
+    const bundle = `${LIB}/netauth-pam-helper.js`;
+    assert.equal(manifest.artefact, bundle);
+    assert.deepEqual(manifest.files.map((f: { path: string }) => f.path), [
+      bundle,
+      "/usr/local/sbin/netauth-pam-helper",
+      "/usr/share/pam-configs/netauth",
+    ]);
+    for (const file of manifest.files) {
+      assert.equal(file.sha256, await sha256(`${destdir}${file.path}`), file.path);
+      assert.equal(file.uid, 0);
+    }
+    assert.deepEqual(manifest.files.map((f: { mode: string }) => f.mode), ["0644", "0755", "0644"]);
+    assert.equal(manifest.version, VERSION);
+    assert.equal(manifest.deno, Deno.version.deno);
+    assert.equal(manifest.denoLockSha256, await sha256(`${ROOT}deno.lock`));
+    assert.deepEqual(manifest.source, {
+      commit: await git("rev-parse", "HEAD"),
+      dirty: await git("status", "--porcelain") !== "",
+    });
+    assert.deepEqual(
+      manifest.sandbox,
+      (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${LIB}` : f),
+    );
+    assert.deepEqual(manifest.runtimeDirs.map((d: { path: string; mode: string }) => `${d.path} ${d.mode}`), [
+      `${RUNTIME} 0755`,
+      `${RUNTIME}/home 0755`,
+      `${RUNTIME}/deno 0755`,
+      `${RUNTIME}/tmp 0755`,
+    ]);
+    assert.deepEqual(manifest.pam, { debianProfile: "/usr/share/pam-configs/netauth" });
+
+    const pamDir = `${destdir}/etc/pam.d`;
+    Deno.mkdirSync(pamDir, { recursive: true });
+    const good =
+      "auth [success=1 default=ignore] pam_exec.so expose_authtok quiet seteuid /usr/local/sbin/netauth-pam-helper\n" +
+      "# account required pam_exec.so /usr/local/sbin/netauth-pam-helper\n";
+    Deno.writeTextFileSync(`${pamDir}/login`, good);
+    const clean = await install("--verify", "--destdir", destdir);
+    assert.equal(clean.code, 0, clean.out);
+    assert.doesNotMatch(clean.out, /^DRIFT/m);
+    assert.match(clean.out, new RegExp(`^ok sha256 ${bundle}: ${manifest.files[0].sha256}$`, "m"));
+    assert.match(clean.out, /^ok mode file \/usr\/local\/sbin\/netauth-pam-helper: 0755$/m);
+    assert.match(clean.out, new RegExp(`^ok pam ${pamDir}/login:1 auth: expose_authtok quiet seteuid$`, "m"));
+    assert.match(clean.out, /^verified: \d+ checks ok$/m);
+
+    // One byte of the bundle, one mode, one PAM line.
+    const bytes = Deno.readFileSync(`${destdir}${bundle}`);
+    bytes[100] ^= 1;
+    Deno.writeFileSync(`${destdir}${bundle}`, bytes);
+    Deno.chmodSync(`${destdir}/usr/local/sbin/netauth-pam-helper`, 0o775);
+    Deno.writeTextFileSync(`${pamDir}/sshd`, "account required pam_exec.so quiet /usr/local/sbin/netauth-pam-helper\n");
+    const drifted = await install("--verify", "--destdir", destdir);
+    assert.equal(drifted.code, 1, drifted.out);
+    assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
+      `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${manifest.files[0].sha256}`,
+      "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
+      `DRIFT pam ${pamDir}/sshd:1 account: lacks seteuid (README, "PAM")`,
+    ]);
+    assert.match(drifted.out, /^3 of \d+ checks DRIFT$/m);
+
+    const none = await install("--verify", "--destdir", `${destdir}/nothing`);
+    assert.equal(none.code, 2, none.out);
+    assert.equal(none.out.trim().split("\n").length, 1, none.out);
+    assert.match(none.out, /no .*manifest.json: nothing to verify/);
+  });
+});
+
+it("--audit of the installed helper ties it to the manifest: ok, then ok:false once the bundle changes", async () => {
+  const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
+  try {
+    assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
+    const bundle = `${prefix}/lib/netauth-pam-helper/netauth-pam-helper.js`;
+    // The installed bundle is what `deno task bundle` builds from this tree (docs/reviewing.md).
+    const rebuilt = `${prefix}/rebuilt.js`;
+    const task = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--output", rebuilt],
+    }).output();
+    assert.equal(task.code, 0, new TextDecoder().decode(task.stderr));
+    assert.equal(await sha256(rebuilt), await sha256(bundle));
+
+    const audit = async () => {
+      const out = await new Deno.Command(`${prefix}/sbin/netauth-pam-helper`, { args: ["--audit"], clearEnv: true })
+        .output();
+      return { code: out.code, report: JSON.parse(new TextDecoder().decode(out.stdout)) };
+    };
+    const before = await audit();
+    assert.deepEqual(before.report.artefact, {
+      path: bundle,
+      sha256: await sha256(bundle),
+      manifest: `${prefix}/lib/netauth-pam-helper/manifest.json`,
+      expected: await sha256(bundle),
+    });
+    assert.equal(before.report.ok, true, JSON.stringify(before.report));
+    assert.equal(before.code, 0);
+
+    // Same length, still valid JavaScript: one letter of a string literal.
+    const text = Deno.readTextFileSync(bundle);
+    const at = text.indexOf("netauth-pam-helper-check") + 23;
+    Deno.writeTextFileSync(bundle, text.slice(0, at) + "K" + text.slice(at + 1));
+    const after = await audit();
+    assert.equal(after.report.ok, false);
+    assert.equal(after.code, 4);
+    assert.equal(after.report.artefact.problem, `${bundle} does not match the manifest (changed since install?)`);
+    assert.equal(after.report.artefact.sha256, await sha256(bundle));
+  } finally {
     await install("--uninstall", "--prefix", prefix);
     await Deno.remove(prefix, { recursive: true });
   }

@@ -53,3 +53,11 @@ Deno.test("a cache directory adds read and write there, nothing else", () => {
     "--allow-net=netauth.example.org:1729",
   ]);
 });
+
+Deno.test("an installed helper also reads its install directory (runtime dirs, manifest.json, artefact), no more", () => {
+  const config = { file: "/etc/netauth/config.toml", certificate: "/etc/netauth/keys/tls.pem", server: "s", port: 1 };
+  assert.deepEqual(sandboxTargetFor(config, undefined, "/usr/local/lib/netauth-pam-helper/runtime").readPaths, [
+    "/etc/netauth",
+    "/usr/local/lib/netauth-pam-helper",
+  ]);
+});

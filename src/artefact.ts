@@ -1,0 +1,78 @@
+// `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle, or
+// the compiled binary) against the manifest install.sh wrote beside it (src/manifest.ts). Both sit in
+// the root-owned PREFIX/lib/netauth-pam-helper/, which the installed helper's sandbox may read.
+import type { Manifest } from "./manifest.ts";
+
+export interface ArtefactState {
+  /** The file this process runs. */
+  path: string;
+  sha256?: string;
+  manifest: string;
+  /** The manifest's SHA-256 for its artefact. */
+  expected?: string;
+  /** Why this process is not the installed, recorded artefact; absent when it is. */
+  problem?: string;
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Permission bits in octal, like "0755". */
+export function octalMode(mode: number | null): string {
+  return `0${((mode ?? 0) & 0o7777).toString(8).padStart(3, "0")}`;
+}
+
+/** The manifest's verdict on the running file: the same path, and the same hash. */
+export function compareArtefact(
+  running: { path: string; sha256?: string; error?: string },
+  manifestPath: string,
+  manifest: Pick<Manifest, "artefact" | "files"> | { error: string },
+): ArtefactState {
+  const state: ArtefactState = { path: running.path, sha256: running.sha256, manifest: manifestPath };
+  if ("error" in manifest) return { ...state, problem: `${manifestPath} ${manifest.error}: re-run install.sh` };
+  const expected = manifest.files.find((f) => f.path === manifest.artefact)?.sha256;
+  if (running.path !== manifest.artefact) {
+    return { ...state, expected, problem: `runs ${running.path}, but the manifest's artefact is ${manifest.artefact}` };
+  }
+  if (!expected) return { ...state, problem: `the manifest records no SHA-256 for ${manifest.artefact}` };
+  if (running.error !== undefined) return { ...state, expected, problem: `${running.path} ${running.error}` };
+  if (running.sha256 !== expected) {
+    return { ...state, expected, problem: `${running.path} does not match the manifest (changed since install?)` };
+  }
+  return { ...state, expected };
+}
+
+/** The file this process runs: the bundle `deno run` was given, or the compiled binary. */
+export function runningFile(mode: string | undefined): string {
+  if (mode === "compile") return Deno.execPath();
+  const main = new URL(Deno.mainModule);
+  return main.protocol === "file:" ? decodeURIComponent(main.pathname) : Deno.mainModule;
+}
+
+/** Reads installDir/manifest.json and hashes the running file (only `--audit` pays for this). */
+export async function inspectArtefact(installDir: string): Promise<ArtefactState> {
+  const manifestPath = `${installDir}/manifest.json`;
+  const failure = (err: unknown) => `cannot be read (${(err as Error).name})`;
+  let manifest: Manifest | { error: string };
+  try {
+    manifest = JSON.parse(Deno.readTextFileSync(manifestPath)) as Manifest;
+    if (typeof manifest.artefact !== "string" || !Array.isArray(manifest.files)) manifest = { error: "is malformed" };
+  } catch (err) {
+    manifest = { error: err instanceof SyntaxError ? "is not JSON" : failure(err) };
+  }
+  let path: string;
+  try {
+    path = runningFile("error" in manifest ? undefined : (manifest as Manifest).mode);
+  } catch (err) {
+    return { path: "", manifest: manifestPath, problem: `cannot tell which file runs: ${failure(err)}` };
+  }
+  let running: { path: string; sha256?: string; error?: string };
+  try {
+    running = { path, sha256: await sha256Hex(Deno.readFileSync(path)) };
+  } catch (err) {
+    running = { path, error: failure(err) };
+  }
+  return compareArtefact(running, manifestPath, manifest);
+}

@@ -1,0 +1,165 @@
+// The install's manifest, PREFIX/lib/netauth-pam-helper/manifest.json: what was installed (per file its
+// SHA-256, owner and mode), from what (version, git commit, Deno, deno.lock) and with which sandbox,
+// runtime directories and PAM wiring. install.sh writes it with this module (outside the sandbox);
+// `install.sh --verify` (src/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
+import { parseArgs } from "node:util";
+import { octalMode, sha256Hex } from "./artefact.ts";
+
+export { octalMode, sha256Hex };
+
+export const MANIFEST_FORMAT = "netauth-pam-helper/manifest/v1";
+export const MANIFEST_NAME = "manifest.json";
+
+export interface FileEntry {
+  /** As installed (without DESTDIR). */
+  path: string;
+  sha256: string;
+  uid: number;
+  gid: number;
+  /** Permission bits in octal, like "0755". */
+  mode: string;
+}
+
+export interface DirEntry {
+  path: string;
+  uid: number;
+  gid: number;
+  mode: string;
+}
+
+export interface Manifest {
+  format: string;
+  name: "netauth-pam-helper";
+  version: string;
+  /** The checkout it was built from; null when not built from a git checkout. */
+  source: { commit: string; dirty: boolean } | null;
+  deno: string;
+  denoLockSha256: string;
+  mode: "compile" | "bundle";
+  prefix: string;
+  /** The file the launcher runs: the bundle or the compiled binary. */
+  artefact: string;
+  launcher: string;
+  sandbox: string[];
+  runtimeDirs: DirEntry[];
+  pam: { debianProfile: string | null };
+  files: FileEntry[];
+}
+
+export interface ManifestInputs {
+  root: string;
+  destdir: string;
+  prefix: string;
+  mode: "compile" | "bundle";
+  artefact: string;
+  launcher: string;
+  /** Installed paths (without DESTDIR) of the regular files to record. */
+  files: string[];
+  runtimeDir: string;
+  sandbox: string[];
+  debianProfile?: string;
+  version: string;
+  deno: string;
+  git: (args: string[]) => Promise<string | undefined>;
+}
+
+export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
+  const at = (path: string) => `${inputs.destdir}${path}`;
+  const files: FileEntry[] = [];
+  for (const path of [...new Set(inputs.files)].sort()) {
+    const info = Deno.lstatSync(at(path));
+    if (!info.isFile) throw new Error(`${at(path)} is not a regular file`);
+    const sha256 = await sha256Hex(Deno.readFileSync(at(path)));
+    files.push({ path, sha256, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) });
+  }
+  const runtimeDirs = ["", "/home", "/deno", "/tmp"].map((sub) => {
+    const path = `${inputs.runtimeDir}${sub}`;
+    const info = Deno.lstatSync(at(path));
+    return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
+  });
+  const commit = await inputs.git(["rev-parse", "HEAD"]);
+  const status = commit === undefined ? undefined : await inputs.git(["status", "--porcelain"]);
+  return {
+    format: MANIFEST_FORMAT,
+    name: "netauth-pam-helper",
+    version: inputs.version,
+    source: commit && status !== undefined ? { commit, dirty: status !== "" } : null,
+    deno: inputs.deno,
+    denoLockSha256: await sha256Hex(Deno.readFileSync(`${inputs.root}/deno.lock`)),
+    mode: inputs.mode,
+    prefix: inputs.prefix,
+    artefact: inputs.artefact,
+    launcher: inputs.launcher,
+    sandbox: inputs.sandbox,
+    runtimeDirs,
+    pam: { debianProfile: inputs.debianProfile ?? null },
+    files,
+  };
+}
+
+/** Runs git in `root`; undefined when it fails (not a checkout, no git). */
+export function gitIn(root: string): (args: string[]) => Promise<string | undefined> {
+  return async (args) => {
+    try {
+      const out = await new Deno.Command("git", { args: ["-C", root, ...args], stdout: "piped", stderr: "null" })
+        .output();
+      return out.code === 0 ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+if (import.meta.main) {
+  // manifest.ts --root DIR --destdir DIR --prefix DIR --mode M --artefact PATH --launcher PATH
+  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--debian-profile PATH] --file PATH...  > manifest.json
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        root: { type: "string" },
+        destdir: { type: "string", default: "" },
+        prefix: { type: "string" },
+        mode: { type: "string" },
+        artefact: { type: "string" },
+        launcher: { type: "string" },
+        "runtime-dir": { type: "string" },
+        "conf-dir": { type: "string" },
+        "cache-dir": { type: "string" },
+        "debian-profile": { type: "string" },
+        file: { type: "string", multiple: true, default: [] },
+      },
+    });
+    const { root, prefix, mode, artefact, launcher } = values;
+    const runtimeDir = values["runtime-dir"];
+    const confDir = values["conf-dir"];
+    if (
+      !root || !prefix || !artefact || !launcher || !runtimeDir || !confDir || (mode !== "compile" && mode !== "bundle")
+    ) {
+      throw new Error(
+        "needs --root, --prefix, --mode compile|bundle, --artefact, --launcher, --runtime-dir, --conf-dir",
+      );
+    }
+    const { flagsFor } = await import("./install_plan.ts");
+    const { VERSION } = await import("./version.ts");
+    const manifest = await buildManifest({
+      root,
+      destdir: values.destdir,
+      prefix,
+      mode,
+      artefact,
+      launcher,
+      files: values.file,
+      runtimeDir,
+      sandbox: await flagsFor({ confDir, cacheDir: values["cache-dir"], runtimeDir }),
+      debianProfile: values["debian-profile"],
+      version: VERSION,
+      deno: Deno.version.deno,
+      git: gitIn(root),
+    });
+    console.log(JSON.stringify(manifest, null, 2));
+  } catch (err) {
+    console.error(`manifest: ${(err as Error).message.split("\n")[0]}`);
+    Deno.exit(1);
+  }
+}
