@@ -207,6 +207,10 @@ class Front {
       if (this.hanging) continue; // held open, never relayed: closed by close() or stop()
       const back = await Deno.connect({ hostname: "127.0.0.1", port: this.backendPort });
       this.conns.add(back);
+      // grpc-js writes HEADERS and DATA separately: with Nagle on, the relay would hold each DATA
+      // frame until the backend's delayed ACK (~40 ms), and every call would pay it.
+      back.setNoDelay(true);
+      if ("setNoDelay" in front) (front as Deno.TcpConn).setNoDelay(true); // TLS conns have no such call
       Promise.allSettled([front.readable.pipeTo(back.writable), back.readable.pipeTo(front.writable)])
         .then(() => [front, back].forEach((c) => this.closeConn(c)));
     }
