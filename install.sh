@@ -193,8 +193,8 @@ build() {
     fi
   else
     # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
-    deno task --quiet --config "$ROOT/deno.json" bundle --output "$(artefact "$stage")" >/dev/null ||
-      die "deno bundle failed"
+    # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (README, "Performance").
+    deno task --quiet --config "$ROOT/deno.json" bundle --outdir "$stage" >/dev/null || die "deno bundle failed"
   fi
   launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR"
 }
@@ -253,6 +253,19 @@ place() {
   printf '%s\n' "$dst" >>"$STAGE/manifest"
 }
 
+# The bundle: its entry and the chunks it imports (every *.js in the stage). Chunks are named by content
+# hash: the new ones go in first, then the entry, then an earlier build's chunks go, so a failure
+# halfway leaves a working install and the install ends up holding exactly one build.
+place_bundle() {
+  for chunk in "$STAGE"/*.js; do
+    if [ "${chunk##*/}" != "$NAME.js" ]; then place "$chunk" "$STAGE_LIB/${chunk##*/}" 0644; fi
+  done
+  place "$STAGE/$NAME.js" "$STAGE_LIB/$NAME.js" 0644
+  for old in "$STAGE_LIB"/*.js; do
+    if [ -f "$old" ] && ! grep -qxF "$old" "$STAGE/manifest"; then act rm -f "$old"; fi
+  done
+}
+
 # The runtime's own directory, root's alone: made afresh when missing or when anything in it is not.
 install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
@@ -274,6 +287,7 @@ install_runtime_dir() {
 warm_code_cache() {
   if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$DRY_RUN" = 1 ] || [ "$(id -u)" != 0 ]; then return 0; fi
   "$BIN" --check >/dev/null 2>&1 || true
+  "$BIN" --audit >/dev/null 2>&1 || true # the one chunk --check does not load
   say "code cache: warmed by root in $RUNTIME_DIR/deno"
 }
 
@@ -335,8 +349,11 @@ install_helper() {
   build "$STAGE"
   verify_build "$STAGE"
   : >"$STAGE/manifest"
-  if [ "$MODE" = bundle ]; then mode=0644; else mode=0755; fi
-  place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" "$mode"
+  if [ "$MODE" = bundle ]; then
+    place_bundle
+  else
+    place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" 0755
+  fi
   place "$STAGE/launcher" "$STAGE_BIN" 0755
   install_runtime_dir
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
@@ -346,7 +363,11 @@ install_helper() {
   fi
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
-  if [ -f "$MANIFEST" ]; then cat "$MANIFEST" >>"$STAGE/manifest"; fi
+  if [ -f "$MANIFEST" ]; then
+    while IFS= read -r path; do
+      if [ -e "$path" ]; then printf '%s\n' "$path" >>"$STAGE/manifest"; fi
+    done <"$MANIFEST"
+  fi
   write_manifest
   sort -u "$STAGE/manifest" >"$STAGE/manifest.new"
   if [ ! -f "$MANIFEST" ] || ! cmp -s "$STAGE/manifest.new" "$MANIFEST"; then

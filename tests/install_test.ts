@@ -53,12 +53,18 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /^verified: the staged helper prints its version, fails closed/m);
-    assert.deepEqual(tree(destdir), [
+    // The bundle's entry, and its chunks beside it: gRPC, the cache and --audit's artefact check load on demand.
+    const files = tree(destdir);
+    const chunks = files.filter((f) => /^usr\/local\/lib\/netauth-pam-helper\/[a-z_]+-[0-9a-f]{12}\.js$/.test(f));
+    assert.deepEqual(files.filter((f) => !chunks.includes(f)), [
       "usr/local/lib/netauth-pam-helper/installed-files",
       "usr/local/lib/netauth-pam-helper/manifest.json",
       "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
       "usr/local/sbin/netauth-pam-helper",
     ]);
+    for (const name of ["grpc_client", "open", "artefact"]) {
+      assert.ok(chunks.some((f) => f.includes(`/${name}-`)), `no ${name} chunk in ${chunks}`);
+    }
     const launcher = `${destdir}/usr/local/sbin/netauth-pam-helper`;
     const info = Deno.statSync(launcher);
     assert.equal(info.mode! & 0o777, 0o755);
@@ -260,8 +266,12 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const manifest = JSON.parse(Deno.readTextFileSync(`${destdir}${LIB}/manifest.json`));
     const bundle = `${LIB}/netauth-pam-helper.js`;
     assert.equal(manifest.artefact, bundle);
+    const chunks = tree(`${destdir}${LIB}`).filter((f) => f.endsWith(".js") && f !== "netauth-pam-helper.js");
+    assert.ok(chunks.length >= 3, chunks.join());
     assert.deepEqual(manifest.files.map((f: { path: string }) => f.path), [
+      ...chunks.map((f) => `${LIB}/${f}`).filter((f) => f < bundle),
       bundle,
+      ...chunks.map((f) => `${LIB}/${f}`).filter((f) => f > bundle),
       "/usr/local/sbin/netauth-pam-helper",
       "/usr/share/pam-configs/netauth",
     ]);
@@ -269,7 +279,13 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       assert.equal(file.sha256, await sha256(`${destdir}${file.path}`), file.path);
       assert.equal(file.uid, 0);
     }
-    assert.deepEqual(manifest.files.map((f: { mode: string }) => f.mode), ["0644", "0755", "0644"]);
+    assert.deepEqual(manifest.files.map((f: { mode: string }) => f.mode), [
+      ...chunks.map(() => "0644"),
+      "0644",
+      "0755",
+      "0644",
+    ]);
+    const entry = manifest.files.find((f: { path: string }) => f.path === bundle);
     assert.equal(manifest.version, VERSION);
     assert.equal(manifest.deno, Deno.version.deno);
     assert.equal(manifest.denoLockSha256, await sha256(`${ROOT}deno.lock`));
@@ -298,7 +314,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const clean = await install("--verify", "--destdir", destdir);
     assert.equal(clean.code, 0, clean.out);
     assert.doesNotMatch(clean.out, /^DRIFT/m);
-    assert.match(clean.out, new RegExp(`^ok sha256 ${bundle}: ${manifest.files[0].sha256}$`, "m"));
+    assert.match(clean.out, new RegExp(`^ok sha256 ${bundle}: ${entry.sha256}$`, "m"));
     assert.match(clean.out, /^ok mode file \/usr\/local\/sbin\/netauth-pam-helper: 0755$/m);
     assert.match(clean.out, new RegExp(`^ok pam ${pamDir}/login:1 auth: expose_authtok quiet seteuid$`, "m"));
     assert.match(clean.out, /^verified: \d+ checks ok$/m);
@@ -312,7 +328,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const drifted = await install("--verify", "--destdir", destdir);
     assert.equal(drifted.code, 1, drifted.out);
     assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
-      `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${manifest.files[0].sha256}`,
+      `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${entry.sha256}`,
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
       `DRIFT pam ${pamDir}/sshd:1 account: lacks seteuid (README, "PAM")`,
     ]);
@@ -331,12 +347,17 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
     assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
     const bundle = `${prefix}/lib/netauth-pam-helper/netauth-pam-helper.js`;
     // The installed bundle is what `deno task bundle` builds from this tree (docs/reviewing.md).
-    const rebuilt = `${prefix}/rebuilt.js`;
+    const rebuilt = `${prefix}/rebuilt`;
     const task = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--output", rebuilt],
+      args: ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--outdir", rebuilt],
     }).output();
     assert.equal(task.code, 0, new TextDecoder().decode(task.stderr));
-    assert.equal(await sha256(rebuilt), await sha256(bundle));
+    const lib = `${prefix}/lib/netauth-pam-helper`;
+    const installedJs = tree(lib).filter((f) => f.endsWith(".js"));
+    assert.deepEqual(installedJs, tree(rebuilt));
+    for (const f of installedJs) {
+      assert.equal(await sha256(`${rebuilt}/${f}`), await sha256(`${lib}/${f}`), f);
+    }
 
     const audit = async () => {
       const out = await new Deno.Command(`${prefix}/sbin/netauth-pam-helper`, { args: ["--audit"], clearEnv: true })
@@ -362,6 +383,17 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
     assert.equal(after.code, 4);
     assert.equal(after.report.artefact.problem, `${bundle} does not match the manifest (changed since install?)`);
     assert.equal(after.report.artefact.sha256, await sha256(bundle));
+
+    // A chunk counts as much as the entry: it runs as soon as a login needs gRPC.
+    Deno.writeTextFileSync(bundle, text);
+    const grpcChunk = `${lib}/${installedJs.find((f) => f.startsWith("grpc_client-"))}`;
+    Deno.writeTextFileSync(grpcChunk, Deno.readTextFileSync(grpcChunk).replace("grpc", "GRPC"));
+    const chunkChanged = await audit();
+    assert.equal(chunkChanged.report.ok, false);
+    assert.equal(
+      chunkChanged.report.artefact.problem,
+      `${grpcChunk} does not match the manifest (changed since install?)`,
+    );
   } finally {
     await install("--uninstall", "--prefix", prefix);
     await Deno.remove(prefix, { recursive: true });
