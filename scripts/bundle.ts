@@ -26,6 +26,14 @@ try {
   }
   const texts = new Map<string, string>();
   for (const e of Deno.readDirSync(raw)) texts.set(e.name, Deno.readTextFileSync(`${raw}/${e.name}`));
+  // esbuild's helpers for npm's CommonJS (grpc-js) sit in one chunk that also calls node:module's
+  // createRequire, and every entry imports it bare, only to keep evaluation order. The chunks that use
+  // the helpers import them by name anyway; dropping the bare imports keeps node:module (~10 MiB, and
+  // Node compatibility's start-up) off the path of runs that never reach gRPC.
+  const helpers = [...texts].filter(([, text]) => text.includes("__deno_internal_createRequire")).map(([n]) => n);
+  for (const [name, text] of texts) {
+    texts.set(name, helpers.reduce((t, h) => t.replaceAll(`import"./${h}";`, ""), text));
+  }
   const imports = (text: string) => [...texts.keys()].filter((name) => text.includes(`"./${name}"`));
   // Leaves first: a chunk's new name depends on the new names of what it imports.
   const renamed = new Map<string, string>();

@@ -66,3 +66,30 @@ Deno.test("two builds in different directories, with different caches and homes,
     await Deno.remove(base, { recursive: true });
   }
 });
+
+Deno.test("the bundle's entry and what it imports statically load no node: module (bad input loads almost nothing)", async () => {
+  const outdir = await Deno.makeTempDir({ prefix: "netauth-split-" });
+  try {
+    const res = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--outdir", outdir],
+    }).output();
+    assert.equal(res.code, 0, decoder.decode(res.stderr));
+    const seen = new Set<string>();
+    const visit = (name: string) => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const text = Deno.readTextFileSync(`${outdir}/${name}`);
+      // Static imports only: `import(...)` is what loads gRPC and the cache on demand.
+      for (const [, spec] of text.matchAll(/(?:\bfrom|\bimport)\s*"((?:\.\/|node:)[^"]+)"/g)) {
+        assert.ok(!spec.startsWith("node:"), `${name} imports ${spec} statically`);
+        visit(spec.replace(/^\.\//, ""));
+      }
+    };
+    visit("netauth-pam-helper.js");
+    assert.ok(seen.size >= 2, [...seen].join());
+    const all = [...Deno.readDirSync(outdir)].map((e) => e.name);
+    assert.ok(all.some((n) => n.startsWith("grpc_client-") && !seen.has(n)), "gRPC is not a chunk of its own");
+  } finally {
+    await Deno.remove(outdir, { recursive: true });
+  }
+});
