@@ -96,6 +96,21 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
   });
 });
 
+it("a re-install removes the chunks of the earlier build: the install holds exactly one bundle", async () => {
+  await withDestdir(async (destdir) => {
+    assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir)).code, 0);
+    const lib = `${destdir}${LIB}`;
+    const stale = `${lib}/grpc_client-000000000000.js`; // as an earlier build's chunk would be named
+    Deno.writeTextFileSync(stale, "export {};\n");
+    Deno.writeTextFileSync(`${lib}/installed-files`, `${stale}\n`, { append: true });
+    const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(again.code, 0, again.out);
+    assert.throws(() => Deno.statSync(stale), Deno.errors.NotFound);
+    assert.doesNotMatch(Deno.readTextFileSync(`${lib}/installed-files`), /000000000000/);
+    assert.doesNotMatch(Deno.readTextFileSync(`${lib}/manifest.json`), /000000000000/);
+  });
+});
+
 it("a runtime directory someone else could write is made afresh, root's", async () => {
   await withDestdir(async (destdir) => {
     assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir)).code, 0);
