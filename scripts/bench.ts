@@ -2,7 +2,8 @@
 // installed into a temporary prefix by the real install.sh, next to `deno run` of an empty script.
 // Each case alternates with an empty run, so ratios compare runs taken under the same load.
 //   BENCH_RUNS=N       repetitions of every case (default 10; CI's smoke check uses 1)
-//   BENCH_TREE=DIR     install DIR's install.sh instead of this checkout's (before/after comparisons)
+//   BENCH_TREE=DIR[,DIR...]  install each DIR's install.sh instead of this checkout's; with several, every
+//                      case runs for each tree in turn (before/after side by side, under the same load)
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
 import { SECRETS, startFakeNetAuth } from "../tests/integration/fake_netauth.ts";
@@ -11,7 +12,7 @@ import { configToml, makeConfDir } from "../tests/integration/run_helper.ts";
 import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../tests/support/netauthd.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const TREE = (Deno.env.get("BENCH_TREE") ?? ROOT).replace(/\/?$/, "/");
+const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));
 const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
 const BURST = 50;
 const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
@@ -20,6 +21,8 @@ const AS_NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--c
 const decoder = new TextDecoder();
 
 interface Case {
+  /** Which checkout's install runs (a label: directory and commit). */
+  tree: string;
   server: string;
   name: string;
   argv: string[];
@@ -56,7 +59,9 @@ async function measure(c: Case): Promise<Sample> {
     const ms = performance.now() - started;
     const lines = decoder.decode(out.stderr).trim().split("\n");
     if (out.code !== c.expectExit) {
-      throw new Error(`${c.server} ${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`);
+      throw new Error(
+        `${c.tree} ${c.server} ${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`,
+      );
     }
     return { ms, kib: Number(lines.at(-1)!.split(" ")[1]) };
   } finally {
@@ -87,33 +92,40 @@ async function run(cmd: string, args: string[], env?: Record<string, string>): P
   return text;
 }
 
-/** A bundle-mode install of TREE under a fresh prefix (root-owned, readable by all, like /usr/local). */
-async function install(confDir: string, cacheDir?: string): Promise<{ prefix: string; launcher: string }> {
+/** A bundle-mode install of `tree` under a fresh prefix (root-owned, readable by all, like /usr/local). */
+async function install(
+  tree: string,
+  confDir: string,
+  cacheDir?: string,
+): Promise<{ prefix: string; launcher: string }> {
   const prefix = await Deno.makeTempDir({ prefix: "netauth-bench-prefix-" });
   await Deno.chmod(prefix, 0o755);
   const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
-  await run(`${TREE}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
+  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
   return { prefix, launcher: `${prefix}/sbin/netauth-pam-helper` };
+}
+
+function revOf(tree: string): string {
+  const rev = new Deno.Command("git", { args: ["-C", tree, "rev-parse", "--short", "HEAD"], stderr: "null" })
+    .outputSync();
+  return rev.success ? decoder.decode(rev.stdout).trim() : "unknown";
 }
 
 function machine() {
   const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
-  const rev = new Deno.Command("git", { args: ["-C", TREE, "rev-parse", "--short", "HEAD"], stderr: "null" })
-    .outputSync();
   return {
     nproc: navigator.hardwareConcurrency,
     cpu,
     deno: Deno.version.deno,
-    tree: TREE,
-    rev: rev.success ? decoder.decode(rev.stdout).trim() : "unknown",
+    trees: TREES.map((tree) => ({ tree, rev: revOf(tree) })),
   };
 }
 
 const pam = (type: string, user: string) => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "bench" });
 
-/** The cases against one server, given its launcher (and, for the fake, a cached install). */
-function serverCases(server: string, launcher: string, secret: string): Case[] {
-  return [
+/** The cases against one server, given a tree's launcher. */
+function serverCases(tree: string, server: string, launcher: string, secret: string): Case[] {
+  const cases: Omit<Case, "tree">[] = [
     {
       server,
       name: "successful auth, root",
@@ -133,6 +145,7 @@ function serverCases(server: string, launcher: string, secret: string): Case[] {
     { server, name: "wrong password", argv: [launcher], env: pam("auth", "alice"), stdin: "wrong", expectExit: 7 },
     { server, name: "account", argv: [launcher], env: pam("account", "alice"), expectExit: 0 },
   ];
+  return cases.map((c) => ({ tree, ...c }));
 }
 
 const temps: string[] = [];
@@ -142,86 +155,106 @@ const fake = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey }
 temps.push(pki.dir);
 try {
   const info = machine();
-  console.log(`bench: installing ${TREE} (rev ${info.rev}) in bundle mode; ${RUNS} runs per case`);
+  const labels = new Map(
+    info.trees.map(({ tree, rev }) => [tree, `${tree.replace(/\/$/, "").split("/").pop()}@${rev}`]),
+  );
+  console.log(`bench: installing ${[...labels.values()].join(", ")} in bundle mode; ${RUNS} runs per case`);
   const empty = await Deno.makeTempFile({ suffix: ".js" });
   temps.push(empty);
   await Deno.chmod(empty, 0o644);
   const emptyCase: Case = {
+    tree: "-",
     server: "-",
     name: "deno run (empty script)",
     argv: [Deno.execPath(), "run", "--quiet", "--no-prompt", empty],
     env: { DENO_NO_UPDATE_CHECK: "1", HOME: Deno.env.get("HOME") ?? "/root" },
     expectExit: 0,
   };
-
   const confDir = await makeConfDir(configToml(fake.port), pki.caPem);
-  const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
-  temps.push(confDir, cacheDir);
-  const plain = await install(confDir);
-  const cached = await install(confDir, cacheDir);
-  temps.push(plain.prefix, cached.prefix);
-  const cases: Case[] = [
-    ...serverCases("fake", plain.launcher, SECRETS.alice),
-    {
-      server: "fake",
-      name: "bad PAM_USER (no server)",
-      argv: [plain.launcher],
-      env: pam("auth", "a b"),
-      expectExit: 10,
-    },
-    {
-      server: "fake",
-      name: "offline cache (server down)",
-      argv: [cached.launcher],
-      env: pam("auth", "alice"),
-      stdin: SECRETS.alice,
-      expectExit: 0,
-      before: () => fake.pause(),
-      after: () => fake.resume(),
-    },
-  ];
-  // Fill the offline cache, and give every install one run before timing.
-  await measure({ ...cases[0], argv: [cached.launcher] });
-  const bursts: Case[] = [cases[0]];
-
+  temps.push(confDir);
   const gate = Deno.env.get("BENCH_NETAUTHD") === "0"
     ? { ok: false, why: "BENCH_NETAUTHD=0" }
     : await ensureNetAuthBinaries();
+  let realConf: string | undefined;
   if (gate.ok) {
     netauthd = await startNetAuthd();
     // Its client dir is below a 0700 temporary directory: copy it where an unprivileged caller can read.
-    const realConf = await makeConfDir(
+    realConf = await makeConfDir(
       await Deno.readTextFile(netauthd.clientConfig),
       await Deno.readTextFile(netauthd.caPath),
     );
     temps.push(realConf);
-    const real = await install(realConf);
-    temps.push(real.prefix);
-    const realCases = serverCases("netauthd", real.launcher, ALICE_SECRET);
-    cases.push(...realCases);
-    bursts.push(realCases[0]);
   } else {
     console.log(`bench: no real netauthd (${gate.why})`);
   }
-  for (const c of cases) await measure(c); // warm-up, not recorded
 
-  const samples = new Map<Case, Sample[]>([[emptyCase, []], ...cases.map((c) => [c, []] as [Case, Sample[]])]);
+  /** Every case for one tree, in a fixed order; `bursts` indexes the ones also run as a burst. */
+  const perTree: Case[][] = [];
+  const burstIndexes: number[] = [];
+  for (const tree of TREES) {
+    const label = labels.get(tree)!;
+    const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
+    temps.push(cacheDir);
+    const plain = await install(tree, confDir);
+    const cached = await install(tree, confDir, cacheDir);
+    temps.push(plain.prefix, cached.prefix);
+    const cases: Case[] = [
+      ...serverCases(label, "fake", plain.launcher, SECRETS.alice),
+      {
+        tree: label,
+        server: "fake",
+        name: "bad PAM_USER (no server)",
+        argv: [plain.launcher],
+        env: pam("auth", "a b"),
+        expectExit: 10,
+      },
+      {
+        tree: label,
+        server: "fake",
+        name: "offline cache (server down)",
+        argv: [cached.launcher],
+        env: pam("auth", "alice"),
+        stdin: SECRETS.alice,
+        expectExit: 0,
+        before: () => fake.pause(),
+        after: () => fake.resume(),
+      },
+    ];
+    await measure({ ...cases[0], argv: [cached.launcher] }); // fills the offline cache
+    if (perTree.length === 0) burstIndexes.push(0);
+    if (realConf) {
+      const real = await install(tree, realConf);
+      temps.push(real.prefix);
+      if (perTree.length === 0) burstIndexes.push(cases.length);
+      cases.push(...serverCases(label, "netauthd", real.launcher, ALICE_SECRET));
+    }
+    perTree.push(cases);
+  }
+  // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
+  const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
+  for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
+
+  const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
   for (let i = 0; i < RUNS; i++) {
-    for (const c of cases) {
-      samples.get(emptyCase)!.push(await measure(emptyCase));
-      samples.get(c)!.push(await measure(c));
+    for (const kind of kinds) {
+      for (const c of kind) {
+        samples.get(emptyCase)!.push(await measure(emptyCase));
+        samples.get(c)!.push(await measure(c));
+      }
     }
   }
-  const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>(bursts.map((c) => [c, []]));
+  const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
   for (let i = 0; i < BURST_ROUNDS; i++) {
-    for (const c of bursts) burstResults.get(c)!.push(await burst(c));
+    for (const k of burstIndexes) {
+      for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+    }
   }
 
-  const base = samples.get(emptyCase)!;
-  const baseMs = median(base.map((s) => s.ms));
+  const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
   const rows = [...samples].map(([c, s]) => {
     const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
     return {
+      tree: c.tree,
       server: c.server,
       case: c.name,
       medianMs: Math.round(ms),
@@ -234,6 +267,7 @@ try {
   const burstRows = [...burstResults].map(([c, r]) => {
     const ms = median(r.map((x) => x.ms));
     return {
+      tree: c.tree,
       server: c.server,
       case: `burst of ${BURST} concurrent: ${c.name}`,
       medianTotalMs: Math.round(ms),
@@ -244,28 +278,33 @@ try {
     };
   });
 
-  console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}; tree ${info.tree} (rev ${info.rev})`);
+  // One line per case, one column group per tree.
+  const trees = [...labels.values()];
+  const cell = (tree: string, server: string, name: string) => {
+    const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
+    return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
+  };
+  console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
   console.log(
-    `medians of ${RUNS} runs, each alternating with an empty \`deno run\` (median ${Math.round(baseMs)} ms)\n`,
+    `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
+      `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
   );
-  console.log("| server | case | wall ms | × empty | peak RSS MiB |");
-  console.log("|---|---|---:|---:|---:|");
-  for (const r of rows) {
-    console.log(`| ${r.server} | ${r.case} | ${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB} |`);
+  console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
+  console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
+  for (const c of perTree[0]) {
+    console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
   }
-  console.log("\n| server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
-  console.log("|---|---|---:|---:|---:|---:|");
+  console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
+  console.log("|---|---|---|---:|---:|---:|---:|");
   for (const r of burstRows) {
     console.log(
-      `| ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ${r.failed} |`,
+      `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
+        `${r.failed} |`,
     );
   }
   const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-  await Deno.writeTextFile(
-    out,
-    JSON.stringify({ machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows }, null, 2) +
-      "\n",
-  );
+  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows };
+  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nJSON: ${out}`);
 } finally {
   await netauthd?.cleanup();
