@@ -142,6 +142,14 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
         assert.match(kbd.sshdLog(), /PAM: User account has expired for bob/, kbd.context);
       },
     );
+    await t.step("a NetAuth entity NSS does not list: sshd refuses it whatever NetAuth answers", async () => {
+      await server!.admin("entity", "create", "erin", "--initial-secret", "erin-pw");
+      const r = await password("erin", "erin-pw");
+      assert.equal(r.code, 255, r.context);
+      assert.match(r.sshdLog(), /Invalid user erin from 127\.0\.0\.1/, r.context);
+      // sshd still runs PAM for an unknown name, with a deliberately wrong password: the helper says 7.
+      assert.deepEqual(r.decisions, ["erin auth:7"], r.context);
+    });
     await t.step("netauthd down: password and key logins refused (helper: 9)", async () => {
       await server!.stop();
       const r = await password("alice", ALICE_SECRET);
