@@ -127,6 +127,11 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
       const byPassword = await password("dave", DAVE_SECRET);
       assert.equal(byPassword.code, 255, byPassword.context);
       assert.deepEqual(byPassword.decisions, ["dave auth:0", "dave account:6"], byPassword.context);
+      // keyboard-interactive: sshd words every account-phase refusal as an expired account.
+      const kbd = await password("dave", DAVE_SECRET, "keyboard-interactive");
+      assert.equal(kbd.code, 255, kbd.context);
+      assert.deepEqual(kbd.decisions, ["dave auth:0", "dave account:6"], kbd.context);
+      assert.match(kbd.sshdLog(), /PAM: User account has expired for dave/, kbd.context);
     });
     await t.step(
       "passwd field `x` with no shadow source: NetAuth accepts bob, pam_unix's account check does not",
@@ -149,6 +154,7 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
       assert.match(r.sshdLog(), /Invalid user erin from 127\.0\.0\.1/, r.context);
       // sshd still runs PAM for an unknown name, with a deliberately wrong password: the helper says 7.
       assert.deepEqual(r.decisions, ["erin auth:7"], r.context);
+      assert.match(await server!.log(), /Authentication Failed: entity=erin/);
     });
     await t.step("netauthd down: password and key logins refused (helper: 9)", async () => {
       await server!.stop();
