@@ -19,7 +19,6 @@ export interface PrivateEtc {
   prefix: string[];
   /** Writes a file that commands in the private view see at /etc/`path`. */
   writeEtc(path: string, text: string): Promise<void>;
-  cleanup(): Promise<void>;
 }
 
 /** Why NSS cache files cannot be served privately here, or undefined. */
@@ -46,7 +45,8 @@ export async function freeIds(count: number): Promise<number> {
 
 /**
  * The private view: `users` in /etc/passwd.cache, one group per gid in /etc/group.cache, an empty /run/sshd
- * (sshd's fixed privilege separation directory). Files go to overlays' upper layers under `parent`/private-etc.
+ * (sshd's fixed privilege separation directory). Files go to overlays' upper layers under `parent`/private-etc,
+ * which goes with `parent`.
  */
 export async function privateEtc(parent: string, users: NssUser[]): Promise<PrivateEtc> {
   const dir = `${parent}/private-etc`;
@@ -72,6 +72,5 @@ export async function privateEtc(parent: string, users: NssUser[]): Promise<Priv
     // unshare --mount makes every mount private: nothing propagates back to the host.
     prefix: ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script.join("\n"), "private-etc"],
     writeEtc,
-    cleanup: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
   };
 }

@@ -19,12 +19,12 @@ const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (a
 
 /** Debian's common-auth and common-account as pam-auth-update writes them with pam.d/debian/netauth enabled. */
 function debianSshdStack(helper: string, log: string): string {
-  const exec = `pam_exec.so quiet seteuid log=${log} ${helper} --timeout 3`;
+  const exec = (options: string) => `pam_exec.so ${options} quiet seteuid log=${log} ${helper} --timeout 3`;
   return [
     "# written by tests/e2e/sshd_test.ts",
     "auth     [success=3 default=ignore]  pam_unix.so nullok nodelay",
     "auth     [success=1 default=ignore]  pam_localuser.so",
-    `auth     [success=1 default=ignore]  ${exec.replace("quiet", "expose_authtok quiet")}`,
+    `auth     [success=1 default=ignore]  ${exec("expose_authtok")}`,
     "auth     requisite                   pam_deny.so",
     "auth     required                    pam_permit.so",
     "account  [success=1 new_authtok_reqd=done default=ignore]  pam_unix.so",
@@ -32,7 +32,7 @@ function debianSshdStack(helper: string, log: string): string {
     "account  required                    pam_permit.so",
     "account  [success=1 default=ignore]  pam_localuser.so",
     // sshd runs only the account phase for a public-key login: the group check must be here.
-    `account  required                    ${exec} --require-group staff`,
+    `account  required                    ${exec("")} --require-group staff`,
     "session  required                    pam_permit.so",
     "",
   ].join("\n");
