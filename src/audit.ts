@@ -2,7 +2,8 @@
 // permission state; three also try the act (read /etc/shadow, open a file for writing, run a
 // program) so the report rests on what happened, not only on what was declared.
 import type { ArtefactState } from "./artefact.ts";
-import { type Config, dirname } from "./config.ts";
+import type { Config } from "./config.ts";
+import { dirname } from "./paths.ts";
 import { inspectRuntimeDir, type RuntimeDirState } from "./runtime_dir.ts";
 import { ALLOWED_ENV, ALLOWED_SYS, installDirOf, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 import { VERSION } from "./version.ts";

@@ -6,7 +6,7 @@
 // Inside the sandbox lstat is refused (NotCapable) above the read grant: the walk stops there
 // without complaint. install.sh's --print-flags step reads everything, so there the same walk
 // covers the whole chain up to "/".
-import { dirname } from "./paths.ts";
+import { dirname, trimSlashes } from "./paths.ts";
 
 export interface Fs {
   lstat(path: string): Promise<Deno.FileInfo>;
@@ -54,7 +54,7 @@ export const octal = (info: Info) => ((info.mode ?? 0) & 0o7777).toString(8);
 
 /** Checks `path` and every directory above it, as far as this process may look. */
 export async function walkModes(path: string, options: WalkOptions): Promise<WalkResult> {
-  const start = path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+  const start = trimSlashes(path.replace(/\/+/g, "/"));
   if (!start.startsWith("/")) return { state: "unsafe", path, reason: "is not an absolute path", above: false };
   const walk = new Walk(options);
   const result = await walk.visit(start, "leaf");

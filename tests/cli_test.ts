@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, parseCommandLine, parseDuration } from "../src/cli.ts";
-import { HelperError } from "../src/exit_codes.ts";
+import { HelperError } from "../src/errors.ts";
 
 function usageFailure(argv: string[]): HelperError {
   try {

@@ -10,7 +10,6 @@ const config: Config = {
   file: "/etc/netauth/config.toml",
   server: "netauth.example.org",
   port: 1729,
-  confDir: "/etc/netauth",
   certificate: "/etc/netauth/keys/tls.pem",
   pwnMe: true,
   clientId: "host1",
