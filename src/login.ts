@@ -4,12 +4,12 @@ import type { Options } from "./cli.ts";
 import type { Config } from "./config.ts";
 import { readRootCertificate, trustedRoots } from "./certificate.ts";
 import { notGrantedMessage } from "./sandbox.ts";
-import { Exit } from "./exit_codes.ts";
-import { HelperError } from "./errors.ts";
+import { Exit, type ExitCode } from "./exit_codes.ts";
+import { HelperError, type HelperOutcome } from "./errors.ts";
 import type { LogFields, Logger } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { type PamRequest, readPamRequest, readSecret } from "./pam_request.ts";
-import type { Decide, Decision } from "./policy.ts";
+import type { Decide, Outcome } from "./policy.ts";
 
 export interface LoginDeps {
   getEnv: (name: string) => string | undefined;
@@ -22,7 +22,11 @@ export interface LoginDeps {
   decide: Decide;
 }
 
-export interface LoginResult extends Decision {
+/** NetAuth's (or the cache's) decision, or a local refusal. */
+export interface LoginResult {
+  exit: ExitCode;
+  outcome: Outcome | HelperOutcome;
+  msg: string;
   /** Fields for the decision's log line beyond the request's, which the logger carries. */
   fields: LogFields;
 }
@@ -57,7 +61,7 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
         outcome: decision.outcome,
         ms: Math.round(performance.now() - started),
       });
-      return { ...decision, fields: { source: decision.source } };
+      return { exit: decision.exit, outcome: decision.outcome, msg: decision.msg, fields: { source: decision.source } };
     } finally {
       client.close();
     }

@@ -28,14 +28,25 @@ export async function decideWithCache(
 ): Promise<Decision> {
   const online = await decide(request, secret, client, options);
   const keep = keepGoing(request.entity, logger);
-  if (online.outcome === "unavailable") {
-    return await decideOffline(request, secret, options, cache, online, logger);
-  }
-  const passwordRight = request.type === "auth" && (online.exit === Exit.SUCCESS || online.outcome === "not_in_group");
-  if (passwordRight) {
-    await keep(remember(request.entity, secret!, online.groups, client, cache));
-  } else if (["denied", "locked", "unknown_entity"].includes(online.outcome)) {
-    await keep(forget(request.entity, cache));
+  switch (online.outcome) {
+    case "unavailable":
+      return await decideOffline(request, secret, options, cache, online, logger);
+    case "authenticated":
+    case "not_in_group":
+      // NetAuth took the password (the group check came after): remember it.
+      if (request.type === "auth") await keep(remember(request.entity, secret!, online.groups, client, cache));
+      break;
+    case "denied":
+    case "locked":
+    case "unknown_entity":
+      await keep(forget(request.entity, cache));
+      break;
+    case "permitted":
+    case "reply_too_large":
+    case "server_refused":
+      break;
+    default:
+      return online satisfies never;
   }
   return { ...online, source: "netauth" };
 }
