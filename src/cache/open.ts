@@ -1,6 +1,5 @@
 // Turning --cache-dir on: check the directory, then hand out a decision function that
 // consults the cache. Loaded only when a cache is configured.
-import type { Options } from "../cli.ts";
 import { runningUid } from "../file_modes.ts";
 import type { Logger } from "../log.ts";
 import type { Decide } from "../policy.ts";
@@ -19,7 +18,7 @@ export async function cacheProblem(dir: string): Promise<string | undefined> {
  * `deadline` (ms since epoch) is when the run's answer is due; waiting for an entry's lock ends there.
  */
 export async function openCache(
-  settings: NonNullable<Options["cache"]>,
+  settings: { dir: string; maxAgeMs: number; tries: number },
   logger: Logger,
   deadline: number,
 ): Promise<Decide | undefined> {

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { parseCommandLine } from "../src/cli.ts";
-import { type Config, configError } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
-import { handleLogin, type LoginDeps } from "../src/login.ts";
-import type { NetAuthClient } from "../src/netauth/client.ts";
-import { decide } from "../src/policy.ts";
+import { type Config, configError } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { handleLogin, type LoginDeps } from "../../src/commands/login.ts";
+import type { NetAuthClient } from "../../src/netauth/client.ts";
+import { decide } from "../../src/policy.ts";
 
 const config: Config = {
   file: "/etc/netauth/config.toml",
@@ -39,7 +38,7 @@ function deps(env: Record<string, string>, stdin: string, overrides: Partial<Log
   return { d, seen };
 }
 
-const options = parseCommandLine([]);
+const options = { requireGroups: [] };
 const AUTH = { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: "login" };
 
 Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
