@@ -52,6 +52,11 @@ const MAX_LINKS = 40;
 
 export const octal = (info: Info) => ((info.mode ?? 0) & 0o7777).toString(8);
 
+/** Permission bits in octal with a leading zero, like "0755" (manifest.json, `install.sh --verify`). */
+export function octalMode(mode: number | null): string {
+  return `0${((mode ?? 0) & 0o7777).toString(8).padStart(3, "0")}`;
+}
+
 /** Checks `path` and every directory above it, as far as this process may look. */
 export async function walkModes(path: string, options: WalkOptions): Promise<WalkResult> {
   const start = trimSlashes(path.replace(/\/+/g, "/"));

@@ -3,9 +3,8 @@
 // runtime directories and PAM wiring. install.sh writes it with this module (outside the sandbox);
 // `install.sh --verify` (src/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
 import { parseArgs } from "node:util";
-import { octalMode, sha256Hex } from "./artefact.ts";
-
-export { octalMode, sha256Hex };
+import { sha256Hex } from "./digest.ts";
+import { octalMode } from "./file_modes.ts";
 
 export const MANIFEST_FORMAT = "netauth-pam-helper/manifest/v1";
 export const MANIFEST_NAME = "manifest.json";

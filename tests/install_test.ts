@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { SECRETS, startFakeNetAuth } from "./integration/fake_netauth.ts";
 import { makePki } from "./integration/pki.ts";
 import { configToml, denoDir, makeConfDir, printFlags } from "./integration/run_helper.ts";
-import { sha256Hex } from "../src/artefact.ts";
+import { sha256Hex } from "../src/digest.ts";
 import { VERSION } from "../src/version.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
