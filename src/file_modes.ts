@@ -124,26 +124,45 @@ class Walk {
   }
 
   private judge(path: string, info: Info, role: Role): Found {
-    const owner = this.ownerProblem(info);
-    if (owner) return unsafe(path, info, owner);
-    // A sticky directory (like /tmp) lets others add names but not rename or remove ours. That
-    // suffices above a directory, whose owner the walk checks next (a name planted there first
-    // is the planter's, and refused). A file could instead be someone's hard link, so not there.
-    const sticky = ((info.mode ?? 0) & 0o1000) !== 0 && role === "above-directory";
-    if (((info.mode ?? 0) & 0o022) !== 0 && !sticky) return unsafe(path, info, "is writable by group or others");
+    const why = strictProblem(info, this.options.uid, role === "above-directory");
+    if (why) return unsafe(path, info, why);
     this.checked.push({ path, info });
     return undefined;
   }
 
   private ownerProblem(info: Info): string | undefined {
-    const uid = this.options.uid;
-    if (info.uid === 0 || (uid !== null && info.uid === uid)) return undefined;
-    return uid === null || uid === 0 ? "is not owned by root" : `is owned neither by root nor by uid ${uid}`;
+    return ownerProblem(info, this.options.uid);
   }
 }
 
+/**
+ * The strict rule for one file or directory: owned by root (or `uid`, the running user; null
+ * when only root will do) and writable by no one else. `aboveDirectory`: it holds a directory
+ * the walk checks next, where a sticky bit suffices.
+ */
+export function strictProblem(info: Info, uid: number | null, aboveDirectory = false): string | undefined {
+  const owner = ownerProblem(info, uid);
+  if (owner) return owner;
+  // A sticky directory (like /tmp) lets others add names but not rename or remove ours. That
+  // suffices above a directory, whose owner the walk checks next (a name planted there first
+  // is the planter's, and refused). A file could instead be someone's hard link, so not there.
+  const sticky = ((info.mode ?? 0) & 0o1000) !== 0 && aboveDirectory;
+  if (((info.mode ?? 0) & 0o022) !== 0 && !sticky) return "is writable by group or others";
+  return undefined;
+}
+
+function ownerProblem(info: Info, uid: number | null): string | undefined {
+  if (info.uid === 0 || (uid !== null && info.uid === uid)) return undefined;
+  return uid === null || uid === 0 ? "is not owned by root" : `is owned neither by root nor by uid ${uid}`;
+}
+
 function unsafe(path: string, info: Info, why: string): WalkResult {
-  return { state: "unsafe", path, reason: `${why} (owner uid ${info.uid}, mode ${octal(info)})`, above: false };
+  return { state: "unsafe", path, reason: withOwnerAndMode(info, why), above: false };
+}
+
+/** A problem as the walk words it: `is not owned by root (owner uid 1000, mode 755)`. */
+export function withOwnerAndMode(info: Info, why: string): string {
+  return `${why} (owner uid ${info.uid}, mode ${octal(info)})`;
 }
 
 /** The first checked component that keeps other users from reading the file, if any. */
