@@ -6,7 +6,7 @@ import type { NetAuthClient } from "../netauth/client.ts";
 import type { PamRequest } from "../pam_request.ts";
 import { decide, type Decision, type PolicyOptions } from "../policy.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
-import { makeVerifier, matches } from "./verifier.ts";
+import { type KdfParams, makeVerifier, matches } from "./verifier.ts";
 
 export interface OfflineCache {
   store: CacheStore;
@@ -16,6 +16,8 @@ export interface OfflineCache {
   now: () => number;
   /** When the answer is due (ms since epoch, real time): waiting for an entity's lock ends there. */
   deadline: number;
+  /** The cost of new verifiers: CURRENT_KDF in the helper (cache/open.ts); tests pass a cheap one. */
+  kdf: KdfParams;
 }
 
 export async function decideWithCache(
@@ -81,7 +83,7 @@ async function remember(
   cache: OfflineCache,
 ): Promise<void> {
   const groups = known ?? await client.entityGroups(entity).catch(() => undefined);
-  const { kdf, salt, verifier } = await makeVerifier(secret);
+  const { kdf, salt, verifier } = await makeVerifier(secret, cache.kdf);
   const entry = { entity, kdf, salt, verifier, groups, onlineAt: cache.now(), offlineFailures: 0 };
   await locked(entity, cache, () => cache.store.write(entry));
 }

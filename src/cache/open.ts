@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { Decide } from "../policy.ts";
 import { decideWithCache } from "./offline.ts";
 import { CacheStore, OUTSIDE_SANDBOX, unusableReason } from "./store.ts";
+import { CURRENT_KDF } from "./verifier.ts";
 
 /** Why the cache directory cannot be used, or undefined when it can. */
 export async function cacheProblem(dir: string): Promise<string | undefined> {
@@ -33,6 +34,7 @@ export async function openCache(
     tries: settings.tries,
     now: Date.now,
     deadline,
+    kdf: CURRENT_KDF,
   };
   return (request, secret, client, policy) => decideWithCache(request, secret, client, policy, cache, logger);
 }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { decideWithCache as decideWithBytes, type OfflineCache } from "../../src/cache/offline.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { createLogger } from "../../src/log.ts";
-import { type NetAuthClient, NetAuthError } from "../../src/netauth/client.ts";
+import { TEST_KDF } from "../support/cheap_kdf.ts";
+import { fakeNetAuth } from "../support/fake_client.ts";
+import type { NetAuthClient } from "../../src/netauth/client.ts";
 import type { PamRequest } from "../../src/pam_request.ts";
 
 const DAY = 86400e3;
@@ -14,23 +16,23 @@ const decideWithCache = (
   ...rest: Parameters<typeof decideWithBytes> extends [unknown, unknown, ...infer R] ? R : never
 ) => decideWithBytes(request, secret === undefined ? undefined : new TextEncoder().encode(secret), ...rest);
 
-/** NetAuth with one entity whose password and reachability the test changes. */
+/** NetAuth with one entity, alice, whose password, groups, lock and reachability the test changes. */
 function netauth(state: { up: boolean; password: string; groups: string[]; locked?: boolean }): NetAuthClient {
-  const down = () => Promise.reject(new NetAuthError("unavailable", "UNAVAILABLE: connection refused"));
-  return {
-    authEntity: (_e, s) =>
-      !state.up
-        ? down()
-        : new TextDecoder().decode(s) === state.password && !state.locked
-        ? Promise.resolve()
-        : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed")),
-    entityInfo: (id) => state.up ? Promise.resolve({ id, locked: state.locked ?? false }) : down(),
-    entityGroups: () => state.up ? Promise.resolve(state.groups) : down(),
-    groupExists: () => Promise.resolve(true),
-    ping: () => Promise.resolve(),
-    status: () => Promise.resolve({ ok: true }),
-    close() {},
-  };
+  return fakeNetAuth({
+    get secrets() {
+      return { alice: state.password };
+    },
+    get locked() {
+      return state.locked ? ["alice"] : [];
+    },
+    get groups() {
+      return { alice: state.groups };
+    },
+    get failWith() {
+      return state.up ? undefined : "unavailable" as const;
+    },
+    failure: "UNAVAILABLE: connection refused",
+  });
 }
 
 async function withCache(fn: (cache: OfflineCache, clock: { now: number }) => Promise<void>) {
@@ -38,7 +40,15 @@ async function withCache(fn: (cache: OfflineCache, clock: { now: number }) => Pr
   const clock = { now: Date.parse("2026-11-26T00:00:00Z") };
   try {
     const deadline = Date.now() + 30_000;
-    await fn({ store: new CacheStore(dir), maxAgeMs: 7 * DAY, tries: 3, now: () => clock.now, deadline }, clock);
+    const cache = {
+      store: new CacheStore(dir),
+      maxAgeMs: 7 * DAY,
+      tries: 3,
+      now: () => clock.now,
+      deadline,
+      kdf: TEST_KDF,
+    };
+    await fn(cache, clock);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -156,6 +166,7 @@ Deno.test("a cache that cannot be written never changes NetAuth's verdict", asyn
     tries: 3,
     now: Date.now,
     deadline: Date.now() + 30_000,
+    kdf: TEST_KDF,
   };
   const result = await decideWithCache(
     auth,

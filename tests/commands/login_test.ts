@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type Config, configError } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { handleLogin, type LoginDeps } from "../../src/commands/login.ts";
-import type { NetAuthClient } from "../../src/netauth/client.ts";
+import { fakeNetAuth } from "../support/fake_client.ts";
 import { decide } from "../../src/policy.ts";
 
 const config: Config = {
@@ -15,16 +15,8 @@ const config: Config = {
 };
 
 function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
-  const seen = { connects: 0, secrets: [] as string[], buffers: [] as Uint8Array[], lines: [] as string[] };
-  const client: NetAuthClient = {
-    authEntity: (_e, s) => (seen.secrets.push(new TextDecoder().decode(s)), seen.buffers.push(s), Promise.resolve()),
-    entityInfo: (id) => Promise.resolve({ id, locked: false }),
-    entityGroups: () => Promise.resolve([]),
-    groupExists: () => Promise.resolve(true),
-    ping: () => Promise.resolve(),
-    status: () => Promise.resolve({ ok: true }),
-    close() {},
-  };
+  const seen = { connects: 0, lines: [] as string[] };
+  const client = fakeNetAuth({ secrets: { alice: "pw" } });
   const d: LoginDeps = {
     getEnv: (name) => env[name],
     stdin: ReadableStream.from([new TextEncoder().encode(stdin)]),
@@ -35,18 +27,18 @@ function deps(env: Record<string, string>, stdin: string, overrides: Partial<Log
     decide,
     ...overrides,
   };
-  return { d, seen };
+  return { d, seen, client };
 }
 
 const options = { requireGroups: [] };
 const AUTH = { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: "login" };
 
 Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
-  const { d, seen } = deps(AUTH, "pw\0");
+  const { d, seen, client } = deps(AUTH, "pw\0");
   const result = await handleLogin(options, d);
-  assert.equal(result.exit, 0);
-  assert.deepEqual(seen.secrets, ["pw"]);
-  assert.deepEqual(seen.buffers, [new Uint8Array(2)], "the secret's buffer is zeroed once the decision is made");
+  assert.deepEqual([result.exit, result.outcome, result.msg], [0, "authenticated", "authenticated"]);
+  assert.deepEqual(client.calls, ["auth alice", "close"]);
+  assert.deepEqual(client.secrets, [new Uint8Array(2)], "the secret's buffer is zeroed once the decision is made");
   assert.deepEqual(result.fields, { source: undefined });
   // The request's fields travel with the logger, so main.ts's decision line carries them.
   for (const line of seen.lines) assert.match(line, / entity=alice service=login type=auth( |$)/, line);
@@ -85,5 +77,9 @@ Deno.test("account requests never read stdin", async () => {
 
 Deno.test("a sandbox that does not cover the configured server says how to fix it", async () => {
   const { d } = deps(AUTH, "pw", { netGranted: () => false });
-  assert.match((await handleLogin(options, d)).msg, /netauth.example.org:1729 .*re-run install.sh/);
+  assert.equal(
+    (await handleLogin(options, d)).msg,
+    "this helper's sandbox does not allow connecting to netauth.example.org:1729 " +
+      "(core.server or core.port changed since it was built?): re-run install.sh",
+  );
 });
