@@ -123,7 +123,7 @@ it("--check and --audit report the runtime directories, and fail when anyone but
     const audit = JSON.parse((await run(["--audit"])).stdout);
     assert.ok(audit.runtimeDirs.every((d: { problem?: string }) => !d.problem), JSON.stringify(audit.runtimeDirs));
     // Run from source, not installed: no manifest beside the runtime directory, so --audit cannot vouch for the code
-    // (tests/install_test.ts shows ok: true for an installed helper).
+    // (tests/e2e/install_test.ts shows ok: true for an installed helper).
     assert.match(audit.artefact.problem, /manifest\.json cannot be read \(NotCapable\): re-run install.sh$/);
     assert.equal(audit.ok, false);
     assert.deepEqual(audit.runtimeDirs.map((d: { path: string; mode: string }) => `${d.path} ${d.mode}`), [
