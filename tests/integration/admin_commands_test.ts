@@ -1,20 +1,9 @@
 // --check, --audit, --help, --version and bad arguments, under the shipped sandbox.
 import assert from "node:assert/strict";
-import { startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { it, startScripted } from "./fixture.ts";
+import { configToml, makeConfDir, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-const confDir = await makeConfDir(configToml(server.port), pki.caPem);
-const flags = await printFlags(confDir);
-globalThis.addEventListener("unload", () => {
-  server.stop();
-  for (const dir of [pki.dir, confDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const { pki, server, confDir, flags } = await startScripted();
 /** Runs an admin command; `runFlags` defaults to the sandbox printed for `dir`. */
 const admin = (args: string[], dir = confDir, runFlags?: string[]) =>
   runHelper({ confDir: dir, flags: runFlags ?? (dir === confDir ? flags : undefined), args });

@@ -1,24 +1,15 @@
 // The helper as pam_exec runs it, under the exact shipped sandbox, against a scripted server.
 import assert from "node:assert/strict";
+import { atUnload, it, startScripted } from "./fixture.ts";
 import { BOOM, HANG, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const tlsServer = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+const { pki, server: tlsServer, confDir, flags } = await startScripted();
 const strangerServer = await startFakeNetAuth({ cert: pki.strangerCert, key: pki.strangerKey });
 const plainServer = await startFakeNetAuth();
-const confDir = await makeConfDir(configToml(tlsServer.port), pki.caPem);
-const flags = await printFlags(confDir);
 const SECRET = SECRETS.alice;
 
-globalThis.addEventListener("unload", () => {
-  for (const server of [tlsServer, strangerServer, plainServer]) server.stop();
-  for (const dir of [pki.dir, confDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+for (const server of [strangerServer, plainServer]) atUnload(() => server.stop());
 
 function pam(type: string, user: string, service = "sshd"): Record<string, string> {
   return { PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: service, PAM_RHOST: "192.0.2.7" };

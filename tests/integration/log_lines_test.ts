@@ -1,21 +1,11 @@
 // What reaches the log from user-steerable PAM items: one line per run, printable ASCII only,
 // and the request's fields on every decision line, the deadline's included.
 import assert from "node:assert/strict";
-import { HANG, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { it, startScripted } from "./fixture.ts";
+import { HANG, SECRETS } from "./fake_netauth.ts";
+import { decisionLine, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-const confDir = await makeConfDir(configToml(server.port), pki.caPem);
-const flags = await printFlags(confDir);
-globalThis.addEventListener("unload", () => {
-  server.stop();
-  for (const dir of [pki.dir, confDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const { server, confDir, flags } = await startScripted();
 
 const FORGED = "level=info msg=authenticated entity=root";
 /** Every way a log reader may split lines: LF, CR, VT, FF, NEL, LS, PS. */
