@@ -37,7 +37,8 @@ it("600,000 groups: exit 9 at once, one line naming the limit", async () => {
           `entity=huge service=sshd type=${type} outcome=reply_too_large exit=9 ms=N$`,
       ),
     );
-    assert.ok(result.ms < 2000, `took ${result.ms} ms`);
+    // Generous, yet short of the default 10 s timeout: the reply is refused, not waited out.
+    assert.ok(result.ms < 9000, `took ${result.ms} ms`);
   }
 });
 

@@ -121,8 +121,18 @@ it("missing or odd PAM_USER and unsupported PAM_TYPE exit before the server", as
 it("a hung server is cut at --timeout", async () => {
   const run = await login(pam("auth", HANG), SECRET, { args: ["--timeout", "1"] });
   assert.equal(run.code, 9);
-  assert.match(decisionLine(run), /outcome=(unavailable|deadline)/);
-  assert.ok(run.ms < 6000, `took ${run.ms} ms with --timeout 1`);
+  // gRPC's deadline normally ends the call first; on a starved machine main.ts's timer, 200 ms later, can win.
+  // Either way the user reads one whole line that says the deadline cut the call.
+  const request = "entity=hang service=sshd rhost=192.0.2.7 type=auth";
+  const line = decisionLine(run);
+  const byGrpc = new RegExp(
+    `^level=error msg="NetAuth unavailable: DEADLINE_EXCEEDED: Deadline exceeded after [^"]+" ${request} ` +
+      "outcome=unavailable exit=9 ms=\\d+$",
+  );
+  const byTimer = new RegExp(`^level=error msg="deadline of 1s passed" ${request} outcome=deadline exit=9 ms=\\d+$`);
+  assert.ok(byGrpc.test(line) || byTimer.test(line), line);
+  // Generous, yet short of the default 10 s timeout: --timeout 1 is the one that cut it.
+  assert.ok(run.ms < 9000, `took ${run.ms} ms with --timeout 1`);
 });
 
 it("server INTERNAL exits 9", async () => {
@@ -139,8 +149,15 @@ it("nothing listening fails fast with 9, not at the deadline", async () => {
   try {
     const run = await runHelper({ confDir: dir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
     assert.equal(run.code, 9);
-    assert.match(decisionLine(run), /UNAVAILABLE/);
-    assert.ok(run.ms < 3000, `took ${run.ms} ms with the default 10 s timeout`);
+    assert.match(
+      decisionLine(run),
+      new RegExp(
+        `^level=error msg="NetAuth unavailable: UNAVAILABLE: [^"]*ECONNREFUSED[^"]*" entity=alice service=sshd ` +
+          "rhost=192.0.2.7 type=auth outcome=unavailable exit=9 ms=\\d+$",
+      ),
+    );
+    // Generous, yet short of the default 10 s timeout: a refused connection is not waited out.
+    assert.ok(run.ms < 9000, `took ${run.ms} ms with the default 10 s timeout`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

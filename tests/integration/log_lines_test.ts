@@ -64,12 +64,16 @@ it("the deadline's line carries the request's fields (stalled stdin)", async () 
     assertOneSafeLine(run.stderr),
     /^level=error msg="deadline of 1s passed" entity=alice service=sshd rhost=192\.0\.2\.7 type=auth outcome=deadline exit=9 ms=\d+$/,
   );
-  assert.ok(run.ms < 4000, `took ${run.ms} ms with --timeout 1`);
+  // Generous, yet short of the default 10 s timeout: --timeout 1 is the one that cut it.
+  assert.ok(run.ms < 9000, `took ${run.ms} ms with --timeout 1`);
 });
 
 it("a hung server's line carries the request's fields too", async () => {
   const env = { PAM_TYPE: "account", PAM_USER: HANG, PAM_SERVICE: "login" };
   const run = await runHelper({ confDir, flags, env, args: ["--timeout", "1"] });
   assert.equal(run.code, 9, run.stderr);
-  assert.match(decisionLine(run), / entity=hang service=login type=account (source=netauth )?outcome=\w+ exit=9 /);
+  assert.match(
+    decisionLine(run),
+    / entity=hang service=login type=account outcome=(unavailable|deadline) exit=9 ms=\d+$/,
+  );
 });
