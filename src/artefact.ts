@@ -2,7 +2,7 @@
 // the compiled binary) against the manifest install.sh wrote beside it (src/manifest.ts). Both sit in
 // the root-owned PREFIX/lib/netauth-pam-helper/, which the installed helper's sandbox may read.
 import { sha256Hex } from "./digest.ts";
-import type { Manifest } from "./manifest.ts";
+import { type Manifest, MANIFEST_NAME } from "./manifest_format.ts";
 
 export interface ArtefactState {
   /** The file this process runs. */
@@ -44,7 +44,7 @@ export function runningFile(mode: string | undefined): string {
 
 /** Reads installDir/manifest.json and hashes the running file (only `--audit` pays for this). */
 export async function inspectArtefact(installDir: string): Promise<ArtefactState> {
-  const manifestPath = `${installDir}/manifest.json`;
+  const manifestPath = `${installDir}/${MANIFEST_NAME}`;
   const failure = (err: unknown) => `cannot be read (${(err as Error).name})`;
   let manifest: Manifest | { error: string };
   try {

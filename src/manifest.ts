@@ -5,45 +5,7 @@
 import { parseArgs } from "node:util";
 import { sha256Hex } from "./digest.ts";
 import { octalMode } from "./file_modes.ts";
-
-export const MANIFEST_FORMAT = "netauth-pam-helper/manifest/v1";
-export const MANIFEST_NAME = "manifest.json";
-
-export interface FileEntry {
-  /** As installed (without DESTDIR). */
-  path: string;
-  sha256: string;
-  uid: number;
-  gid: number;
-  /** Permission bits in octal, like "0755". */
-  mode: string;
-}
-
-export interface DirEntry {
-  path: string;
-  uid: number;
-  gid: number;
-  mode: string;
-}
-
-export interface Manifest {
-  format: string;
-  name: "netauth-pam-helper";
-  version: string;
-  /** The checkout it was built from; null when not built from a git checkout. */
-  source: { commit: string; dirty: boolean } | null;
-  deno: string;
-  denoLockSha256: string;
-  mode: "compile" | "bundle";
-  prefix: string;
-  /** The file the launcher runs: the bundle or the compiled binary. */
-  artefact: string;
-  launcher: string;
-  sandbox: string[];
-  runtimeDirs: DirEntry[];
-  pam: { debianProfile: string | null };
-  files: FileEntry[];
-}
+import { type FileEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
 
 export interface ManifestInputs {
   root: string;
