@@ -1,18 +1,12 @@
 // `--audit` with injected parts. `deno test --allow-all` grants everything, so here the report must
 // find the sandbox wider than declared and fail: what it would say of a helper installed wrongly.
 import assert from "node:assert/strict";
+import { testConfig } from "../support/config.ts";
 import { auditCommand, type AuditDeps, type AuditReport } from "../../src/commands/audit.ts";
-import { type Config, configError } from "../../src/config.ts";
+import { configError } from "../../src/config.ts";
 import { sandboxFlags, sandboxTargetFor } from "../../src/sandbox.ts";
 
-const config: Config = {
-  file: "/etc/netauth/config.toml",
-  server: "netauth.example.org",
-  port: 1729,
-  certificate: "/etc/netauth/keys/tls.pem",
-  pwnMe: false,
-  clientId: "host1",
-};
+const config = testConfig({ pwnMe: false });
 
 async function audit(options: { cacheDir?: string; runtimeDir?: string }, overrides: Partial<AuditDeps> = {}) {
   const printed: string[] = [];

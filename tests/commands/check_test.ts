@@ -1,17 +1,11 @@
 // `--check` with injected parts: the lines an admin reads and the exit code, stage by stage.
 import assert from "node:assert/strict";
+import { testConfig } from "../support/config.ts";
 import { type CheckDeps, runCheck } from "../../src/commands/check.ts";
-import { type Config, configError } from "../../src/config.ts";
+import { configError } from "../../src/config.ts";
 import { type FakeDirectory, fakeNetAuth } from "../support/fake_client.ts";
 
-const config: Config = {
-  file: "/etc/netauth/config.toml",
-  server: "netauth.example.org",
-  port: 1729,
-  certificate: "/etc/netauth/keys/tls.pem",
-  pwnMe: true,
-  clientId: "host1",
-};
+const config = testConfig();
 
 const CONFIG_OK = "config: ok /etc/netauth/config.toml (server netauth.example.org:1729, client ID host1)";
 const PLAINTEXT = "tls: ok but PLAINTEXT (tls.pwn_me = true): passwords cross the network unencrypted";

@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
-import { type Config, configError } from "../../src/config.ts";
+import { testConfig } from "../support/config.ts";
+import { configError } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { handleLogin, type LoginDeps } from "../../src/commands/login.ts";
 import { fakeNetAuth } from "../support/fake_client.ts";
 import { decide } from "../../src/policy.ts";
 
-const config: Config = {
-  file: "/etc/netauth/config.toml",
-  server: "netauth.example.org",
-  port: 1729,
-  certificate: "/etc/netauth/keys/tls.pem",
-  pwnMe: true,
-  clientId: "host1",
-};
+const config = testConfig();
 
 function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
   const seen = { connects: 0, lines: [] as string[] };
