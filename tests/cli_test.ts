@@ -58,7 +58,7 @@ Deno.test("options are parsed, --require-group repeats", () => {
 Deno.test("modes are exclusive commands", () => {
   assert.equal(parseCommandLine(["--check"]).command, "check");
   assert.equal(parseCommandLine(["--audit", "--config", "/x/c.toml"]).command, "audit");
-  assert.match(usageFailure(["--check", "--audit"]).message, /--check and --audit cannot be combined/);
+  assert.equal(usageFailure(["--check", "--audit"]).message, "--check and --audit cannot be combined (try --help)");
 });
 
 Deno.test("bad input exits 3 with a one-line message naming the option", () => {
