@@ -1,12 +1,12 @@
 // install.sh as an admin or a packager runs it, staged with --destdir against a scripted server.
 import assert from "node:assert/strict";
-import { SECRETS, startFakeNetAuth } from "./integration/fake_netauth.ts";
-import { makePki } from "./integration/pki.ts";
-import { configToml, denoDir, makeConfDir, printFlags } from "./integration/run_helper.ts";
-import { sha256Hex } from "../src/artefact.ts";
-import { VERSION } from "../src/version.ts";
+import { SECRETS, startFakeNetAuth } from "../integration/fake_netauth.ts";
+import { makePki } from "../integration/pki.ts";
+import { configToml, denoDir, makeConfDir, printFlags } from "../integration/run_helper.ts";
+import { sha256Hex } from "../../src/digest.ts";
+import { VERSION } from "../../src/version.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 const pki = await makePki();
 const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
 const confDir = await makeConfDir(configToml(server.port), pki.caPem);
