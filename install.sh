@@ -191,6 +191,8 @@ preflight() {
   if [ "$PAM" = 1 ] && pam_auth_update_system && foreign_profile && [ "$FORCE" = 0 ]; then
     stop_or_note "$DESTDIR$DEBIAN_PROFILE exists and install.sh did not write it: pass --force to replace it (it is kept in $PROFILE_BACKUP and --uninstall puts it back)"
   fi
+  problem=$(log_path_problem)
+  if [ -n "$problem" ]; then stop_or_note "$problem"; fi
   FLAGS=
   if [ ! -r "$CONF_DIR/config.toml" ]; then
     # Without a config there is no server to name in --allow-net, so even --force cannot build.
@@ -374,15 +376,21 @@ warm_code_cache() {
   say "code cache: warmed by root in $RUNTIME_DIR/deno"
 }
 
+log_path_problem() {
+  log=$DESTDIR$LOG_FILE
+  if [ -L "$log" ] || { [ -e "$log" ] && [ ! -f "$log" ]; }; then
+    say "$log is not a regular file (a symbolic link?): remove it; pam_exec appends to it as root"
+  fi
+}
+
 # The log file pam_exec appends to (as root, before the helper runs): a regular file, root's, readable by
 # adm (root's group without one), so no local user can read it, write it or point it elsewhere.
 install_log() {
   log=$DESTDIR$LOG_FILE
   group=root
   if getent group adm >/dev/null 2>&1; then group=adm; fi
-  if [ -L "$log" ] || { [ -e "$log" ] && [ ! -f "$log" ]; }; then
-    die "$log is not a regular file (a symbolic link?): remove it; pam_exec appends to it as root"
-  fi
+  problem=$(log_path_problem)
+  [ -z "$problem" ] || die "$problem"
   if [ -f "$log" ] && [ "$(stat -c '%u %G %a' "$log")" = "0 $group 640" ]; then
     :
   elif [ "$DRY_RUN" = 1 ]; then
