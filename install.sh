@@ -408,6 +408,11 @@ install_log() {
     say "no /etc/logrotate.d: rotate $LOG_FILE with the host's own tool"
     return 0
   fi
+  if [ -e "$DESTDIR$LOGROTATE" ] && ! grep -qx "$DESTDIR$LOGROTATE" "$MANIFEST" 2>/dev/null; then
+    # The admin's own, or another install's (another --prefix): theirs to keep and to remove.
+    say "left alone: $DESTDIR$LOGROTATE (there before this install; not recorded, so --uninstall keeps it)"
+    return 0
+  fi
   sed "s/create 0640 root adm/create 0640 root $group/" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
   place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
 }

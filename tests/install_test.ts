@@ -324,6 +324,20 @@ it("the log file the PAM lines name: root's, 0640, group adm, rotated; a symboli
   });
 });
 
+it("a logrotate snippet that was there before (the admin's, another prefix's) is left alone and kept", async () => {
+  await withDestdir(async (destdir) => {
+    const snippet = `${destdir}/etc/logrotate.d/netauth-pam-helper`;
+    Deno.mkdirSync(`${destdir}/etc/logrotate.d`, { recursive: true });
+    Deno.writeTextFileSync(snippet, "# the admin's own\n");
+    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(res.code, 0, res.out);
+    assert.match(res.out, new RegExp(`^left alone: ${snippet} \\(there before this install`, "m"));
+    assert.doesNotMatch(Deno.readTextFileSync(`${destdir}${LIB}/installed-files`), /logrotate/);
+    assert.equal((await install("--uninstall", "--destdir", destdir)).code, 0);
+    assert.equal(Deno.readTextFileSync(snippet), "# the admin's own\n");
+  });
+});
+
 it("bad options exit 3 with one line", async () => {
   for (const args of [["--bogus"], ["--mode", "zip"], ["--prefix", "relative"], ["--conf-dir"]]) {
     const res = await install(...args);
