@@ -10,10 +10,24 @@ import {
   type NetAuthd,
   startNetAuthd,
 } from "../support/netauthd.ts";
-import { addLocalUser, e2eTest, installHelper, missingPrerequisite, pamtester, removeLocalUser, ROOT } from "./pam.ts";
+import {
+  addLocalUser,
+  e2eTest,
+  installHelper,
+  localAccounts,
+  missingPrerequisite,
+  pamtester,
+  removeLocalUser,
+  ROOT,
+} from "./pam.ts";
 
 const TIMEOUT_S = 3;
 const missing = await missingPrerequisite();
+
+// missingPrerequisite names a local account that shadows a NetAuth test user; this is how it finds one.
+Deno.test("a local account is found by name, a missing one is not", async () => {
+  assert.deepEqual(await localAccounts(["root", `netauth-nobody-${Deno.pid}`, "nobody"]), ["root", "nobody"]);
+});
 
 e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) => {
   const tag = `netauth-e2e-${Deno.pid}`;
