@@ -355,7 +355,8 @@ place() {
 # The runtime's own directory, root's alone: made afresh when missing or when anything in it is not.
 install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
-  if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o -perm /022 \) -print -quit)" ]; then
+  # A symbolic link's own mode is always 0777 and means nothing (Deno links node_compat_bin/node to itself).
+  if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o \( ! -type l -perm /022 \) \) -print -quit)" ]; then
     :
   elif [ "$DRY_RUN" = 1 ]; then
     say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
@@ -440,7 +441,11 @@ wire_pam() {
     act pam-auth-update --package --enable netauth
     if [ "$DRY_RUN" = 1 ]; then return 0; fi
     changed=$(pam_snapshot | diff "$STAGE/pam.before" - | awk '/^[<>]/ { print $NF }' | sort -u | paste -s -d ' ' -)
-    say "pam-auth-update: enabled the netauth profile ($profile); changed: ${changed:-nothing}"
+    if [ -n "$changed" ]; then
+      say "pam-auth-update: enabled the netauth profile ($profile); changed: $changed"
+    else
+      say "pam-auth-update: the netauth profile ($profile) was enabled already; nothing changed in /etc/pam.d"
+    fi
   else
     say "pam-auth-update: the netauth profile is enabled already ($BIN in /etc/pam.d/common-auth); nothing changed"
   fi

@@ -487,6 +487,10 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
   const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
   try {
     assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
+    // The warmed runtime directory holds Deno's node_compat_bin/node symlink: still root's alone, kept as it is.
+    const again = await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir);
+    assert.match(again.out, /^nothing changed: netauth-pam-helper is up to date$/m);
+    assert.ok(Deno.lstatSync(`${prefix}/lib/netauth-pam-helper/runtime/deno/node_compat_bin/node`).isSymlink);
     const bundle = `${prefix}/lib/netauth-pam-helper/netauth-pam-helper.js`;
     // The installed bundle is what `deno task bundle` builds from this tree (docs/reviewing.md).
     const rebuilt = `${prefix}/rebuilt.js`;
