@@ -429,7 +429,9 @@ wire_pam() {
   if foreign_profile && [ ! -f "$PROFILE_BACKUP" ]; then
     ensure_dir "$STAGE_LIB"
     act cp -p "$profile" "$PROFILE_BACKUP"
-    say "kept the $profile install.sh did not write as $PROFILE_BACKUP (--uninstall puts it back)"
+    if [ "$DRY_RUN" = 0 ]; then
+      say "kept the $profile install.sh did not write as $PROFILE_BACKUP (--uninstall puts it back)"
+    fi
   fi
   sed "s#/usr/local/sbin/$NAME#$BIN#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
   place "$STAGE/netauth.profile" "$profile" 0644
@@ -451,8 +453,8 @@ wire_pam() {
   fi
 }
 
-# One line per file in /etc/pam.d: checksum, then path.
-pam_snapshot() { for f in /etc/pam.d/*; do if [ -f "$f" ]; then printf '%s %s\n' "$(cksum <"$f")" "$f"; fi; done; }
+# One line per file pam-auth-update writes (/etc/pam.d/common-*): checksum, then path.
+pam_snapshot() { for f in /etc/pam.d/common-*; do if [ -f "$f" ]; then printf '%s %s\n' "$(cksum <"$f")" "$f"; fi; done; }
 
 # The manual PAM lines, from pam.d/common-lines (their one source), for this install's launcher path.
 pam_lines() {
