@@ -352,6 +352,26 @@ place() {
   printf '%s\n' "$dst" >>"$STAGE/manifest"
 }
 
+# What only the other mode installs: its artefact, and in bundle mode the copy of deno (about 95 MB).
+other_mode_files() {
+  if [ "$MODE" = compile ]; then
+    printf '%s\n' "$STAGE_LIB/$NAME.js" "$DESTDIR$RUNTIME_DENO"
+  else
+    printf '%s\n' "$STAGE_LIB/$NAME"
+  fi
+}
+
+# Switching modes: what a previous install in the other mode recorded is not used any more.
+remove_other_mode_files() {
+  [ -f "$MANIFEST" ] || return 0
+  other_mode_files | while IFS= read -r stale; do
+    if [ -e "$stale" ] && grep -qxF "$stale" "$MANIFEST"; then
+      rm -f "$stale"
+      say "removed: $stale (not used in $MODE mode)"
+    fi
+  done
+}
+
 # The runtime's own directory, root's alone: made afresh when missing or when anything in it is not.
 install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
@@ -501,6 +521,7 @@ install_helper() {
     place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" "$mode"
     if [ "$MODE" = bundle ]; then place "$STAGE/deno" "$DESTDIR$RUNTIME_DENO" 0755; fi
     place "$STAGE/launcher" "$STAGE_BIN" 0755
+    remove_other_mode_files
   fi
   install_runtime_dir
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
@@ -511,7 +532,7 @@ install_helper() {
   install_log
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
-  if [ -f "$MANIFEST" ]; then cat "$MANIFEST" >>"$STAGE/manifest"; fi
+  if [ -f "$MANIFEST" ]; then other_mode_files | grep -vxF -f - "$MANIFEST" >>"$STAGE/manifest" || true; fi
   write_manifest
   sort -u "$STAGE/manifest" >"$STAGE/manifest.new"
   if [ -f "$MANIFEST" ] && cmp -s "$STAGE/manifest.new" "$MANIFEST"; then

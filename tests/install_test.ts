@@ -338,6 +338,22 @@ it("a logrotate snippet that was there before (the admin's, another prefix's) is
   });
 });
 
+it("switching modes removes what only the other mode installed", async () => {
+  await withDestdir(async (destdir) => {
+    // What a compile-mode install leaves (no denort here to build one): its binary, recorded for --uninstall.
+    const binary = `${destdir}${LIB}/netauth-pam-helper`;
+    Deno.mkdirSync(`${destdir}${LIB}`, { recursive: true });
+    Deno.writeTextFileSync(binary, "a compiled helper");
+    Deno.writeTextFileSync(`${destdir}${LIB}/installed-files`, `${binary}\n`);
+    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(res.code, 0, res.out);
+    assert.match(res.out, new RegExp(`^removed: ${binary} \\(not used in bundle mode\\)$`, "m"));
+    assert.throws(() => Deno.statSync(binary), Deno.errors.NotFound);
+    assert.doesNotMatch(Deno.readTextFileSync(`${destdir}${LIB}/installed-files`), new RegExp(`^${binary}$`, "m"));
+    assert.ok(tree(destdir).includes("usr/local/lib/netauth-pam-helper/netauth-pam-helper.js"));
+  });
+});
+
 it("bad options exit 3 with one line", async () => {
   for (const args of [["--bogus"], ["--mode", "zip"], ["--prefix", "relative"], ["--conf-dir"]]) {
     const res = await install(...args);
