@@ -19,6 +19,7 @@ export interface ManifestInputs {
   runtimeDir: string;
   sandbox: string[];
   debianProfile?: string;
+  logFile?: string;
   version: string;
   deno: string;
   git: (args: string[]) => Promise<string | undefined>;
@@ -38,6 +39,10 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     const info = Deno.lstatSync(at(path));
     return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
   });
+  const owner = (path: string): DirEntry => {
+    const info = Deno.lstatSync(at(path));
+    return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
+  };
   const commit = await inputs.git(["rev-parse", "HEAD"]);
   const status = commit === undefined ? undefined : await inputs.git(["status", "--porcelain"]);
   return {
@@ -54,6 +59,7 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     sandbox: inputs.sandbox,
     runtimeDirs,
     pam: { debianProfile: inputs.debianProfile ?? null },
+    log: inputs.logFile ? owner(inputs.logFile) : null,
     files,
   };
 }
@@ -73,7 +79,7 @@ export function gitIn(root: string): (args: string[]) => Promise<string | undefi
 
 if (import.meta.main) {
   // manifest.ts --root DIR --destdir DIR --prefix DIR --mode M --artefact PATH --launcher PATH
-  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--debian-profile PATH] --file PATH...  > manifest.json
+  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--debian-profile PATH] [--log-file PATH] --file PATH...
   try {
     const { values } = parseArgs({
       args: Deno.args,
@@ -88,6 +94,7 @@ if (import.meta.main) {
         "conf-dir": { type: "string" },
         "cache-dir": { type: "string" },
         "debian-profile": { type: "string" },
+        "log-file": { type: "string" },
         file: { type: "string", multiple: true, default: [] },
       },
     });
@@ -114,6 +121,7 @@ if (import.meta.main) {
       runtimeDir,
       sandbox: await flagsFor({ confDir, cacheDir: values["cache-dir"], runtimeDir }),
       debianProfile: values["debian-profile"],
+      logFile: values["log-file"],
       version: VERSION,
       deno: Deno.version.deno,
       git: gitIn(root),

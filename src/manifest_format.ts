@@ -37,5 +37,7 @@ export interface Manifest {
   sandbox: string[];
   runtimeDirs: DirEntry[];
   pam: { debianProfile: string | null };
+  /** The log file the PAM lines name: owner and mode only, its content changes with every login. */
+  log: DirEntry | null;
   files: FileEntry[];
 }

@@ -11,10 +11,24 @@ import {
   startNetAuthd,
 } from "../support/netauthd.ts";
 import { freeIds, missingNssCache, privateEtc } from "./nss_cache.ts";
-import { addLocalUser, e2eTest, installHelper, missingPrerequisite, pamtester, removeLocalUser, ROOT } from "./pam.ts";
+import {
+  addLocalUser,
+  e2eTest,
+  installHelper,
+  localAccounts,
+  missingPrerequisite,
+  pamtester,
+  removeLocalUser,
+  ROOT,
+} from "./pam.ts";
 
 const TIMEOUT_S = 3;
 const missing = (await missingPrerequisite()) ?? (await missingNssCache());
+
+// missingPrerequisite names a local account that shadows a NetAuth test user; this is how it finds one.
+Deno.test("a local account is found by name, a missing one is not", async () => {
+  assert.deepEqual(await localAccounts(["root", `netauth-nobody-${Deno.pid}`, "nobody"]), ["root", "nobody"]);
+});
 
 e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) => {
   const tag = `netauth-e2e-${Deno.pid}`;
