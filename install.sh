@@ -16,6 +16,9 @@ PAM=0
 FORCE=0
 DRY_RUN=0
 CHANGED=0
+PAM_WIRED=0 # 1 once a pam-auth-update profile was placed: then no manual PAM lines are printed
+DEBIAN_PROFILE=/usr/share/pam-configs/netauth
+LOG_FILE=/var/log/$NAME.log # what log= on the pam_exec lines in pam.d/ names: created 0640, kept by --uninstall
 
 usage() {
   cat <<EOF
@@ -24,7 +27,8 @@ usage: ./install.sh [options]
 Builds $NAME with the Deno permissions src/sandbox.ts derives from CONF_DIR/config.toml,
 verifies the build, installs it root-owned under PREFIX/lib/$NAME/ with a launcher
 PREFIX/sbin/$NAME (0755) that clears the environment and gives the runtime root-owned HOME,
-DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), and prints the PAM lines to add.
+DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM lines name
+($LOG_FILE, with a logrotate snippet), and prints the PAM lines to add (unless --pam wired them).
 
   --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local)
   --destdir DIR      stage into DIR (packaging, tests): paths inside stay as if installed at PREFIX
@@ -32,13 +36,17 @@ DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), and prints the PAM lines to add
   --cache-dir DIR    enable the offline credential cache in DIR (created root-owned 0700): the
                      helper may read and write there and nowhere else
   --mode compile     a single 'deno compile' binary (default); set DENORT_BIN=/path/to/denort
-                     where the runtime cannot be downloaded (offline, air-gapped)
-  --mode bundle      one bundled JS file run by 'deno run' with the same flags, for hosts where
-                     no denort can be had
+                     where the runtime cannot be downloaded (offline, air-gapped): the denort
+                     of the same Deno version, from the release archive denort-<target>.zip
+  --mode bundle      one bundled JS file run by a root-owned copy of this deno (PREFIX/lib/$NAME/deno)
+                     with the same flags, for hosts where no denort can be had
   --pam              also wire PAM: on Debian/Ubuntu install and enable a pam-auth-update profile;
                      elsewhere print what to add and where. Without --pam no PAM file is touched
-  --force            install even when the config is missing checks or '--check' fails
-  --dry-run          print every action, change nothing
+  --force            install even when '--check' fails (a config is still needed), and replace a
+                     $DEBIAN_PROFILE that install.sh did not write (kept as a backup;
+                     --uninstall puts it back)
+  --dry-run          a preview: needs no server and builds nothing; prints the config check and
+                     every action, changes nothing
   --uninstall        remove exactly what a previous install put there (PAM profile included)
   --verify           check the install against its manifest.json (hashes, owners, modes, runtime
                      directories) and every PAM line that runs the helper; exit 1 on any DRIFT,
@@ -112,7 +120,10 @@ STAGE_LIB=$DESTDIR$LIB
 MANIFEST=$STAGE_LIB/installed-files # one path per line, for --uninstall
 MANIFEST_JSON=$STAGE_LIB/manifest.json # hashes, owners, modes, provenance: for --verify and --audit
 RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (README, "Threat model")
-DEBIAN_PROFILE=/usr/share/pam-configs/netauth
+# A profile of that name install.sh did not write, kept (with --force) until --uninstall puts it back.
+PROFILE_BACKUP=$STAGE_LIB/pam-configs-netauth.orig
+LOGROTATE=/etc/logrotate.d/$NAME
+RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (README, "install.sh")
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
@@ -139,10 +150,16 @@ uninstall() {
   while IFS= read -r path; do
     if [ "$path" = "$DESTDIR$RUNTIME_DIR" ]; then
       if [ -d "$path" ]; then act rm -rf "$path"; fi # the runtime's caches
+    elif [ "$path" = "$DESTDIR$LOG_FILE" ]; then
+      if [ -e "$path" ]; then say "kept: $path (the login log; remove it by hand when no longer wanted)"; fi
     elif [ -e "$path" ]; then
       act rm -f "$path"
     fi
   done <"$MANIFEST"
+  if [ -f "$PROFILE_BACKUP" ]; then
+    act mv -f "$PROFILE_BACKUP" "$DESTDIR$DEBIAN_PROFILE"
+    say "restored: $DESTDIR$DEBIAN_PROFILE (the one install.sh found there; if it was enabled: pam-auth-update --enable netauth)"
+  fi
   act rm -f "$MANIFEST"
   if [ -d "$STAGE_LIB" ]; then act rmdir "$STAGE_LIB"; fi
   if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing removed"; else say "uninstalled $NAME from $DESTDIR$PREFIX"; fi
@@ -150,16 +167,43 @@ uninstall() {
 
 # --- install -------------------------------------------------------------------------------
 
+# In a dry run a problem is a line and the preview goes on; otherwise it stops the install.
+stop_or_note() {
+  if [ "$DRY_RUN" = 1 ]; then
+    say "dry run: a real install would stop here: $*"
+  else
+    die "$*"
+  fi
+}
+
+# A pam-auth-update system: Debian or Ubuntu with pam-auth-update on PATH.
+pam_auth_update_system() { [ -f /etc/debian_version ] && command -v pam-auth-update >/dev/null; }
+
+# A profile of our name that no install of ours recorded is someone else's: never overwrite it silently.
+foreign_profile() {
+  [ -e "$DESTDIR$DEBIAN_PROFILE" ] && ! grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" 2>/dev/null
+}
+
 preflight() {
   DENO=$(command -v deno) || die "deno not found: install Deno 2 (npm install -g deno@2)"
   case $DENO in /*) ;; *) die "deno is not an absolute path: $DENO" ;; esac
   SETPRIV=$(command -v setpriv) || die "setpriv not found: install util-linux (the launcher needs it under su and sudo)"
+  if [ "$PAM" = 1 ] && pam_auth_update_system && foreign_profile && [ "$FORCE" = 0 ]; then
+    stop_or_note "$DESTDIR$DEBIAN_PROFILE exists and install.sh did not write it: pass --force to replace it (it is kept in $PROFILE_BACKUP and --uninstall puts it back)"
+  fi
+  problem=$(log_path_problem)
+  if [ -n "$problem" ]; then stop_or_note "$problem"; fi
+  FLAGS=
   if [ ! -r "$CONF_DIR/config.toml" ]; then
     # Without a config there is no server to name in --allow-net, so even --force cannot build.
-    die "no $CONF_DIR/config.toml: write NetAuth's client config first (or pass --conf-dir)"
+    say "check: FAIL no $CONF_DIR/config.toml"
+    stop_or_note "no $CONF_DIR/config.toml: write NetAuth's client config first (or pass --conf-dir)"
+    return 0
   fi
   if ! FLAGS=$(install_plan); then
-    die "cannot derive the sandbox from $CONF_DIR/config.toml (see above)"
+    FLAGS=
+    stop_or_note "cannot derive the sandbox from $CONF_DIR/config.toml (see above)"
+    return 0
   fi
   say "sandbox: $FLAGS"
   # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
@@ -167,18 +211,47 @@ preflight() {
     say "$check" | sed 's/^/check: /'
   else
     say "$check" | sed 's/^/check: /'
-    [ "$FORCE" = 1 ] || die "--check failed: fix the config or the server first, or pass --force"
-    say "continuing despite the failed check (--force)"
+    if [ "$FORCE" = 1 ]; then
+      say "continuing despite the failed check (--force)"
+    else
+      stop_or_note "--check failed: fix the config or the server first, or pass --force"
+    fi
   fi
 }
 
 # The artefact in the staging or library directory $1.
 artefact() { if [ "$MODE" = compile ]; then printf '%s/%s' "$1" "$NAME"; else printf '%s/%s.js' "$1" "$NAME"; fi; }
 
-# Builds into $1 (a staging directory): the artefact, and the launcher PAM runs.
+deno_version() { deno --version | sed -n 's/^deno \([^ ]*\).*/\1/p'; }
+deno_target() { deno eval --quiet 'console.log(Deno.build.target)'; }
+
+# Where a denort matching this deno comes from.
+denort_source() {
+  version=$(deno_version) target=$(deno_target)
+  printf 'the denort of deno %s for %s is in the Deno release archive denort-%s.zip (https://dl.deno.land/release/v%s/denort-%s.zip, or the v%s release on GitHub)' \
+    "$version" "$target" "$target" "$version" "$target" "$version"
+}
+
+# What is wrong with DENORT_BIN as a path (nothing when unset or usable): a typo is not being offline.
+denort_bin_problem() {
+  [ "${DENORT_BIN+set}" = set ] || return 0
+  if [ -z "$DENORT_BIN" ]; then
+    say "DENORT_BIN is set but empty: unset it to download denort, or name the file"
+  elif [ ! -e "$DENORT_BIN" ]; then
+    say "DENORT_BIN=$DENORT_BIN: no such file (a wrong path, not a network problem)"
+  elif [ ! -f "$DENORT_BIN" ]; then
+    say "DENORT_BIN=$DENORT_BIN is not a regular file"
+  elif [ ! -x "$DENORT_BIN" ]; then
+    say "DENORT_BIN=$DENORT_BIN is not executable (chmod 0755 it)"
+  fi
+}
+
+# Builds into $1 (a staging directory): the artefact, bundle mode's copy of deno, and the launcher PAM runs.
 build() {
   stage=$1
   if [ "$MODE" = compile ]; then
+    problem=$(denort_bin_problem)
+    [ -z "$problem" ] || die "$problem; $(denort_source)"
     # No V8 code cache: a compiled binary keeps it in TMPDIR, which must hold nothing the runtime trusts.
     # shellcheck disable=SC2046,SC2086 # FLAGS and the baked arguments are lists of single words
     if ! out=$(deno compile --quiet --frozen --no-code-cache --config "$ROOT/deno.json" $FLAGS \
@@ -186,7 +259,7 @@ build() {
       say "$out" >&2
       case $out in
         *denort* | *dl.deno.land* | *"error sending request"*)
-          die "deno compile could not get its denort runtime (offline?): set DENORT_BIN=/path/to/denort for deno $(deno_version), or use --mode bundle"
+          die "deno compile could not download its denort runtime (offline?): $(denort_source); unzip it and set DENORT_BIN=/path/to/denort, or use --mode bundle"
           ;;
       esac
       die "deno compile failed"
@@ -195,15 +268,37 @@ build() {
     # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
     # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (README, "Performance").
     deno task --quiet --config "$ROOT/deno.json" bundle --outdir "$stage" >/dev/null || die "deno bundle failed"
+    # The very executable behind `deno` (npm's is a symlink), so a later upgrade of it cannot break logins.
+    deno_exe=$(deno eval --quiet 'console.log(Deno.execPath())') || die "cannot find the deno executable"
+    cp "$deno_exe" "$stage/deno" || die "cannot copy $deno_exe"
   fi
-  launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR"
+  launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR" "$RUNTIME_DENO"
 }
 
-deno_version() { deno --version | sed -n 's/^deno \([^ ]*\).*/\1/p'; }
+# What build and verify_build would do, for --dry-run: nothing is built.
+preview_build() {
+  if [ "$MODE" = compile ]; then
+    problem=$(denort_bin_problem)
+    if [ -n "${DENORT_BIN:-}" ]; then denort="DENORT_BIN=$DENORT_BIN"; else denort="a download of denort-$(deno_target).zip"; fi
+    say "would build: deno compile --no-code-cache (sandbox flags above) src/main.ts $(install_plan --baked-args 2>/dev/null), runtime from $denort"
+    if [ -n "$problem" ]; then stop_or_note "$problem"; fi
+  else
+    say "would build: deno task bundle (scripts/bundle.ts: deno bundle --minify --code-splitting src/main.ts), and copy $(deno eval --quiet 'console.log(Deno.execPath())') (deno $(deno_version)) for the launcher"
+  fi
+  say "would verify: the staged helper through a staged launcher (version, fail closed, exactly the sandbox)"
+  if [ "$MODE" = bundle ]; then
+    say "would install: $(artefact "$STAGE_LIB") and its chunks beside it (mode 0644)"
+    say "would install: $DESTDIR$RUNTIME_DENO (mode 0755)"
+  else
+    say "would install: $(artefact "$STAGE_LIB") (mode 0755)"
+  fi
+  say "would install: $STAGE_BIN (mode 0755, the launcher PAM runs)"
+  CHANGED=1
+}
 
-# Writes the launcher $1 for the artefact at $2, the runtime's directories below $3 (src/launcher.ts).
+# Writes the launcher $1 for the artefact at $2, the runtime's directories below $3, bundle mode's deno $4.
 launcher() {
-  install_plan --launcher --mode "$MODE" --target "$2" --deno "$DENO" --setpriv "$SETPRIV" \
+  install_plan --launcher --mode "$MODE" --target "$2" --deno "$4" --setpriv "$SETPRIV" \
     --launcher-runtime-dir "$3" >"$1" || die "cannot write the launcher"
 }
 
@@ -221,7 +316,7 @@ make_runtime_dir() {
 verify_build() {
   stage=$1
   make_runtime_dir "$stage/runtime"
-  launcher "$stage/verify-launcher" "$(artefact "$stage")" "$stage/runtime"
+  launcher "$stage/verify-launcher" "$(artefact "$stage")" "$stage/runtime" "$stage/deno"
   chmod 0755 "$stage/verify-launcher"
   # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
   if ! deno_run --allow-run="$stage/verify-launcher" "$ROOT/src/verify_build.ts" "$stage/verify-launcher" $FLAGS; then
@@ -244,11 +339,15 @@ place() {
   if [ -f "$dst" ] && cmp -s "$src" "$dst"; then
     say "unchanged: $dst"
     rm -f "$src"
+  elif [ "$DRY_RUN" = 1 ]; then
+    say "would install: $dst (mode $mode)"
+    CHANGED=1
   else
     ensure_dir "$(dirname "$dst")"
-    if [ "$(id -u)" = 0 ]; then act chown 0:0 "$src"; fi
-    act mv -f "$src" "$dst"
-    if [ "$DRY_RUN" = 1 ]; then say "would install: $dst"; else say "installed: $dst"; fi
+    if [ "$(id -u)" = 0 ]; then chown 0:0 "$src"; fi
+    mv -f "$src" "$dst"
+    say "installed: $dst"
+    CHANGED=1
   fi
   printf '%s\n' "$dst" >>"$STAGE/manifest"
 }
@@ -266,10 +365,35 @@ place_bundle() {
   done
 }
 
+# What only the other mode installs: its artefact (bundle mode: the entry and its chunks), and in bundle
+# mode the copy of deno (about 95 MB).
+other_mode_files() {
+  if [ "$MODE" = compile ]; then
+    for js in "$STAGE_LIB"/*.js; do
+      if [ -e "$js" ]; then printf '%s\n' "$js"; fi
+    done
+    printf '%s\n' "$DESTDIR$RUNTIME_DENO"
+  else
+    printf '%s\n' "$STAGE_LIB/$NAME"
+  fi
+}
+
+# Switching modes: what a previous install in the other mode recorded is not used any more.
+remove_other_mode_files() {
+  [ -f "$MANIFEST" ] || return 0
+  other_mode_files | while IFS= read -r stale; do
+    if [ -e "$stale" ] && grep -qxF "$stale" "$MANIFEST"; then
+      rm -f "$stale"
+      say "removed: $stale (not used in $MODE mode)"
+    fi
+  done
+}
+
 # The runtime's own directory, root's alone: made afresh when missing or when anything in it is not.
 install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
-  if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o -perm /022 \) -print -quit)" ]; then
+  # A symbolic link's own mode is always 0777 and means nothing (Deno links node_compat_bin/node to itself).
+  if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o \( ! -type l -perm /022 \) \) -print -quit)" ]; then
     :
   elif [ "$DRY_RUN" = 1 ]; then
     say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
@@ -291,35 +415,90 @@ warm_code_cache() {
   say "code cache: warmed by root in $RUNTIME_DIR/deno"
 }
 
-pam_lines() {
-  cat <<EOF
-PAM lines to add, for example in common-auth / common-account (system-auth elsewhere). pam_unix comes
-first so local accounts, root included, work while NetAuth is down; pam_localuser keeps them from ever
-being tried against NetAuth:
-  auth     [success=3 default=ignore]  pam_unix.so nullok
-  auth     [success=1 default=ignore]  pam_localuser.so
-  auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet seteuid $BIN
-  auth     requisite                   pam_deny.so
-  auth     required                    pam_permit.so
-  account  [success=1 default=ignore]  pam_localuser.so
-  account  required                    pam_exec.so quiet seteuid $BIN
-Complete stacks, every line explained: $ROOT/pam.d/
-EOF
+log_path_problem() {
+  log=$DESTDIR$LOG_FILE
+  if [ -L "$log" ] || { [ -e "$log" ] && [ ! -f "$log" ]; }; then
+    say "$log is not a regular file (a symbolic link?): remove it; pam_exec appends to it as root"
+  fi
 }
 
-wire_pam() {
-  if [ ! -f /etc/debian_version ] || ! command -v pam-auth-update >/dev/null; then
-    say "not a pam-auth-update system: nothing changed in PAM."
-    say "Add the lines above to /etc/pam.d/system-auth (RHEL/Fedora: see pam.d/rhel/, Arch/Void: pam.d/arch/)."
+# The log file pam_exec appends to (as root, before the helper runs): a regular file, root's, readable by
+# adm (root's group without one), so no local user can read it, write it or point it elsewhere.
+install_log() {
+  log=$DESTDIR$LOG_FILE
+  group=root
+  if getent group adm >/dev/null 2>&1; then group=adm; fi
+  problem=$(log_path_problem)
+  [ -z "$problem" ] || die "$problem"
+  if [ -f "$log" ] && [ "$(stat -c '%u %G %a' "$log")" = "0 $group 640" ]; then
+    :
+  elif [ "$DRY_RUN" = 1 ]; then
+    say "would create: $log (root:$group, mode 0640)"
+  else
+    mkdir -p "$(dirname "$log")"
+    (umask 077 && : >>"$log")
+    if [ "$(id -u)" = 0 ]; then chown "0:$group" "$log"; fi
+    chmod 0640 "$log"
+    say "log file: $log (root:$group, mode 0640; --uninstall keeps it)"
+    CHANGED=1
+  fi
+  printf '%s\n' "$log" >>"$STAGE/manifest"
+  if [ -z "$DESTDIR" ] && [ ! -d /etc/logrotate.d ]; then
+    say "no /etc/logrotate.d: rotate $LOG_FILE with the host's own tool"
     return 0
   fi
+  if [ -e "$DESTDIR$LOGROTATE" ] && ! grep -qx "$DESTDIR$LOGROTATE" "$MANIFEST" 2>/dev/null; then
+    # The admin's own, or another install's (another --prefix): theirs to keep and to remove.
+    say "left alone: $DESTDIR$LOGROTATE (there before this install; not recorded, so --uninstall keeps it)"
+    return 0
+  fi
+  sed "s/create 0640 root adm/create 0640 root $group/" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
+  place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
+}
+
+# Wires PAM through pam-auth-update where there is one, and says what changed; elsewhere changes nothing.
+wire_pam() {
+  if ! pam_auth_update_system; then
+    say "not a pam-auth-update system: nothing changed in PAM."
+    say "Add the lines below to /etc/pam.d/system-auth (RHEL/Fedora: see pam.d/rhel/, Arch/Void: pam.d/arch/)."
+    return 0
+  fi
+  profile=$DESTDIR$DEBIAN_PROFILE
+  if foreign_profile && [ ! -f "$PROFILE_BACKUP" ]; then
+    ensure_dir "$STAGE_LIB"
+    act cp -p "$profile" "$PROFILE_BACKUP"
+    if [ "$DRY_RUN" = 0 ]; then
+      say "kept the $profile install.sh did not write as $PROFILE_BACKUP (--uninstall puts it back)"
+    fi
+  fi
   sed "s#/usr/local/sbin/$NAME#$BIN#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
-  place "$STAGE/netauth.profile" "$DESTDIR$DEBIAN_PROFILE" 0644
+  place "$STAGE/netauth.profile" "$profile" 0644
+  PAM_WIRED=1
   if [ -n "$DESTDIR" ]; then
     say "staged the pam-auth-update profile; enable it on the host with: pam-auth-update --enable netauth"
   elif [ "$CHANGED" = 1 ] || ! grep -q "$BIN" /etc/pam.d/common-auth 2>/dev/null; then
+    pam_snapshot >"$STAGE/pam.before"
     act pam-auth-update --package --enable netauth
+    if [ "$DRY_RUN" = 1 ]; then return 0; fi
+    changed=$(pam_snapshot | diff "$STAGE/pam.before" - | awk '/^[<>]/ { print $NF }' | sort -u | paste -s -d ' ' -)
+    if [ -n "$changed" ]; then
+      say "pam-auth-update: enabled the netauth profile ($profile); changed: $changed"
+    else
+      say "pam-auth-update: the netauth profile ($profile) was enabled already; nothing changed in /etc/pam.d"
+    fi
+  else
+    say "pam-auth-update: the netauth profile is enabled already ($BIN in /etc/pam.d/common-auth); nothing changed"
   fi
+}
+
+# One line per file pam-auth-update writes (/etc/pam.d/common-*): checksum, then path.
+pam_snapshot() { for f in /etc/pam.d/common-*; do if [ -f "$f" ]; then printf '%s %s\n' "$(cksum <"$f")" "$f"; fi; done; }
+
+# The manual PAM lines, from pam.d/common-lines (their one source), for this install's launcher path.
+pam_lines() {
+  say "PAM lines to add, for example in common-auth / common-account (system-auth elsewhere):"
+  grep -v '^#' "$ROOT/pam.d/common-lines" | sed "s#/usr/local/sbin/$NAME#$BIN#g; s/^/  /"
+  say "Why each line, and complete stacks: $ROOT/pam.d/ (README.md there)"
 }
 
 # manifest.json (src/manifest.ts): per installed file its SHA-256, owner and mode, and what it was built
@@ -332,7 +511,11 @@ write_manifest() {
   set --
   while IFS= read -r path; do
     if [ "$path" = "$DESTDIR$DEBIAN_PROFILE" ]; then set -- "$@" --debian-profile "$DEBIAN_PROFILE"; fi
-    if [ "$path" != "$MANIFEST_JSON" ] && [ -f "$path" ]; then set -- "$@" --file "${path#"$DESTDIR"}"; fi
+    if [ "$path" = "$DESTDIR$LOG_FILE" ]; then
+      set -- "$@" --log-file "$LOG_FILE"
+    elif [ "$path" != "$MANIFEST_JSON" ] && [ -f "$path" ]; then
+      set -- "$@" --file "${path#"$DESTDIR"}"
+    fi
   done <"$STAGE/manifest"
   deno_run --allow-read --allow-run=git "$ROOT/src/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
     --prefix "$PREFIX" --mode "$MODE" --artefact "$(artefact "$LIB")" --launcher "$BIN" \
@@ -345,34 +528,47 @@ install_helper() {
   preflight
   STAGE=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-stage.XXXXXX")
   trap 'rm -rf "$STAGE"' EXIT
-  say "building ($MODE mode)"
-  build "$STAGE"
-  verify_build "$STAGE"
   : >"$STAGE/manifest"
-  if [ "$MODE" = bundle ]; then
-    place_bundle
+  if [ "$DRY_RUN" = 1 ]; then
+    preview_build
   else
-    place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" 0755
+    say "building ($MODE mode)"
+    build "$STAGE"
+    verify_build "$STAGE"
+    if [ "$MODE" = bundle ]; then
+      place_bundle
+      place "$STAGE/deno" "$DESTDIR$RUNTIME_DENO" 0755
+    else
+      place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" 0755
+    fi
+    place "$STAGE/launcher" "$STAGE_BIN" 0755
+    remove_other_mode_files
   fi
-  place "$STAGE/launcher" "$STAGE_BIN" 0755
   install_runtime_dir
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
     act mkdir -p "$DESTDIR$CACHE_DIR"
     act chmod 0700 "$DESTDIR$CACHE_DIR"
     say "offline cache directory $DESTDIR$CACHE_DIR: mode 0700, root-owned; --uninstall leaves it"
   fi
+  install_log
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
+  # What is gone (an earlier build's chunks) is not carried over.
   if [ -f "$MANIFEST" ]; then
-    while IFS= read -r path; do
-      if [ -e "$path" ]; then printf '%s\n' "$path" >>"$STAGE/manifest"; fi
-    done <"$MANIFEST"
+    other_mode_files | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
+      if [ -e "$path" ]; then printf '%s\n' "$path"; fi
+    done >>"$STAGE/manifest" || true
   fi
   write_manifest
   sort -u "$STAGE/manifest" >"$STAGE/manifest.new"
-  if [ ! -f "$MANIFEST" ] || ! cmp -s "$STAGE/manifest.new" "$MANIFEST"; then
-    ensure_dir "$STAGE_LIB"
-    act mv -f "$STAGE/manifest.new" "$MANIFEST"
+  if [ -f "$MANIFEST" ] && cmp -s "$STAGE/manifest.new" "$MANIFEST"; then
+    :
+  elif [ "$DRY_RUN" = 1 ]; then
+    say "would write: $MANIFEST"
+  else
+    mkdir -p "$STAGE_LIB"
+    mv -f "$STAGE/manifest.new" "$MANIFEST"
+    CHANGED=1
   fi
   warm_code_cache
   if [ "$CHANGED" = 0 ]; then
@@ -380,7 +576,7 @@ install_helper() {
   elif [ "$DRY_RUN" = 1 ]; then
     say "dry run: nothing changed"
   fi
-  pam_lines
+  if [ "$PAM_WIRED" = 0 ]; then pam_lines; fi
 }
 
 # --- verify --------------------------------------------------------------------------------

@@ -1,10 +1,14 @@
 // `deno task demo`: a throwaway netauthd with demo entities, the helper asked a few questions
 // (through PAM with pamtester when root, else directly), every step printed, then cleaned up.
-import { ALICE_SECRET, CAROL_SECRET, ensureNetAuthBinaries, startNetAuthd } from "../tests/support/netauthd.ts";
+import { ALICE_SECRET, CAROL_SECRET, startNetAuthd } from "../tests/support/netauthd.ts";
 import { printFlags, runHelper } from "../tests/integration/run_helper.ts";
+import { buildNetAuthIfMissing } from "./netauthd_build.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const say = (line: string) => console.log(line);
+let steps = 0;
+/** A numbered step: numbers count the steps this run took, from 1. */
+const step = (line: string) => say(`${++steps}. ${line}`);
 
 async function sh(cmd: string, args: string[], stdin = ""): Promise<{ code: number; out: string }> {
   const child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
@@ -24,24 +28,18 @@ const questions: [string, string, string, string][] = [
   ["zed (unknown), account check", "zed", "acct_mgmt", ""],
 ];
 
-if (!(await ensureNetAuthBinaries()).ok) {
-  say("1. netauthd is not built yet: building NetAuth v0.6.4 with Go (about a minute, once)");
-  const built = await sh("sh", [`${ROOT}tests/netauthd/install.sh`]);
-  if (built.code !== 0) throw new Error(`could not build netauthd:\n${built.out}`);
-}
+if (!await buildNetAuthIfMissing(step)) Deno.exit(1);
 const server = await startNetAuthd();
 const prefix = await Deno.makeTempDir({ prefix: "netauth-demo-" });
 const service = `netauth-demo-${Deno.pid}`;
 const viaPam = Deno.uid() === 0 && (await sh("sh", ["-c", "command -v pamtester"])).code === 0;
 try {
-  say(`2. netauthd is up on 127.0.0.1:${server.port}: alice and bob, carol (locked), dave; groups ops ⊂ staff`);
-  say(
-    `3. the helper's sandbox for ${server.clientConfigDir}:\n   ${
-      (await printFlags(server.clientConfigDir)).join(" ")
-    }`,
+  step(`netauthd is up on 127.0.0.1:${server.port}: alice and bob, carol (locked), dave; groups ops ⊂ staff`);
+  step(
+    `the helper's sandbox for ${server.clientConfigDir}:\n   ${(await printFlags(server.clientConfigDir)).join(" ")}`,
   );
   const check = await runHelper({ confDir: server.clientConfigDir, args: ["--check"] });
-  say(`4. --check says:\n${check.stdout.trim().replace(/^/gm, "   ")}`);
+  step(`--check says:\n${check.stdout.trim().replace(/^/gm, "   ")}`);
   if (viaPam) {
     const install = await sh(`${ROOT}install.sh`, [
       "--mode",
@@ -58,14 +56,14 @@ try {
       `auth required pam_exec.so expose_authtok quiet seteuid log=${prefix}/helper.log ${helper}\n` +
         `account required pam_exec.so quiet seteuid log=${prefix}/helper.log ${helper}\n`,
     );
-    say(`5. installed with install.sh --mode bundle into ${prefix}; PAM service /etc/pam.d/${service}:`);
+    step(`installed with install.sh --mode bundle into ${prefix}; PAM service /etc/pam.d/${service}:`);
     for (const [what, user, op, password] of questions) {
       const r = await sh("pamtester", [service, user, op], `${password}\n`);
       const log = (await Deno.readTextFile(`${prefix}/helper.log`)).trim().split("\n").at(-1);
       say(`   ${what.padEnd(32)} pamtester: ${r.code === 0 ? "PAM_SUCCESS" : "refused"}; helper: ${log}`);
     }
   } else {
-    say("5. not root or no pamtester: asking the helper directly, as pam_exec would:");
+    step("not root or no pamtester: asking the helper directly, as pam_exec would:");
     for (const [what, user, op, password] of questions) {
       const env = { PAM_TYPE: op === "authenticate" ? "auth" : "account", PAM_USER: user, PAM_SERVICE: service };
       const r = await runHelper({ confDir: server.clientConfigDir, env, stdin: password });
@@ -73,11 +71,11 @@ try {
     }
   }
   const seen = (await server.log()).split("\n").filter((l) => l.includes(`service=${service}`)).length;
-  say(`6. netauthd logged ${seen} decisions for service=${service}`);
+  step(`netauthd logged ${seen} decisions for service=${service}`);
 } finally {
   await Deno.remove(`/etc/pam.d/${service}`).catch(() => {});
   await sh(`${ROOT}install.sh`, ["--uninstall", "--prefix", prefix]);
   await server.cleanup();
   await Deno.remove(prefix, { recursive: true });
-  say("7. cleaned up: server stopped, temporary files and PAM service removed");
+  step("cleaned up: server stopped, temporary files and PAM service removed");
 }

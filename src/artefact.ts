@@ -1,8 +1,9 @@
 // `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle with
 // every chunk it may import, or the compiled binary) against the manifest install.sh wrote beside it
-// (src/manifest.ts). Both sit in
-// the root-owned PREFIX/lib/netauth-pam-helper/, which the installed helper's sandbox may read.
-import type { Manifest } from "./manifest.ts";
+// (src/manifest.ts). Both sit in the root-owned PREFIX/lib/netauth-pam-helper/, which the installed
+// helper's sandbox may read.
+import { sha256Hex } from "./digest.ts";
+import { type Manifest, MANIFEST_NAME } from "./manifest_format.ts";
 
 export interface ArtefactState {
   /** The file this process runs. */
@@ -13,16 +14,6 @@ export interface ArtefactState {
   expected?: string;
   /** Why this process is not the installed, recorded artefact; absent when it is. */
   problem?: string;
-}
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Permission bits in octal, like "0755". */
-export function octalMode(mode: number | null): string {
-  return `0${((mode ?? 0) & 0o7777).toString(8).padStart(3, "0")}`;
 }
 
 /** The manifest's verdict on the running file: the same path, and the same hash. */
@@ -76,7 +67,7 @@ export function runningFile(mode: string | undefined): string {
 
 /** Reads installDir/manifest.json and hashes the running file (only `--audit` pays for this). */
 export async function inspectArtefact(installDir: string): Promise<ArtefactState> {
-  const manifestPath = `${installDir}/manifest.json`;
+  const manifestPath = `${installDir}/${MANIFEST_NAME}`;
   const failure = (err: unknown) => `cannot be read (${(err as Error).name})`;
   let manifest: Manifest | { error: string };
   try {

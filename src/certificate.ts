@@ -1,7 +1,8 @@
 // The PEM file trusted as NetAuth's root: read inside the sandbox, parsed and filtered by
 // validity at every run, so that logins and --check trust exactly the same certificates.
-import { type Config, describeIoError } from "./config.ts";
-import { Exit, HelperError } from "./exit_codes.ts";
+import type { Config } from "./config.ts";
+import { Exit } from "./exit_codes.ts";
+import { describeIoError, HelperError } from "./errors.ts";
 import { trustProblem } from "./file_modes.ts";
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

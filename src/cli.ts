@@ -1,7 +1,8 @@
 // Command-line parsing: turns argv into options, or a HelperError(3) naming what was wrong.
 import { parseLongOptions } from "./argv.ts";
-import { trimSlashes } from "./config.ts";
-import { Exit, HelperError } from "./exit_codes.ts";
+import { trimSlashes } from "./paths.ts";
+import { Exit } from "./exit_codes.ts";
+import { HelperError } from "./errors.ts";
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from "./log.ts";
 
 export const DEFAULT_CONFIG = "/etc/netauth/config.toml";
@@ -28,6 +29,7 @@ export const DEFAULT_CACHE_TRIES = 5;
 
 export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
+                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]]
        netauth-pam-helper --check | --audit | --version | --help`;
 
 const GROUP_NAME = /^[A-Za-z0-9._@-]{1,128}$/;

@@ -1,13 +1,10 @@
 // NetAuth's client config.toml, read with NetAuth's semantics: case-insensitive keys,
 // unknown keys ignored, relative paths under core.conf. Every error names file and key.
 import { parse as parseToml } from "smol-toml";
-import { Exit, HelperError } from "./exit_codes.ts";
+import { Exit } from "./exit_codes.ts";
+import { describeIoError, HelperError } from "./errors.ts";
 import { trustProblem } from "./file_modes.ts";
 import { dirname, resolvePath } from "./paths.ts";
-
-// The path helpers live in paths.ts (the strict-modes walk needs them without the config);
-// importers keep finding them here.
-export { dirname, resolvePath, trimSlashes } from "./paths.ts";
 
 export const DEFAULT_PORT = 1729;
 export const DEFAULT_CERTIFICATE = "keys/tls.pem";
@@ -17,8 +14,6 @@ export interface Config {
   file: string;
   server: string;
   port: number;
-  /** Base for relative paths: core.conf, or the config file's directory. */
-  confDir: string;
   /** Absolute path of the PEM file trusted as the server's root. */
   certificate: string;
   /** Plaintext gRPC: secrets travel unencrypted. */
@@ -60,6 +55,7 @@ export function parseConfig(file: string, text: string, hostname: () => string):
   if (typeof server !== "string" || !isHostName(server)) {
     throw configError(file, "core.server", `expected a host name or IP address without port, got ${show(server)}`);
   }
+  // Base for relative paths: core.conf, or the config file's directory.
   const confDirRaw = core.conf ?? dirname(file);
   if (typeof confDirRaw !== "string" || confDirRaw === "") {
     throw configError(file, "core.conf", `expected a directory path, got ${show(confDirRaw)}`);
@@ -77,7 +73,6 @@ export function parseConfig(file: string, text: string, hostname: () => string):
     file,
     server: server.toLowerCase(),
     port: parsePort(file, core.port),
-    confDir,
     certificate: resolvePath(confDir, certificate),
     pwnMe: parseBool(file, "tls.pwn_me", tls.pwn_me ?? false),
     clientId,
@@ -86,15 +81,6 @@ export function parseConfig(file: string, text: string, hostname: () => string):
 
 export function configError(file: string, key: string | undefined, message: string): HelperError {
   return new HelperError(Exit.SERVICE_ERR, "bad_config", `config ${file}: ${key ? `${key}: ` : ""}${message}`);
-}
-
-/** A short reason for a failed read, including the sandbox refusing it. */
-export function describeIoError(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return "no such file";
-  if (err instanceof Deno.errors.NotCapable) return "outside the directories this helper may read";
-  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (err instanceof Deno.errors.IsADirectory) return "is a directory";
-  return String((err as Error)?.message ?? err).split("\n")[0];
 }
 
 // NetAuth's Go clients (viper) match keys case-insensitively.

@@ -1,42 +1,58 @@
-// The PAM return codes the helper exits with (README, "Exit codes").
-// pam_exec maps every non-zero status to PAM_SYSTEM_ERR, so these are for logs and humans.
-export const Exit = {
-  SUCCESS: 0,
-  SERVICE_ERR: 3,
-  SYSTEM_ERR: 4,
-  PERM_DENIED: 6,
-  AUTH_ERR: 7,
-  AUTHINFO_UNAVAIL: 9,
-  USER_UNKNOWN: 10,
-} as const;
+// The PAM return codes the helper exits with, tabled once: `Exit`, the PAM names in log lines
+// and `--help`'s meanings all come from here. pam_exec maps every non-zero status to
+// PAM_SYSTEM_ERR, so these are for logs and humans.
+import type { LogLevel } from "./log.ts";
 
-export type ExitCode = typeof Exit[keyof typeof Exit];
+/** Each code's PAM name is `PAM_` + its key. `logLevel`: a user's verdict warns, a fault is an error. */
+const EXIT_TABLE = {
+  SUCCESS: { code: 0, logLevel: "INFO", meaning: "authenticated; account permitted" },
+  SERVICE_ERR: {
+    code: 3,
+    logLevel: "ERROR",
+    meaning: "bad configuration or arguments, unsupported PAM_TYPE, PAM_USER missing",
+  },
+  SYSTEM_ERR: { code: 4, logLevel: "ERROR", meaning: "unexpected internal failure" },
+  PERM_DENIED: { code: 6, logLevel: "WARN", meaning: "entity locked (account) or not in any --require-group" },
+  AUTH_ERR: {
+    code: 7,
+    logLevel: "WARN",
+    meaning: "wrong, empty or oversized password, or one with a NUL inside; unknown or locked entity",
+  },
+  AUTHINFO_UNAVAIL: {
+    code: 9,
+    logLevel: "ERROR",
+    meaning: "NetAuth unreachable, deadline passed, TLS failure, server error, reply too large",
+  },
+  USER_UNKNOWN: { code: 10, logLevel: "WARN", meaning: "no such entity (account), or PAM_USER cannot be an entity ID" },
+} as const satisfies Record<string, { code: number; logLevel: LogLevel; meaning: string }>;
+
+type ExitName = keyof typeof EXIT_TABLE;
+const NAMES = Object.keys(EXIT_TABLE) as ExitName[];
+
+export const Exit = Object.fromEntries(NAMES.map((name) => [name, EXIT_TABLE[name].code])) as {
+  readonly [K in ExitName]: typeof EXIT_TABLE[K]["code"];
+};
+
+export type ExitCode = typeof Exit[ExitName];
+
+export interface ExitInfo {
+  code: ExitCode;
+  /** Like `PAM_AUTH_ERR`. */
+  pamName: string;
+  /** The level of the decision's log line. */
+  logLevel: LogLevel;
+  /** What the code means, for `--help`. */
+  meaning: string;
+}
+
+/** Every exit code, in ascending order. */
+export const EXIT_CODES: readonly ExitInfo[] = NAMES.map((name) => ({ ...EXIT_TABLE[name], pamName: `PAM_${name}` }));
+
+export function exitInfo(code: ExitCode): ExitInfo {
+  return EXIT_CODES.find((info) => info.code === code)!;
+}
 
 /** The PAM name of an exit code, for log lines and `--help`. */
 export function pamName(code: ExitCode): string {
-  const names: Record<ExitCode, string> = {
-    0: "PAM_SUCCESS",
-    3: "PAM_SERVICE_ERR",
-    4: "PAM_SYSTEM_ERR",
-    6: "PAM_PERM_DENIED",
-    7: "PAM_AUTH_ERR",
-    9: "PAM_AUTHINFO_UNAVAIL",
-    10: "PAM_USER_UNKNOWN",
-  };
-  return names[code];
-}
-
-/**
- * A failure that ends the run with a documented exit code and a one-line message.
- * `outcome` is the short logfmt word for the decision (for example `bad_config`).
- */
-export class HelperError extends Error {
-  constructor(
-    readonly exit: ExitCode,
-    readonly outcome: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HelperError";
-  }
+  return exitInfo(code).pamName;
 }

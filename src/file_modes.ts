@@ -6,7 +6,7 @@
 // Inside the sandbox lstat is refused (NotCapable) above the read grant: the walk stops there
 // without complaint. install.sh's --print-flags step reads everything, so there the same walk
 // covers the whole chain up to "/".
-import { dirname } from "./paths.ts";
+import { dirname, trimSlashes } from "./paths.ts";
 
 export interface Fs {
   lstat(path: string): Promise<Deno.FileInfo>;
@@ -52,9 +52,14 @@ const MAX_LINKS = 40;
 
 export const octal = (info: Info) => ((info.mode ?? 0) & 0o7777).toString(8);
 
+/** Permission bits in octal with a leading zero, like "0755" (manifest.json, `install.sh --verify`). */
+export function octalMode(mode: number | null): string {
+  return `0${((mode ?? 0) & 0o7777).toString(8).padStart(3, "0")}`;
+}
+
 /** Checks `path` and every directory above it, as far as this process may look. */
 export async function walkModes(path: string, options: WalkOptions): Promise<WalkResult> {
-  const start = path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+  const start = trimSlashes(path.replace(/\/+/g, "/"));
   if (!start.startsWith("/")) return { state: "unsafe", path, reason: "is not an absolute path", above: false };
   const walk = new Walk(options);
   const result = await walk.visit(start, "leaf");
@@ -119,26 +124,45 @@ class Walk {
   }
 
   private judge(path: string, info: Info, role: Role): Found {
-    const owner = this.ownerProblem(info);
-    if (owner) return unsafe(path, info, owner);
-    // A sticky directory (like /tmp) lets others add names but not rename or remove ours. That
-    // suffices above a directory, whose owner the walk checks next (a name planted there first
-    // is the planter's, and refused). A file could instead be someone's hard link, so not there.
-    const sticky = ((info.mode ?? 0) & 0o1000) !== 0 && role === "above-directory";
-    if (((info.mode ?? 0) & 0o022) !== 0 && !sticky) return unsafe(path, info, "is writable by group or others");
+    const why = strictProblem(info, this.options.uid, role === "above-directory");
+    if (why) return unsafe(path, info, why);
     this.checked.push({ path, info });
     return undefined;
   }
 
   private ownerProblem(info: Info): string | undefined {
-    const uid = this.options.uid;
-    if (info.uid === 0 || (uid !== null && info.uid === uid)) return undefined;
-    return uid === null || uid === 0 ? "is not owned by root" : `is owned neither by root nor by uid ${uid}`;
+    return ownerProblem(info, this.options.uid);
   }
 }
 
+/**
+ * The strict rule for one file or directory: owned by root (or `uid`, the running user; null
+ * when only root will do) and writable by no one else. `aboveDirectory`: it holds a directory
+ * the walk checks next, where a sticky bit suffices.
+ */
+export function strictProblem(info: Info, uid: number | null, aboveDirectory = false): string | undefined {
+  const owner = ownerProblem(info, uid);
+  if (owner) return owner;
+  // A sticky directory (like /tmp) lets others add names but not rename or remove ours. That
+  // suffices above a directory, whose owner the walk checks next (a name planted there first
+  // is the planter's, and refused). A file could instead be someone's hard link, so not there.
+  const sticky = ((info.mode ?? 0) & 0o1000) !== 0 && aboveDirectory;
+  if (((info.mode ?? 0) & 0o022) !== 0 && !sticky) return "is writable by group or others";
+  return undefined;
+}
+
+function ownerProblem(info: Info, uid: number | null): string | undefined {
+  if (info.uid === 0 || (uid !== null && info.uid === uid)) return undefined;
+  return uid === null || uid === 0 ? "is not owned by root" : `is owned neither by root nor by uid ${uid}`;
+}
+
 function unsafe(path: string, info: Info, why: string): WalkResult {
-  return { state: "unsafe", path, reason: `${why} (owner uid ${info.uid}, mode ${octal(info)})`, above: false };
+  return { state: "unsafe", path, reason: withOwnerAndMode(info, why), above: false };
+}
+
+/** A problem as the walk words it: `is not owned by root (owner uid 1000, mode 755)`. */
+export function withOwnerAndMode(info: Info, why: string): string {
+  return `${why} (owner uid ${info.uid}, mode ${octal(info)})`;
 }
 
 /** The first checked component that keeps other users from reading the file, if any. */

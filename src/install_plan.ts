@@ -4,8 +4,9 @@
 // read so the strict-modes walk (loadConfig, checkCertificateModes) sees every directory up to "/".
 import { parseArgs } from "node:util";
 import { checkCertificateModes } from "./certificate.ts";
-import { loadConfig, trimSlashes } from "./config.ts";
-import { HelperError } from "./exit_codes.ts";
+import { loadConfig } from "./config.ts";
+import { trimSlashes } from "./paths.ts";
+import { HelperError } from "./errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
 import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 import { VERSION } from "./version.ts";

@@ -48,8 +48,6 @@ export function formatLine(level: LogLevel, msg: string, fields: LogFields): str
 }
 
 export interface Logger {
-  readonly level: LogLevel;
-  enabled(level: LogLevel): boolean;
   log(level: LogLevel, msg: string, fields?: LogFields): void;
   /**
    * Fields every later line starts with: the request's, once known. The deadline timer and the
@@ -63,8 +61,6 @@ export function createLogger(level: LogLevel, write: (line: string) => void = wr
   const enabled = (l: LogLevel) => LOG_LEVELS.indexOf(l) >= threshold;
   let bound: LogFields = {};
   return {
-    level,
-    enabled,
     log(l, msg, fields = {}) {
       if (enabled(l)) write(formatLine(l, msg, { ...bound, ...fields }));
     },

@@ -1,18 +1,19 @@
-// Entry point: wires argv, environment, stdin and the NetAuth client into the modules
-// that do the work, then exits with the PAM code. Nothing here decides anything.
+// Entry point: wires argv, environment, stdin and the NetAuth client into the commands
+// (src/commands/), then exits with the PAM code. Nothing here decides anything.
 import { parseCommandLine } from "./cli.ts";
-import { runAudit } from "./audit.ts";
-import { runCheck } from "./check.ts";
+import { auditCommand } from "./commands/audit.ts";
+import { runCheck } from "./commands/check.ts";
+import { helpText } from "./commands/help.ts";
+import { cacheReserveMs, DEADLINE_TIMER_SLACK_MS, handleLogin } from "./commands/login.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { HelperError } from "./errors.ts";
+import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
-import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
-import { helpText } from "./help.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
-import { handleLogin } from "./login.ts";
+import type { NetAuthClient } from "./netauth/client.ts";
 import { decide } from "./policy.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
-import type { NetAuthClient } from "./netauth/client.ts";
-import { installDirOf, netPermission } from "./sandbox.ts";
+import { netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 const started = performance.now();
@@ -22,8 +23,7 @@ let logger = createLogger(envLevel ?? DEFAULT_LOG_LEVEL);
 
 /** Logs the decision's one line and gives back its exit code. */
 function finish(exit: ExitCode, outcome: string, msg: string, fields = {}): ExitCode {
-  const level = exit === Exit.SUCCESS ? "INFO" : exit >= 6 && exit !== 9 ? "WARN" : "ERROR";
-  logger.log(level, msg, { ...fields, outcome, exit, ms: elapsed() });
+  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: elapsed() });
   return exit;
 }
 
@@ -41,23 +41,24 @@ async function main(): Promise<ExitCode> {
   logger = createLogger(options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL);
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   const config = () => loadConfig(options.configPath, () => Deno.hostname());
+  const print = (line: string) => console.log(line);
 
   switch (options.command) {
     case "help":
-      console.log(helpText());
+      print(helpText());
       return Exit.SUCCESS;
     case "version":
-      console.log(`netauth-pam-helper ${VERSION}`);
+      print(`netauth-pam-helper ${VERSION}`);
       return Exit.SUCCESS;
-    case "audit": {
-      const loaded = await config().then((c) => ({ c, e: undefined }), (e: Error) => ({ c: undefined, e: e.message }));
-      const artefact = options.runtimeDir
-        ? await (await import("./artefact.ts")).inspectArtefact(installDirOf(options.runtimeDir))
-        : undefined;
-      const report = runAudit(options.configPath, loaded.c, loaded.e, options.cache?.dir, options.runtimeDir, artefact);
-      console.log(JSON.stringify(report, null, 2));
-      return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
-    }
+    case "audit":
+      return await auditCommand(
+        { configPath: options.configPath, cacheDir: options.cache?.dir, runtimeDir: options.runtimeDir },
+        {
+          loadConfig: config,
+          inspectArtefact: async (dir) => (await import("./artefact.ts")).inspectArtefact(dir),
+          print,
+        },
+      );
     case "check":
       return await runCheck({
         loadConfig: config,
@@ -70,7 +71,7 @@ async function main(): Promise<ExitCode> {
         runtime: options.runtimeDir
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
-        print: (line) => console.log(line),
+        print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,
       });
@@ -83,15 +84,17 @@ async function main(): Promise<ExitCode> {
       const armDeadline = () => {
         if (armed) return;
         armed = true;
-        setTimeout(() => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)), deadline + 200 - Date.now());
+        setTimeout(
+          () => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)),
+          deadline + DEADLINE_TIMER_SLACK_MS - Date.now(),
+        );
       };
-      // With a cache, NetAuth gets less of the deadline so the offline check still fits in it.
-      const reserve = options.cache ? Math.min(1000, options.timeoutSeconds * 250) : 0;
+      const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
       if (options.cache) armDeadline();
       // The cache's modules (and scrypt) load only where a cache is configured.
       const cached = options.cache &&
         await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
-      const result = await handleLogin(options, {
+      const result = await handleLogin({ requireGroups: options.requireGroups }, {
         getEnv: (name) => Deno.env.get(name),
         // A getter: creating the stream costs ~2 MiB, and a request refused on sight never reads it.
         get stdin() {

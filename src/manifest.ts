@@ -3,48 +3,9 @@
 // runtime directories and PAM wiring. install.sh writes it with this module (outside the sandbox);
 // `install.sh --verify` (src/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
 import { parseArgs } from "node:util";
-import { octalMode, sha256Hex } from "./artefact.ts";
-
-export { octalMode, sha256Hex };
-
-export const MANIFEST_FORMAT = "netauth-pam-helper/manifest/v1";
-export const MANIFEST_NAME = "manifest.json";
-
-export interface FileEntry {
-  /** As installed (without DESTDIR). */
-  path: string;
-  sha256: string;
-  uid: number;
-  gid: number;
-  /** Permission bits in octal, like "0755". */
-  mode: string;
-}
-
-export interface DirEntry {
-  path: string;
-  uid: number;
-  gid: number;
-  mode: string;
-}
-
-export interface Manifest {
-  format: string;
-  name: "netauth-pam-helper";
-  version: string;
-  /** The checkout it was built from; null when not built from a git checkout. */
-  source: { commit: string; dirty: boolean } | null;
-  deno: string;
-  denoLockSha256: string;
-  mode: "compile" | "bundle";
-  prefix: string;
-  /** The file the launcher runs: the bundle or the compiled binary. */
-  artefact: string;
-  launcher: string;
-  sandbox: string[];
-  runtimeDirs: DirEntry[];
-  pam: { debianProfile: string | null };
-  files: FileEntry[];
-}
+import { sha256Hex } from "./digest.ts";
+import { octalMode } from "./file_modes.ts";
+import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
 
 export interface ManifestInputs {
   root: string;
@@ -58,6 +19,7 @@ export interface ManifestInputs {
   runtimeDir: string;
   sandbox: string[];
   debianProfile?: string;
+  logFile?: string;
   version: string;
   deno: string;
   git: (args: string[]) => Promise<string | undefined>;
@@ -77,6 +39,10 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     const info = Deno.lstatSync(at(path));
     return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
   });
+  const owner = (path: string): DirEntry => {
+    const info = Deno.lstatSync(at(path));
+    return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
+  };
   const commit = await inputs.git(["rev-parse", "HEAD"]);
   const status = commit === undefined ? undefined : await inputs.git(["status", "--porcelain"]);
   return {
@@ -93,6 +59,7 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     sandbox: inputs.sandbox,
     runtimeDirs,
     pam: { debianProfile: inputs.debianProfile ?? null },
+    log: inputs.logFile ? owner(inputs.logFile) : null,
     files,
   };
 }
@@ -112,7 +79,7 @@ export function gitIn(root: string): (args: string[]) => Promise<string | undefi
 
 if (import.meta.main) {
   // manifest.ts --root DIR --destdir DIR --prefix DIR --mode M --artefact PATH --launcher PATH
-  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--debian-profile PATH] --file PATH...  > manifest.json
+  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--debian-profile PATH] [--log-file PATH] --file PATH...
   try {
     const { values } = parseArgs({
       args: Deno.args,
@@ -127,6 +94,7 @@ if (import.meta.main) {
         "conf-dir": { type: "string" },
         "cache-dir": { type: "string" },
         "debian-profile": { type: "string" },
+        "log-file": { type: "string" },
         file: { type: "string", multiple: true, default: [] },
       },
     });
@@ -153,6 +121,7 @@ if (import.meta.main) {
       runtimeDir,
       sandbox: await flagsFor({ confDir, cacheDir: values["cache-dir"], runtimeDir }),
       debianProfile: values["debian-profile"],
+      logFile: values["log-file"],
       version: VERSION,
       deno: Deno.version.deno,
       git: gitIn(root),

@@ -1,6 +1,7 @@
 // Credential intake: what pam_exec hands over, checked before anything talks to NetAuth.
 // Only the PAM_* names below are trusted; the rest of the PAM environment is user-steerable.
-import { Exit, HelperError } from "./exit_codes.ts";
+import { Exit } from "./exit_codes.ts";
+import { HelperError, type HelperOutcome } from "./errors.ts";
 
 export const PAM_ENV_NAMES = ["PAM_TYPE", "PAM_USER", "PAM_SERVICE", "PAM_RHOST", "PAM_RUSER", "PAM_TTY"] as const;
 export const SUPPORTED_TYPES = ["auth", "account"] as const;
@@ -60,7 +61,7 @@ export function readPamRequest(getEnv: (name: string) => string | undefined): Pa
 export async function readSecret(input: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const bytes = await readAtMost(input, MAX_SECRET_BYTES + 2);
   const framed = bytes.at(-1) === 0 ? bytes.subarray(0, -1) : bytes;
-  const refuse = (outcome: string, message: string) => {
+  const refuse = (outcome: HelperOutcome, message: string) => {
     bytes.fill(0);
     return new HelperError(Exit.AUTH_ERR, outcome, message);
   };

@@ -13,3 +13,8 @@ export function trimSlashes(path: string): string {
 export function resolvePath(base: string, path: string): string {
   return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
 }
+
+/** Whether `path` lies inside directory `dir` (not `dir` itself). */
+export function isBelow(path: string, dir: string): boolean {
+  return path.startsWith(dir === "/" ? "/" : `${trimSlashes(dir)}/`);
+}

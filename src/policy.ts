@@ -1,18 +1,28 @@
 // The decision: one PAM request, one NetAuth client, one exit code. No I/O of its own,
 // so every branch is tested with a fake client (tests/policy_test.ts).
-import { Exit, type ExitCode } from "./exit_codes.ts";
+import { Exit } from "./exit_codes.ts";
 import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
 import type { PamRequest } from "./pam_request.ts";
 
-export interface Decision {
-  exit: ExitCode;
-  outcome: string;
+/** Each outcome with the one exit code it ends in: the compiler keeps the two in step. */
+export type Verdict =
+  | { outcome: "authenticated" | "permitted"; exit: typeof Exit.SUCCESS }
+  | { outcome: "locked" | "not_in_group"; exit: typeof Exit.PERM_DENIED }
+  | { outcome: "denied"; exit: typeof Exit.AUTH_ERR }
+  | { outcome: "unknown_entity"; exit: typeof Exit.USER_UNKNOWN }
+  /** `reply_too_large` is not `unavailable`: the offline cache must not answer for a server that did answer. */
+  | { outcome: "unavailable" | "reply_too_large"; exit: typeof Exit.AUTHINFO_UNAVAIL }
+  | { outcome: "server_refused"; exit: typeof Exit.SYSTEM_ERR };
+
+export type Outcome = Verdict["outcome"];
+
+export type Decision = Verdict & {
   msg: string;
   /** Who decided, when a cache is in play: NetAuth itself or the offline cache. */
   source?: "netauth" | "cache";
   /** The entity's groups, when the decision fetched them. */
   groups?: string[];
-}
+};
 
 export interface PolicyOptions {
   /** Membership in any one of these groups suffices; empty means no group check. */
@@ -63,7 +73,6 @@ function fromNetAuthError(request: PamRequest, err: NetAuthError): Decision {
     case "unavailable":
       return { exit: Exit.AUTHINFO_UNAVAIL, outcome: "unavailable", msg: `NetAuth unavailable: ${err.message}` };
     case "oversized":
-      // Not "unavailable": the offline cache must not answer for a server that did answer.
       return {
         exit: Exit.AUTHINFO_UNAVAIL,
         outcome: "reply_too_large",

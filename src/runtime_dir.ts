@@ -1,5 +1,7 @@
 // The runtime's own directories (HOME, DENO_DIR, TMPDIR), created root-owned by install.sh. Whoever can
-// write there can plant code the runtime loads before any sandbox applies, so only root may.
+// write there can plant code the runtime loads before any sandbox applies, so only root may: the
+// strict-modes rule (file_modes.ts) with root as the only owner.
+import { octal, strictProblem, withOwnerAndMode } from "./file_modes.ts";
 
 /** The three directories the launcher points the runtime at, below the install's runtime directory. */
 export function runtimeDirs(runtimeDir: string): { home: string; denoDir: string; tmp: string } {
@@ -29,11 +31,9 @@ export function inspectRuntimeDir(runtimeDir: string, lstat: Lstat = Deno.lstatS
         : `cannot be inspected (${(err as Error).name})`;
       return { path, problem: `${why}: re-run install.sh` };
     }
-    const mode = ((info.mode ?? 0) & 0o7777).toString(8);
-    const state = { path, uid: info.uid ?? undefined, mode };
+    const state = { path, uid: info.uid ?? undefined, mode: octal(info) };
     if (!info.isDirectory) return { ...state, problem: "is not a directory" };
-    if (info.uid !== 0) return { ...state, problem: `is owned by uid ${info.uid}, not root` };
-    if (((info.mode ?? 0) & 0o022) !== 0) return { ...state, problem: `is writable by group or others (mode ${mode})` };
-    return state;
+    const why = strictProblem(info, null);
+    return why ? { ...state, problem: withOwnerAndMode(info, why) } : state;
   });
 }

@@ -1,6 +1,6 @@
 // The one source of truth for the Deno permissions the helper runs with. `deno compile`
 // (install.sh), `install.sh --print-flags`, the tests and `--audit` all take them from here.
-import { dirname } from "./config.ts";
+import { dirname, isBelow } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
 import { PAM_ENV_NAMES } from "./pam_request.ts";
 
@@ -53,7 +53,7 @@ export function sandboxTargetFor(
   runtimeDir?: string,
 ): SandboxTarget {
   const confDir = dirname(config.file);
-  const certInside = config.certificate.startsWith(`${confDir.replace(/\/$/, "")}/`);
+  const certInside = isBelow(config.certificate, confDir);
   // The install's own directory, PREFIX/lib/netauth-pam-helper (the runtime directory's parent): read
   // only to report the runtime directories' owner and mode and to hash the artefact against manifest.json.
   const runtime = runtimeDir ? [installDirOf(runtimeDir)] : [];

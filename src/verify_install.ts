@@ -3,7 +3,9 @@
 // helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
 // outside the helper's sandbox.
 import { parseArgs } from "node:util";
-import { type DirEntry, type Manifest, MANIFEST_FORMAT, octalMode, sha256Hex } from "./manifest.ts";
+import { sha256Hex } from "./digest.ts";
+import { octalMode } from "./file_modes.ts";
+import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
 
 export interface Check {
   ok: boolean;

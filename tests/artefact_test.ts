@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { chunksOf, compareArtefact, compareChunks, sha256Hex } from "../src/artefact.ts";
+import { chunksOf, compareArtefact, compareChunks } from "../src/artefact.ts";
+import { sha256Hex } from "../src/digest.ts";
 
 const ARTEFACT = "/usr/local/lib/netauth-pam-helper/netauth-pam-helper.js";
 const MANIFEST = "/usr/local/lib/netauth-pam-helper/manifest.json";

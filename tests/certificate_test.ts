@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { inspectCertificates, readRootCertificate, trustedRoots } from "../src/certificate.ts";
 import type { Config } from "../src/config.ts";
-import { HelperError } from "../src/exit_codes.ts";
+import { HelperError } from "../src/errors.ts";
 import { makePki } from "./integration/pki.ts";
 
 const pki = await makePki();
@@ -10,7 +10,6 @@ const config = (certificate: string): Config => ({
   file: "/etc/netauth/config.toml",
   server: "localhost",
   port: 1729,
-  confDir: "/etc/netauth",
   certificate,
   pwnMe: false,
   clientId: "h",

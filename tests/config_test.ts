@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig, parseConfig } from "../src/config.ts";
-import { HelperError } from "../src/exit_codes.ts";
+import { HelperError } from "../src/errors.ts";
 
 const FILE = "/etc/netauth/config.toml";
 const host = () => "myhost";
@@ -22,7 +22,6 @@ Deno.test("defaults: port 1729, keys/tls.pem under the config's directory, host 
     file: FILE,
     server: "netauth.example.org",
     port: 1729,
-    confDir: "/etc/netauth",
     certificate: "/etc/netauth/keys/tls.pem",
     pwnMe: false,
     clientId: "myhost",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HelperError } from "../src/exit_codes.ts";
+import { HelperError } from "../src/errors.ts";
 import { MAX_SECRET_BYTES, readPamRequest, readSecret } from "../src/pam_request.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];

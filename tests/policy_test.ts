@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type NetAuthClient, NetAuthError, type NetAuthErrorKind } from "../src/netauth/client.ts";
 import type { PamRequest } from "../src/pam_request.ts";
 import { decide as decideBytes } from "../src/policy.ts";
+import { type FakeDirectory, fakeNetAuth } from "./support/fake_client.ts";
 
 /** The policy takes the secret's bytes; these tests speak in strings. */
 const decide = (
@@ -10,45 +10,7 @@ const decide = (
   ...rest: Parameters<typeof decideBytes> extends [unknown, unknown, ...infer R] ? R : never
 ) => decideBytes(request, secret === undefined ? undefined : new TextEncoder().encode(secret), ...rest);
 
-interface Directory {
-  secrets: Record<string, string>;
-  locked?: string[];
-  groups?: Record<string, string[]>;
-  failWith?: NetAuthErrorKind;
-}
-
-/** A NetAuth stand-in with the real server's verdicts, recording every call. */
-function fakeNetAuth(dir: Directory): NetAuthClient & { calls: string[] } {
-  const calls: string[] = [];
-  const guard = (call: string) => {
-    calls.push(call);
-    if (dir.failWith) throw new NetAuthError(dir.failWith, "scripted failure");
-  };
-  return {
-    calls,
-    authEntity(entity, secret) {
-      guard(`auth ${entity}`);
-      const ok = dir.secrets[entity] === new TextDecoder().decode(secret) && !dir.locked?.includes(entity);
-      return ok ? Promise.resolve() : Promise.reject(new NetAuthError("unauthenticated", "Authentication failed"));
-    },
-    entityInfo(entity) {
-      guard(`info ${entity}`);
-      if (!(entity in dir.secrets)) return Promise.reject(new NetAuthError("not_found", "no such entity"));
-      return Promise.resolve({ id: entity, locked: dir.locked?.includes(entity) ?? false });
-    },
-    entityGroups(entity) {
-      guard(`groups ${entity}`);
-      if (!(entity in dir.secrets)) return Promise.reject(new NetAuthError("not_found", "no such entity"));
-      return Promise.resolve(dir.groups?.[entity] ?? []);
-    },
-    groupExists: () => Promise.resolve(true),
-    ping: () => Promise.resolve(),
-    status: () => Promise.resolve({ ok: true }),
-    close() {},
-  };
-}
-
-const dir: Directory = {
+const dir: FakeDirectory = {
   secrets: { alice: "alice-pw", carol: "carol-pw", dave: "dave-pw" },
   locked: ["carol"],
   groups: { alice: ["ops", "staff"], dave: [] },

@@ -36,9 +36,9 @@ Deno.test("root-owned directories writable by root only pass, with owner and mod
 
 Deno.test("another owner, group or world write, a symlink or a missing directory is a problem", () => {
   const problem = (files: Record<string, Deno.FileInfo>) => inspect({ ...good, ...files }).find((s) => s.problem);
-  assert.equal(problem({ "/r/deno": dir(1003, 0o755) })?.problem, "is owned by uid 1003, not root");
-  assert.equal(problem({ "/r/tmp": dir(0, 0o777) })?.problem, "is writable by group or others (mode 777)");
-  assert.equal(problem({ "/r": dir(0, 0o775) })?.problem, "is writable by group or others (mode 775)");
+  assert.equal(problem({ "/r/deno": dir(1003, 0o755) })?.problem, "is not owned by root (owner uid 1003, mode 755)");
+  assert.equal(problem({ "/r/tmp": dir(0, 0o777) })?.problem, "is writable by group or others (owner uid 0, mode 777)");
+  assert.equal(problem({ "/r": dir(0, 0o775) })?.problem, "is writable by group or others (owner uid 0, mode 775)");
   assert.equal(problem({ "/r/home": dir(0, 0o777, "link") })?.problem, "is not a directory");
   const { "/r/tmp": _gone, ...withoutTmp } = good;
   assert.deepEqual(inspect(withoutTmp).at(-1), { path: "/r/tmp", problem: "does not exist: re-run install.sh" });

@@ -6,7 +6,7 @@ import type { NetAuthClient } from "../netauth/client.ts";
 import type { PamRequest } from "../pam_request.ts";
 import { decide, type Decision, type PolicyOptions } from "../policy.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
-import { makeVerifier, matches } from "./verifier.ts";
+import { type KdfParams, makeVerifier, matches } from "./verifier.ts";
 
 export interface OfflineCache {
   store: CacheStore;
@@ -16,6 +16,8 @@ export interface OfflineCache {
   now: () => number;
   /** When the answer is due (ms since epoch, real time): waiting for an entity's lock ends there. */
   deadline: number;
+  /** The cost of new verifiers: CURRENT_KDF in the helper (cache/open.ts); tests pass a cheap one. */
+  kdf: KdfParams;
 }
 
 export async function decideWithCache(
@@ -28,14 +30,25 @@ export async function decideWithCache(
 ): Promise<Decision> {
   const online = await decide(request, secret, client, options);
   const keep = keepGoing(request.entity, logger);
-  if (online.outcome === "unavailable") {
-    return await decideOffline(request, secret, options, cache, online, logger);
-  }
-  const passwordRight = request.type === "auth" && (online.exit === Exit.SUCCESS || online.outcome === "not_in_group");
-  if (passwordRight) {
-    await keep(remember(request.entity, secret!, online.groups, client, cache));
-  } else if (["denied", "locked", "unknown_entity"].includes(online.outcome)) {
-    await keep(forget(request.entity, cache));
+  switch (online.outcome) {
+    case "unavailable":
+      return await decideOffline(request, secret, options, cache, online, logger);
+    case "authenticated":
+    case "not_in_group":
+      // NetAuth took the password (the group check came after): remember it.
+      if (request.type === "auth") await keep(remember(request.entity, secret!, online.groups, client, cache));
+      break;
+    case "denied":
+    case "locked":
+    case "unknown_entity":
+      await keep(forget(request.entity, cache));
+      break;
+    case "permitted":
+    case "reply_too_large":
+    case "server_refused":
+      break;
+    default:
+      return online satisfies never;
   }
   return { ...online, source: "netauth" };
 }
@@ -70,7 +83,7 @@ async function remember(
   cache: OfflineCache,
 ): Promise<void> {
   const groups = known ?? await client.entityGroups(entity).catch(() => undefined);
-  const { kdf, salt, verifier } = await makeVerifier(secret);
+  const { kdf, salt, verifier } = await makeVerifier(secret, cache.kdf);
   const entry = { entity, kdf, salt, verifier, groups, onlineAt: cache.now(), offlineFailures: 0 };
   await locked(entity, cache, () => cache.store.write(entry));
 }

@@ -1,11 +1,11 @@
 // Turning --cache-dir on: check the directory, then hand out a decision function that
 // consults the cache. Loaded only when a cache is configured.
-import type { Options } from "../cli.ts";
 import { runningUid } from "../file_modes.ts";
 import type { Logger } from "../log.ts";
 import type { Decide } from "../policy.ts";
 import { decideWithCache } from "./offline.ts";
 import { CacheStore, OUTSIDE_SANDBOX, unusableReason } from "./store.ts";
+import { CURRENT_KDF } from "./verifier.ts";
 
 /** Why the cache directory cannot be used, or undefined when it can. */
 export async function cacheProblem(dir: string): Promise<string | undefined> {
@@ -19,7 +19,7 @@ export async function cacheProblem(dir: string): Promise<string | undefined> {
  * `deadline` (ms since epoch) is when the run's answer is due; waiting for an entry's lock ends there.
  */
 export async function openCache(
-  settings: NonNullable<Options["cache"]>,
+  settings: { dir: string; maxAgeMs: number; tries: number },
   logger: Logger,
   deadline: number,
 ): Promise<Decide | undefined> {
@@ -34,6 +34,7 @@ export async function openCache(
     tries: settings.tries,
     now: Date.now,
     deadline,
+    kdf: CURRENT_KDF,
   };
   return (request, secret, client, policy) => decideWithCache(request, secret, client, policy, cache, logger);
 }

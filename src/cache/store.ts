@@ -39,8 +39,8 @@ export function serialize(entry: CacheEntry): string {
       format: ENTRY_FORMAT,
       entity: entry.entity,
       kdf: entry.kdf,
-      salt: btoa(String.fromCharCode(...entry.salt)),
-      verifier: btoa(String.fromCharCode(...entry.verifier)),
+      salt: entry.salt.toBase64(),
+      verifier: entry.verifier.toBase64(),
       groups: entry.groups,
       onlineAt: new Date(entry.onlineAt).toISOString(),
       offlineFailures: entry.offlineFailures,
@@ -72,7 +72,7 @@ export function parse(text: string, entity: string): CacheEntry | undefined {
 function decodeBase64(value: unknown): Uint8Array | undefined {
   if (typeof value !== "string") return undefined;
   try {
-    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+    return Uint8Array.fromBase64(value);
   } catch {
     return undefined;
   }
@@ -101,7 +101,7 @@ export class CacheStore {
 
   /** Atomic: readers see the old entry or the new one, never a torn file. */
   async write(entry: CacheEntry): Promise<void> {
-    const random = crypto.getRandomValues(new Uint8Array(8)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
+    const random = crypto.getRandomValues(new Uint8Array(8)).toHex();
     const temp = `${this.dir}/.tmp-${random}`;
     try {
       await Deno.writeTextFile(temp, serialize(entry), { mode: 0o600, createNew: true });

@@ -10,7 +10,23 @@ export async function missingPrerequisite(): Promise<string | undefined> {
   if (Deno.uid() !== 0) return "not root: PAM service files and pam_unix need root";
   const pamtester = await new Deno.Command("sh", { args: ["-c", "command -v pamtester"] }).output();
   if (!pamtester.success) return "pamtester not installed (apt-get install pamtester)";
+  const taken = await localAccounts(NETAUTH_USERS);
+  if (taken.length > 0) {
+    return `local account(s) ${taken.join(", ")} exist on this host with the name of a NetAuth test user: ` +
+      "pam_localuser keeps them away from NetAuth, so the PAM tests would fail with misleading helper exits; " +
+      "remove them or run the tests on another host";
+  }
   return (await netauthGate()).missing;
+}
+
+/** The NetAuth entities the end-to-end tests log in as (tests/support/netauthd.ts), and one it does not know. */
+export const NETAUTH_USERS = ["alice", "bob", "carol", "dave", "zed"];
+
+/** Which of `names` are accounts on this host (passwd through NSS). */
+export async function localAccounts(names: string[]): Promise<string[]> {
+  const taken: string[] = [];
+  for (const name of names) if ((await sh("getent", ["passwd", name])).code === 0) taken.push(name);
+  return taken;
 }
 
 /** Outside CI a missing prerequisite skips the test (with the reason printed); in CI it fails it. */

@@ -10,10 +10,25 @@ import {
   type NetAuthd,
   startNetAuthd,
 } from "../support/netauthd.ts";
-import { addLocalUser, e2eTest, installHelper, missingPrerequisite, pamtester, removeLocalUser, ROOT } from "./pam.ts";
+import { freeIds, missingNssCache, privateEtc } from "./nss_cache.ts";
+import {
+  addLocalUser,
+  e2eTest,
+  installHelper,
+  localAccounts,
+  missingPrerequisite,
+  pamtester,
+  removeLocalUser,
+  ROOT,
+} from "./pam.ts";
 
 const TIMEOUT_S = 3;
-const missing = await missingPrerequisite();
+const missing = (await missingPrerequisite()) ?? (await missingNssCache());
+
+// missingPrerequisite names a local account that shadows a NetAuth test user; this is how it finds one.
+Deno.test("a local account is found by name, a missing one is not", async () => {
+  assert.deepEqual(await localAccounts(["root", `netauth-nobody-${Deno.pid}`, "nobody"]), ["root", "nobody"]);
+});
 
 e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) => {
   const tag = `netauth-e2e-${Deno.pid}`;
@@ -32,6 +47,10 @@ e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) =>
         "# written by tests/e2e/pam_stack_test.ts",
         "auth     [success=done default=ignore]  pam_unix.so nodelay",
         `auth     [success=done default=die]     pam_exec.so expose_authtok quiet seteuid log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
+        // Debian's common-account: pam_unix refuses whom NSS does not know, or whose entry it cannot check.
+        "account  [success=1 new_authtok_reqd=done default=ignore]  pam_unix.so",
+        "account  requisite                      pam_deny.so",
+        "account  required                       pam_permit.so",
         "account  [success=done default=ignore]  pam_localuser.so",
         `account  required                       pam_exec.so quiet seteuid log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
         "",
@@ -39,6 +58,10 @@ e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) =>
     await Deno.writeTextFile(pamFiles[0], stack(""));
     await Deno.writeTextFile(pamFiles[1], stack("--require-group staff"));
     await addLocalUser(localUser, { password: "local-pw" });
+    // NetAuth users come from NSS (libnss-cache files), as at a site; zed is a stale entry NetAuth no longer knows.
+    const base = await freeIds(6);
+    const nssUser = (name: string, i: number) => ({ name, uid: base + i, gid: base + 5, home: "/nonexistent" });
+    const etc = await privateEtc(prefix, ["alice", "bob", "carol", "dave", "zed"].map(nssUser));
 
     /** The helper's own verdict, from the log line pam_exec captured for this call. */
     const lastExit = async () =>
@@ -51,7 +74,7 @@ e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) =>
       ok: boolean,
       exit?: string,
     ) => {
-      const r = await pamtester(service, user, op, password);
+      const r = await pamtester(service, user, op, password, etc.prefix);
       assert.equal(r.code === 0, ok, `${op} ${user}@${service}: ${r.output}`);
       if (exit) assert.equal(await lastExit(), exit, `${op} ${user}: helper exit`);
       return r;

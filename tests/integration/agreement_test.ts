@@ -1,24 +1,11 @@
 // Where users would notice a difference from NetAuth's own Go client (issue 8, item 5), against
-// the scripted server; tests/integration/netauthd_agreement_test.ts has the real one.
+// the scripted server; tests/e2e/netauthd_agreement_test.ts has the real one.
 import assert from "node:assert/strict";
+import { atUnload, it, removeAtUnload, startScripted } from "./fixture.ts";
 import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-const confDir = await makeConfDir(configToml(server.port), pki.caPem);
-const cacheDir = await Deno.makeTempDir({ prefix: "netauth-cache-" });
-await Deno.chmod(cacheDir, 0o700);
-const flags = await printFlags(confDir);
-const cleanup: (() => unknown)[] = [() => server.stop()];
-globalThis.addEventListener("unload", () => {
-  for (const fn of cleanup) fn();
-  for (const dir of [pki.dir, confDir, cacheDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const { pki, server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
 const pam = (user: string, type = "auth") => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "sshd" });
 const withoutMs = (line: string) => line.replace(/ ms=\d+$/, " ms=N");
 
@@ -26,7 +13,8 @@ const withoutMs = (line: string) => line.replace(/ ms=\d+$/, " ms=N");
 async function serving(cert: Uint8Array | undefined, key: Uint8Array | undefined, caPem: string) {
   const other = await startFakeNetAuth(cert && key ? { cert, key } : undefined);
   const dir = await makeConfDir(configToml(other.port), caPem);
-  cleanup.push(() => other.stop(), () => Deno.removeSync(dir, { recursive: true }));
+  atUnload(() => other.stop());
+  removeAtUnload(dir);
   return { server: other, dir, pem: `${dir}/keys/tls.pem` };
 }
 
@@ -40,7 +28,7 @@ it("a secret that is not UTF-8 reaches NetAuth byte for byte, and the cache keep
   assert.equal((await runHelper({ confDir, flags, env: pam("erin"), stdin: "erin-\u00e9" })).code, 7);
   assert.deepEqual(server.received.at(-1)?.secret, new TextEncoder().encode("erin-\u00e9"));
 
-  const cached = { confDir, flags: await printFlags(confDir, cacheDir), args: ["--cache-dir", cacheDir] };
+  const cached = { confDir, flags: cacheFlags, args: ["--cache-dir", cacheDir] };
   assert.equal((await runHelper({ ...cached, env: pam("erin"), stdin: erin })).code, 0);
   server.pause();
   try {
@@ -136,7 +124,7 @@ it("TLS failures say what is wrong in the config's words, without a trailing res
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const dead = await makeConfDir(configToml(listener.addr.port), pki.caPem);
   listener.close();
-  cleanup.push(() => Deno.removeSync(dead, { recursive: true }));
+  removeAtUnload(dead);
   const refused = await runHelper({ confDir: dead, args: ["--check"] });
   assert.match(refused.stdout, /^server: FAIL UNAVAILABLE: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m);
 });

@@ -1,25 +1,12 @@
 // A broken or hostile server cannot make the helper buffer, keep or cache an unbounded reply.
 import assert from "node:assert/strict";
+import { it, startScripted } from "./fixture.ts";
 import { CacheStore } from "../../src/cache/store.ts";
-import { GROUPS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { GROUPS, SECRETS } from "./fake_netauth.ts";
+import { decisionLine, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-const confDir = await makeConfDir(configToml(server.port), pki.caPem);
-const cacheDir = await Deno.makeTempDir({ prefix: "netauth-cache-" });
-await Deno.chmod(cacheDir, 0o700);
-const flags = await printFlags(confDir);
-const cacheFlags = await printFlags(confDir, cacheDir);
+const { confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
 const store = new CacheStore(cacheDir);
-globalThis.addEventListener("unload", () => {
-  server.stop();
-  for (const dir of [pki.dir, confDir, cacheDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
 function run(type: string, user: string, args: string[] = [], cache = false) {
   return runHelper({
@@ -50,7 +37,8 @@ it("600,000 groups: exit 9 at once, one line naming the limit", async () => {
           `entity=huge service=sshd type=${type} outcome=reply_too_large exit=9 ms=N$`,
       ),
     );
-    assert.ok(result.ms < 2000, `took ${result.ms} ms`);
+    // Generous, yet short of the default 10 s timeout: the reply is refused, not waited out.
+    assert.ok(result.ms < 9000, `took ${result.ms} ms`);
   }
 });
 

@@ -1,25 +1,13 @@
 // The offline cache under the shipped sandbox (`install.sh --print-flags --cache-dir`), with
 // the scripted server taken down and brought back.
 import assert from "node:assert/strict";
+import { it, startScripted } from "./fixture.ts";
 import { CacheStore, entryFileName } from "../../src/cache/store.ts";
-import { SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { SECRETS } from "./fake_netauth.ts";
+import { decisionLine, printFlags, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-const confDir = await makeConfDir(configToml(server.port), pki.caPem);
-const cacheDir = await Deno.makeTempDir({ prefix: "netauth-cache-" });
-await Deno.chmod(cacheDir, 0o700);
-const flags = await printFlags(confDir, cacheDir);
+const { server, confDir, cacheDir, cacheFlags: flags } = await startScripted({ cache: true });
 const store = new CacheStore(cacheDir);
-globalThis.addEventListener("unload", () => {
-  server.stop();
-  for (const dir of [pki.dir, confDir, cacheDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
 async function login(user: string, password: string, args: string[] = [], type = "auth") {
   const run = await runHelper({
@@ -142,18 +130,19 @@ it("the server's verdict wins over the cache: an online refusal removes the entr
 });
 
 it("a rotated password replaces the cached one", async () => {
-  const original = SECRETS.alice;
+  // An entity of this test's own: the scripted server reads SECRETS, which other tests read for alice.
+  const entity = "rotating";
+  SECRETS[entity] = "first-pw";
   try {
-    await login("alice", original);
-    SECRETS.alice = "rotated-pw";
-    assert.equal((await login("alice", "rotated-pw")).code, 0);
+    assert.equal((await login(entity, "first-pw")).code, 0);
+    SECRETS[entity] = "rotated-pw";
+    assert.equal((await login(entity, "rotated-pw")).code, 0);
     await offline(async () => {
-      assert.equal((await login("alice", original)).code, 7);
-      assert.equal((await login("alice", "rotated-pw")).code, 0);
+      assert.equal((await login(entity, "first-pw")).code, 7);
+      assert.equal((await login(entity, "rotated-pw")).code, 0);
     });
   } finally {
-    SECRETS.alice = original;
-    await login("alice", original);
+    delete SECRETS[entity];
   }
 });
 

@@ -1,24 +1,15 @@
 // The helper as pam_exec runs it, under the exact shipped sandbox, against a scripted server.
 import assert from "node:assert/strict";
+import { atUnload, it, startScripted } from "./fixture.ts";
 import { BOOM, HANG, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
 
-const pki = await makePki();
-const tlsServer = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+const { pki, server: tlsServer, confDir, flags } = await startScripted();
 const strangerServer = await startFakeNetAuth({ cert: pki.strangerCert, key: pki.strangerKey });
 const plainServer = await startFakeNetAuth();
-const confDir = await makeConfDir(configToml(tlsServer.port), pki.caPem);
-const flags = await printFlags(confDir);
 const SECRET = SECRETS.alice;
 
-globalThis.addEventListener("unload", () => {
-  for (const server of [tlsServer, strangerServer, plainServer]) server.stop();
-  for (const dir of [pki.dir, confDir]) Deno.removeSync(dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+for (const server of [strangerServer, plainServer]) atUnload(() => server.stop());
 
 function pam(type: string, user: string, service = "sshd"): Record<string, string> {
   return { PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: service, PAM_RHOST: "192.0.2.7" };
@@ -130,8 +121,18 @@ it("missing or odd PAM_USER and unsupported PAM_TYPE exit before the server", as
 it("a hung server is cut at --timeout", async () => {
   const run = await login(pam("auth", HANG), SECRET, { args: ["--timeout", "1"] });
   assert.equal(run.code, 9);
-  assert.match(decisionLine(run), /outcome=(unavailable|deadline)/);
-  assert.ok(run.ms < 6000, `took ${run.ms} ms with --timeout 1`);
+  // gRPC's deadline normally ends the call first; on a starved machine main.ts's timer, 200 ms later, can win.
+  // Either way the user reads one whole line that says the deadline cut the call.
+  const request = "entity=hang service=sshd rhost=192.0.2.7 type=auth";
+  const line = decisionLine(run);
+  const byGrpc = new RegExp(
+    `^level=error msg="NetAuth unavailable: DEADLINE_EXCEEDED: Deadline exceeded after [^"]+" ${request} ` +
+      "outcome=unavailable exit=9 ms=\\d+$",
+  );
+  const byTimer = new RegExp(`^level=error msg="deadline of 1s passed" ${request} outcome=deadline exit=9 ms=\\d+$`);
+  assert.ok(byGrpc.test(line) || byTimer.test(line), line);
+  // Generous, yet short of the default 10 s timeout: --timeout 1 is the one that cut it.
+  assert.ok(run.ms < 9000, `took ${run.ms} ms with --timeout 1`);
 });
 
 it("server INTERNAL exits 9", async () => {
@@ -148,8 +149,15 @@ it("nothing listening fails fast with 9, not at the deadline", async () => {
   try {
     const run = await runHelper({ confDir: dir, env: pam("auth", "alice"), stdin: SECRET, secret: SECRET });
     assert.equal(run.code, 9);
-    assert.match(decisionLine(run), /UNAVAILABLE/);
-    assert.ok(run.ms < 3000, `took ${run.ms} ms with the default 10 s timeout`);
+    assert.match(
+      decisionLine(run),
+      new RegExp(
+        `^level=error msg="NetAuth unavailable: UNAVAILABLE: [^"]*ECONNREFUSED[^"]*" entity=alice service=sshd ` +
+          "rhost=192.0.2.7 type=auth outcome=unavailable exit=9 ms=\\d+$",
+      ),
+    );
+    // Generous, yet short of the default 10 s timeout: a refused connection is not waited out.
+    assert.ok(run.ms < 9000, `took ${run.ms} ms with the default 10 s timeout`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

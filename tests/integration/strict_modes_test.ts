@@ -2,20 +2,12 @@
 // than root could change is refused at login (3) and by --check; install.sh --print-flags, which
 // reads everything, also refuses what the sandbox cannot see (directories above the grant).
 import assert from "node:assert/strict";
-import { SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
+import { it, startScripted } from "./fixture.ts";
+import { SECRETS } from "./fake_netauth.ts";
 import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-globalThis.addEventListener("unload", () => {
-  server.stop();
-  Deno.removeSync(pki.dir, { recursive: true });
-});
-
-const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const { pki, server } = await startScripted();
 const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const RULE = "what the helper trusts, and every directory above it, must be owned by root and writable by no one else";
 

@@ -1,14 +1,14 @@
 // One PAM call, start to verdict: config, intake, sandbox check, NetAuth, policy.
 // Every local check runs before the NetAuth client is created (and its modules loaded).
-import type { Options } from "./cli.ts";
-import type { Config } from "./config.ts";
-import { readRootCertificate, trustedRoots } from "./certificate.ts";
-import { notGrantedMessage } from "./sandbox.ts";
-import { Exit, HelperError } from "./exit_codes.ts";
-import type { LogFields, Logger } from "./log.ts";
-import type { NetAuthClient } from "./netauth/client.ts";
-import { type PamRequest, readPamRequest, readSecret } from "./pam_request.ts";
-import type { Decide, Decision } from "./policy.ts";
+import type { Config } from "../config.ts";
+import { readRootCertificate, trustedRoots } from "../certificate.ts";
+import { notGrantedMessage } from "../sandbox.ts";
+import { Exit, type ExitCode } from "../exit_codes.ts";
+import { HelperError, type HelperOutcome } from "../errors.ts";
+import type { LogFields, Logger } from "../log.ts";
+import type { NetAuthClient } from "../netauth/client.ts";
+import { type PamRequest, readPamRequest, readSecret } from "../pam_request.ts";
+import type { Decide, Outcome, PolicyOptions } from "../policy.ts";
 
 export interface LoginDeps {
   getEnv: (name: string) => string | undefined;
@@ -21,12 +21,27 @@ export interface LoginDeps {
   decide: Decide;
 }
 
-export interface LoginResult extends Decision {
+/** NetAuth's (or the cache's) decision, or a local refusal. */
+export interface LoginResult {
+  exit: ExitCode;
+  outcome: Outcome | HelperOutcome;
+  msg: string;
   /** Fields for the decision's log line beyond the request's, which the logger carries. */
   fields: LogFields;
 }
 
-export async function handleLogin(options: Options, deps: LoginDeps): Promise<LoginResult> {
+/** The deadline timer fires this long after the deadline: a NetAuth call's own deadline error comes first. */
+export const DEADLINE_TIMER_SLACK_MS = 200;
+
+/**
+ * How much earlier NetAuth's share of the deadline ends with a cache, so the offline check still
+ * fits in it: a quarter of the timeout, at most one second (one scrypt check takes about 0.1 s).
+ */
+export function cacheReserveMs(timeoutSeconds: number): number {
+  return Math.min(1000, timeoutSeconds * 250);
+}
+
+export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promise<LoginResult> {
   let secret: Uint8Array | undefined;
   try {
     // Bound before validation, so even a refused PAM_USER's line says where it came from.
@@ -51,12 +66,12 @@ export async function handleLogin(options: Options, deps: LoginDeps): Promise<Lo
     const client = await deps.connect(config, request, root);
     deps.logger.log("TRACE", "client ready", { ms: Math.round(performance.now() - started) });
     try {
-      const decision = await deps.decide(request, secret, client, { requireGroups: options.requireGroups });
+      const decision = await deps.decide(request, secret, client, policy);
       deps.logger.log("DEBUG", "NetAuth answered", {
         outcome: decision.outcome,
         ms: Math.round(performance.now() - started),
       });
-      return { ...decision, fields: { source: decision.source } };
+      return { exit: decision.exit, outcome: decision.outcome, msg: decision.msg, fields: { source: decision.source } };
     } finally {
       client.close();
     }

@@ -2,15 +2,15 @@
 // tests/netauthd/install.sh). Ignored without the binaries, except under CI=true.
 import assert from "node:assert/strict";
 import { ADMIN, ADMIN_SECRET, netauthBinDir, netauthGate, startNetAuthd } from "../support/netauthd.ts";
-import { startFakeNetAuth } from "./fake_netauth.ts";
-import { makePki } from "./pki.ts";
-import { configToml, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { startFakeNetAuth } from "../integration/fake_netauth.ts";
+import { it as test, removeAtUnload } from "../integration/fixture.ts";
+import { makePki } from "../integration/pki.ts";
+import { configToml, makeConfDir, printFlags, runHelper } from "../integration/run_helper.ts";
 
 const gate = await netauthGate();
 const pki = await makePki();
-globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
-const it = (name: string, fn: (t: Deno.TestContext) => Promise<void>) =>
-  Deno.test({ name, fn, ignore: gate.ignore, sanitizeOps: false, sanitizeResources: false });
+removeAtUnload(pki.dir);
+const it = (name: string, fn: (t: Deno.TestContext) => Promise<void>) => test(name, fn, gate.ignore);
 const decoder = new TextDecoder();
 
 it("netauthd: non-UTF-8 secrets, --check --require-group, a certificate from elsewhere", async (t) => {

@@ -1,11 +1,13 @@
 // `--audit`: what this process may do, as JSON, for security teams. Each probe asks Deno's
 // permission state; three also try the act (read /etc/shadow, open a file for writing, run a
 // program) so the report rests on what happened, not only on what was declared.
-import type { ArtefactState } from "./artefact.ts";
-import { type Config, dirname } from "./config.ts";
-import { inspectRuntimeDir, type RuntimeDirState } from "./runtime_dir.ts";
-import { ALLOWED_ENV, ALLOWED_SYS, installDirOf, netPermission, sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
-import { VERSION } from "./version.ts";
+import type { ArtefactState } from "../artefact.ts";
+import type { Config } from "../config.ts";
+import { Exit, type ExitCode } from "../exit_codes.ts";
+import { dirname } from "../paths.ts";
+import { inspectRuntimeDir, type RuntimeDirState } from "../runtime_dir.ts";
+import { ALLOWED_ENV, ALLOWED_SYS, installDirOf, netPermission, sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
+import { VERSION } from "../version.ts";
 
 export interface Probe {
   permission: string;
@@ -35,6 +37,35 @@ export interface AuditReport {
 }
 
 type Descriptor = Deno.PermissionDescriptor;
+
+export interface AuditDeps {
+  loadConfig: () => Promise<Config>;
+  /** The artefact's state against its manifest, for an installed helper (`--runtime-dir`). */
+  inspectArtefact: (installDir: string) => Promise<ArtefactState>;
+  print: (line: string) => void;
+}
+
+/** `--audit` as run: the config (or why it failed to load), the report as JSON; exit 0 only when it is ok. */
+export async function auditCommand(
+  options: { configPath: string; cacheDir?: string; runtimeDir?: string },
+  deps: AuditDeps,
+): Promise<ExitCode> {
+  const loaded = await deps.loadConfig().then(
+    (config) => ({ config, error: undefined }),
+    (err: Error) => ({ config: undefined, error: err.message }),
+  );
+  const artefact = options.runtimeDir ? await deps.inspectArtefact(installDirOf(options.runtimeDir)) : undefined;
+  const report = runAudit(
+    options.configPath,
+    loaded.config,
+    loaded.error,
+    options.cacheDir,
+    options.runtimeDir,
+    artefact,
+  );
+  deps.print(JSON.stringify(report, null, 2));
+  return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
+}
 
 export function runAudit(
   configFile: string,

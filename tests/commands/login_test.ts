@@ -1,32 +1,16 @@
 import assert from "node:assert/strict";
-import { parseCommandLine } from "../src/cli.ts";
-import { type Config, configError } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
-import { handleLogin, type LoginDeps } from "../src/login.ts";
-import type { NetAuthClient } from "../src/netauth/client.ts";
-import { decide } from "../src/policy.ts";
+import { testConfig } from "../support/config.ts";
+import { configError } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { cacheReserveMs, handleLogin, type LoginDeps } from "../../src/commands/login.ts";
+import { fakeNetAuth } from "../support/fake_client.ts";
+import { decide } from "../../src/policy.ts";
 
-const config: Config = {
-  file: "/etc/netauth/config.toml",
-  server: "netauth.example.org",
-  port: 1729,
-  confDir: "/etc/netauth",
-  certificate: "/etc/netauth/keys/tls.pem",
-  pwnMe: true,
-  clientId: "host1",
-};
+const config = testConfig();
 
 function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
-  const seen = { connects: 0, secrets: [] as string[], buffers: [] as Uint8Array[], lines: [] as string[] };
-  const client: NetAuthClient = {
-    authEntity: (_e, s) => (seen.secrets.push(new TextDecoder().decode(s)), seen.buffers.push(s), Promise.resolve()),
-    entityInfo: (id) => Promise.resolve({ id, locked: false }),
-    entityGroups: () => Promise.resolve([]),
-    groupExists: () => Promise.resolve(true),
-    ping: () => Promise.resolve(),
-    status: () => Promise.resolve({ ok: true }),
-    close() {},
-  };
+  const seen = { connects: 0, lines: [] as string[] };
+  const client = fakeNetAuth({ secrets: { alice: "pw" } });
   const d: LoginDeps = {
     getEnv: (name) => env[name],
     stdin: ReadableStream.from([new TextEncoder().encode(stdin)]),
@@ -37,18 +21,18 @@ function deps(env: Record<string, string>, stdin: string, overrides: Partial<Log
     decide,
     ...overrides,
   };
-  return { d, seen };
+  return { d, seen, client };
 }
 
-const options = parseCommandLine([]);
+const options = { requireGroups: [] };
 const AUTH = { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: "login" };
 
 Deno.test("a good request reaches NetAuth with the stdin secret", async () => {
-  const { d, seen } = deps(AUTH, "pw\0");
+  const { d, seen, client } = deps(AUTH, "pw\0");
   const result = await handleLogin(options, d);
-  assert.equal(result.exit, 0);
-  assert.deepEqual(seen.secrets, ["pw"]);
-  assert.deepEqual(seen.buffers, [new Uint8Array(2)], "the secret's buffer is zeroed once the decision is made");
+  assert.deepEqual([result.exit, result.outcome, result.msg], [0, "authenticated", "authenticated"]);
+  assert.deepEqual(client.calls, ["auth alice", "close"]);
+  assert.deepEqual(client.secrets, [new Uint8Array(2)], "the secret's buffer is zeroed once the decision is made");
   assert.deepEqual(result.fields, { source: undefined });
   // The request's fields travel with the logger, so main.ts's decision line carries them.
   for (const line of seen.lines) assert.match(line, / entity=alice service=login type=auth( |$)/, line);
@@ -59,7 +43,10 @@ Deno.test("a refused PAM_USER's line still names service, rhost and type, but no
   const result = await handleLogin(options, d);
   assert.equal(result.exit, 10);
   d.logger.log("WARN", result.msg, result.fields);
-  assert.match(seen.lines.at(-1)!, /^level=warn msg=".*" service=login rhost=192\.0\.2\.7 type=auth$/);
+  assert.equal(
+    seen.lines.at(-1),
+    'level=warn msg="PAM_USER \\"a b\\" cannot be a NetAuth entity ID" service=login rhost=192.0.2.7 type=auth',
+  );
 });
 
 Deno.test("local failures end the run before any NetAuth client exists", async () => {
@@ -87,5 +74,18 @@ Deno.test("account requests never read stdin", async () => {
 
 Deno.test("a sandbox that does not cover the configured server says how to fix it", async () => {
   const { d } = deps(AUTH, "pw", { netGranted: () => false });
-  assert.match((await handleLogin(options, d)).msg, /netauth.example.org:1729 .*re-run install.sh/);
+  assert.equal(
+    (await handleLogin(options, d)).msg,
+    "this helper's sandbox does not allow connecting to netauth.example.org:1729 " +
+      "(core.server or core.port changed since it was built?): re-run install.sh",
+  );
+});
+
+Deno.test("with a cache, NetAuth's share of the deadline ends a quarter of the timeout early, at most 1 s", () => {
+  assert.deepEqual([cacheReserveMs(1), cacheReserveMs(2), cacheReserveMs(4), cacheReserveMs(300)], [
+    250,
+    500,
+    1000,
+    1000,
+  ]);
 });

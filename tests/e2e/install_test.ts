@@ -1,12 +1,12 @@
 // install.sh as an admin or a packager runs it, staged with --destdir against a scripted server.
 import assert from "node:assert/strict";
-import { SECRETS, startFakeNetAuth } from "./integration/fake_netauth.ts";
-import { makePki } from "./integration/pki.ts";
-import { configToml, denoDir, makeConfDir, printFlags } from "./integration/run_helper.ts";
-import { sha256Hex } from "../src/artefact.ts";
-import { VERSION } from "../src/version.ts";
+import { SECRETS, startFakeNetAuth } from "../integration/fake_netauth.ts";
+import { makePki } from "../integration/pki.ts";
+import { configToml, denoDir, makeConfDir, printFlags } from "../integration/run_helper.ts";
+import { sha256Hex } from "../../src/digest.ts";
+import { VERSION } from "../../src/version.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 const pki = await makePki();
 const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
 const confDir = await makeConfDir(configToml(server.port), pki.caPem);
@@ -57,10 +57,13 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     const files = tree(destdir);
     const chunks = files.filter((f) => /^usr\/local\/lib\/netauth-pam-helper\/[a-z_]+-[0-9a-f]{12}\.js$/.test(f));
     assert.deepEqual(files.filter((f) => !chunks.includes(f)), [
+      "etc/logrotate.d/netauth-pam-helper",
+      "usr/local/lib/netauth-pam-helper/deno",
       "usr/local/lib/netauth-pam-helper/installed-files",
       "usr/local/lib/netauth-pam-helper/manifest.json",
       "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
       "usr/local/sbin/netauth-pam-helper",
+      "var/log/netauth-pam-helper.log",
     ]);
     for (const name of ["grpc_client", "open", "artefact"]) {
       assert.ok(chunks.some((f) => f.includes(`/${name}-`)), `no ${name} chunk in ${chunks}`);
@@ -74,6 +77,14 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     const flags = (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${LIB}` : f);
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
+    // The launcher runs the root-owned copy of the deno that built and verified the bundle.
+    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-config `));
+    assert.equal(
+      await sha256Hex(Deno.readFileSync(`${destdir}${LIB}/deno`)),
+      await sha256Hex(Deno.readFileSync(Deno.execPath())),
+      "the installed deno is not the one that built the bundle",
+    );
+    assert.equal(Deno.statSync(`${destdir}${LIB}/deno`).mode! & 0o7777, 0o755);
     assert.match(
       text,
       new RegExp(
@@ -88,7 +99,10 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
       Deno.readTextFileSync(`${destdir}/usr/local/lib/netauth-pam-helper/installed-files`),
       new RegExp(`^${destdir}${RUNTIME}$`, "m"),
     );
-    assert.match(first.out, /pam_exec.so expose_authtok quiet seteuid \/usr\/local\/sbin\/netauth-pam-helper/);
+    assert.match(
+      first.out,
+      /pam_exec.so expose_authtok quiet seteuid log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
+    );
     const second = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, /nothing changed: netauth-pam-helper is up to date/);
@@ -140,33 +154,83 @@ it("DENORT_BIN pointing at deno itself: the build is refused, nothing is install
   });
 });
 
-it("--dry-run prints the actions and changes nothing; --uninstall removes exactly what was installed", async () => {
+it("--dry-run is a preview: no server, no build (compile mode offline), every action listed, nothing written", async () => {
   await withDestdir(async (destdir) => {
-    const dry = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--dry-run", "--pam");
+    server.pause();
+    let dry;
+    try {
+      dry = await install("--destdir", destdir, "--conf-dir", confDir, "--dry-run", "--pam", "--cache-dir", "/var/c");
+    } finally {
+      server.resume();
+    }
     assert.equal(dry.code, 0, dry.out);
-    assert.match(dry.out, /^would run: mv -f .* \/.*\/usr\/local\/sbin\/netauth-pam-helper$/m);
     assert.deepEqual(tree(destdir), []);
-    await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.match(dry.out, /^check: server: FAIL /m);
+    assert.match(dry.out, /^dry run: a real install would stop here: --check failed: /m);
+    assert.match(
+      dry.out,
+      /^would build: deno compile --no-code-cache .*runtime from DENORT_BIN=\/nonexistent\/denort$/m,
+    );
+    assert.match(dry.out, /^dry run: a real install would stop here: DENORT_BIN=\/nonexistent\/denort: no such file/m);
+    assert.doesNotMatch(dry.out, /^(verified|installed|building)/m);
+    const lib = `${destdir}${LIB}`;
+    assert.deepEqual(dry.out.split("\n").filter((line) => /^would (install|create|write|run)/.test(line)), [
+      `would install: ${lib}/netauth-pam-helper (mode 0755)`,
+      `would install: ${destdir}/usr/local/sbin/netauth-pam-helper (mode 0755, the launcher PAM runs)`,
+      `would create: ${lib}/runtime/{home,deno,tmp} (root-owned, mode 0755)`,
+      `would run: mkdir -p ${destdir}/var/c`,
+      `would run: chmod 0700 ${destdir}/var/c`,
+      `would create: ${destdir}/var/log/netauth-pam-helper.log (root:adm, mode 0640)`,
+      `would install: ${destdir}/etc/logrotate.d/netauth-pam-helper (mode 0644)`,
+      `would install: ${destdir}/usr/share/pam-configs/netauth (mode 0644)`,
+      `would write: ${lib}/manifest.json`,
+      `would write: ${lib}/installed-files`,
+    ]);
+    assert.match(dry.out, /^dry run: nothing changed$/m);
+  });
+});
+
+it("--dry-run without a config says so in a line and still lists the actions", async () => {
+  await withDestdir(async (destdir) => {
+    const dry = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", `${destdir}/none`, "--dry-run");
+    assert.equal(dry.code, 0, dry.out);
+    assert.match(dry.out, new RegExp(`^check: FAIL no ${destdir}/none/config.toml$`, "m"));
+    assert.match(dry.out, new RegExp(`^would install: ${destdir}${LIB}/deno \\(mode 0755\\)$`, "m"));
+    assert.match(dry.out, /^PAM lines to add/m);
+    assert.deepEqual(tree(destdir), []);
+  });
+});
+
+it("--uninstall removes exactly what was installed, and keeps the login log", async () => {
+  await withDestdir(async (destdir) => {
+    assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam")).code, 0);
     assert.ok(tree(destdir).includes("usr/share/pam-configs/netauth"));
     const keep = `${destdir}/usr/local/sbin/other-tool`;
     await Deno.writeTextFile(keep, "not ours");
     const gone = await install("--uninstall", "--destdir", destdir);
     assert.equal(gone.code, 0, gone.out);
-    assert.deepEqual(tree(destdir), ["usr/local/sbin/other-tool"]);
+    assert.match(gone.out, /^kept: .*\/var\/log\/netauth-pam-helper.log \(the login log; remove it by hand/m);
+    assert.deepEqual(tree(destdir), ["usr/local/sbin/other-tool", "var/log/netauth-pam-helper.log"]);
   });
 });
 
 it("without --pam no PAM file is touched; with --pam --destdir the Debian profile is staged, not enabled", async () => {
   await withDestdir(async (destdir) => {
-    await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    const plain = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.ok(!tree(destdir).some((f) => f.includes("pam.d") || f.includes("pam-configs")), tree(destdir).join());
+    assert.match(plain.out, /^PAM lines to add/m);
     const pam = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
     assert.match(
       pam.out,
       /staged the pam-auth-update profile; enable it on the host with: pam-auth-update --enable netauth/,
     );
+    // The profile carries the lines: printing them as well would invite a second copy in common-auth.
+    assert.doesNotMatch(pam.out, /PAM lines to add/);
     const profile = Deno.readTextFileSync(`${destdir}/usr/share/pam-configs/netauth`);
-    assert.match(profile, /pam_exec.so expose_authtok quiet seteuid \/usr\/local\/sbin\/netauth-pam-helper/);
+    assert.match(
+      profile,
+      /pam_exec.so expose_authtok quiet seteuid log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
+    );
   });
 });
 
@@ -190,17 +254,124 @@ it("refuses without a config, and when --check fails unless --force", async () =
   });
 });
 
-it("a failed build (compile mode, no denort) says what to do and leaves the previous install working", async () => {
+it("compile mode without denort: offline, a wrong DENORT_BIN path and a non-executable one each say so", async () => {
   await withDestdir(async (destdir) => {
     await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
-    const before = tree(destdir).map((f) => Deno.readTextFileSync(`${destdir}/${f}`));
-    const res = await install("--destdir", destdir, "--conf-dir", confDir);
-    assert.notEqual(res.code, 0);
-    assert.match(
-      res.out,
-      /deno compile could not get its denort runtime .*set DENORT_BIN=\/path\/to\/denort .*or use --mode bundle/,
+    const before = tree(destdir).map((f) => Deno.readFileSync(`${destdir}/${f}`));
+    const source = `the denort of deno ${Deno.version.deno} for ${Deno.build.target} is in the Deno release archive ` +
+      `denort-${Deno.build.target}.zip`;
+    // No DENORT_BIN: deno compile tries the download, which this host cannot reach.
+    const offline = await new Deno.Command("env", {
+      args: ["-u", "DENORT_BIN", `${ROOT}install.sh`, "--destdir", destdir, "--conf-dir", confDir],
+    }).output();
+    const offlineOut = new TextDecoder().decode(offline.stderr);
+    assert.notEqual(offline.code, 0);
+    assert.ok(
+      offlineOut.includes(`deno compile could not download its denort runtime (offline?): ${source}`),
+      offlineOut,
     );
-    assert.deepEqual(tree(destdir).map((f) => Deno.readTextFileSync(`${destdir}/${f}`)), before);
+    assert.match(offlineOut, /unzip it and set DENORT_BIN=\/path\/to\/denort, or use --mode bundle$/m);
+
+    const missing = await install("--destdir", destdir, "--conf-dir", confDir, { DENORT_BIN: `${destdir}/denort` });
+    assert.notEqual(missing.code, 0);
+    assert.ok(
+      missing.out.includes(
+        `DENORT_BIN=${destdir}/denort: no such file (a wrong path, not a network problem); ${source}`,
+      ),
+      missing.out,
+    );
+    const notExec = `${destdir}/denort-not-exec`;
+    Deno.writeTextFileSync(notExec, "");
+    const plain = await install("--destdir", destdir, "--conf-dir", confDir, { DENORT_BIN: notExec });
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.out, new RegExp(`DENORT_BIN=${notExec} is not executable \\(chmod 0755 it\\)`));
+    Deno.removeSync(notExec);
+    assert.deepEqual(tree(destdir).map((f) => Deno.readFileSync(`${destdir}/${f}`)), before);
+  });
+});
+
+it("a pam-configs/netauth install.sh did not write: refused without --force; kept and put back with it", async () => {
+  await withDestdir(async (destdir) => {
+    const profile = `${destdir}/usr/share/pam-configs/netauth`;
+    Deno.mkdirSync(`${destdir}/usr/share/pam-configs`, { recursive: true });
+    Deno.writeTextFileSync(profile, "Name: a site's own netauth profile\n");
+    const refused = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, new RegExp(`${profile} exists and install.sh did not write it: pass --force`));
+    assert.deepEqual(tree(destdir), ["usr/share/pam-configs/netauth"]);
+
+    const forced = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam", "--force");
+    assert.equal(forced.code, 0, forced.out);
+    const backup = `${destdir}${LIB}/pam-configs-netauth.orig`;
+    assert.equal(Deno.readTextFileSync(backup), "Name: a site's own netauth profile\n");
+    assert.match(Deno.readTextFileSync(profile), /pam_exec.so/);
+    // Ours now: a second run neither refuses nor overwrites the backup.
+    const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.equal(again.code, 0, again.out);
+    assert.equal(Deno.readTextFileSync(backup), "Name: a site's own netauth profile\n");
+
+    const gone = await install("--uninstall", "--destdir", destdir);
+    assert.equal(gone.code, 0, gone.out);
+    assert.match(gone.out, new RegExp(`^restored: ${profile} \\(the one install.sh found there`, "m"));
+    assert.equal(Deno.readTextFileSync(profile), "Name: a site's own netauth profile\n");
+    assert.deepEqual(tree(destdir), ["usr/share/pam-configs/netauth", "var/log/netauth-pam-helper.log"]);
+  });
+});
+
+it("the log file the PAM lines name: root's, 0640, group adm, rotated; a symbolic link there is refused", async () => {
+  await withDestdir(async (destdir) => {
+    const log = `${destdir}/var/log/netauth-pam-helper.log`;
+    Deno.mkdirSync(`${destdir}/var/log`, { recursive: true });
+    Deno.symlinkSync("/etc/shadow", log);
+    const refused = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, new RegExp(`${log} is not a regular file \\(a symbolic link\\?\\): remove it`));
+    assert.ok(!tree(destdir).some((f) => f.startsWith("usr/")), tree(destdir).join());
+    Deno.removeSync(log);
+
+    Deno.writeTextFileSync(log, "*** earlier lines\n");
+    Deno.chmodSync(log, 0o666);
+    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(res.code, 0, res.out);
+    assert.match(res.out, new RegExp(`^log file: ${log} \\(root:adm, mode 0640; --uninstall keeps it\\)$`, "m"));
+    const info = Deno.statSync(log);
+    assert.deepEqual([info.uid, info.gid, info.mode! & 0o7777], [0, 4, 0o640]); // adm is gid 4 on Debian
+    assert.equal(Deno.readTextFileSync(log), "*** earlier lines\n", "the existing log was not kept");
+    const rotate = Deno.readTextFileSync(`${destdir}/etc/logrotate.d/netauth-pam-helper`);
+    assert.match(rotate, /^\/var\/log\/netauth-pam-helper.log \{$/m);
+    assert.match(rotate, /^\tcreate 0640 root adm$/m);
+    const manifest = JSON.parse(Deno.readTextFileSync(`${destdir}${LIB}/manifest.json`));
+    assert.deepEqual(manifest.log, { path: "/var/log/netauth-pam-helper.log", uid: 0, gid: 4, mode: "0640" });
+  });
+});
+
+it("a logrotate snippet that was there before (the admin's, another prefix's) is left alone and kept", async () => {
+  await withDestdir(async (destdir) => {
+    const snippet = `${destdir}/etc/logrotate.d/netauth-pam-helper`;
+    Deno.mkdirSync(`${destdir}/etc/logrotate.d`, { recursive: true });
+    Deno.writeTextFileSync(snippet, "# the admin's own\n");
+    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(res.code, 0, res.out);
+    assert.match(res.out, new RegExp(`^left alone: ${snippet} \\(there before this install`, "m"));
+    assert.doesNotMatch(Deno.readTextFileSync(`${destdir}${LIB}/installed-files`), /logrotate/);
+    assert.equal((await install("--uninstall", "--destdir", destdir)).code, 0);
+    assert.equal(Deno.readTextFileSync(snippet), "# the admin's own\n");
+  });
+});
+
+it("switching modes removes what only the other mode installed", async () => {
+  await withDestdir(async (destdir) => {
+    // What a compile-mode install leaves (no denort here to build one): its binary, recorded for --uninstall.
+    const binary = `${destdir}${LIB}/netauth-pam-helper`;
+    Deno.mkdirSync(`${destdir}${LIB}`, { recursive: true });
+    Deno.writeTextFileSync(binary, "a compiled helper");
+    Deno.writeTextFileSync(`${destdir}${LIB}/installed-files`, `${binary}\n`);
+    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(res.code, 0, res.out);
+    assert.match(res.out, new RegExp(`^removed: ${binary} \\(not used in bundle mode\\)$`, "m"));
+    assert.throws(() => Deno.statSync(binary), Deno.errors.NotFound);
+    assert.doesNotMatch(Deno.readTextFileSync(`${destdir}${LIB}/installed-files`), new RegExp(`^${binary}$`, "m"));
+    assert.ok(tree(destdir).includes("usr/local/lib/netauth-pam-helper/netauth-pam-helper.js"));
   });
 });
 
@@ -284,9 +455,8 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const chunks = tree(`${destdir}${LIB}`).filter((f) => f.endsWith(".js") && f !== "netauth-pam-helper.js");
     assert.ok(chunks.length >= 3, chunks.join());
     assert.deepEqual(manifest.files.map((f: { path: string }) => f.path), [
-      ...chunks.map((f) => `${LIB}/${f}`).filter((f) => f < bundle),
-      bundle,
-      ...chunks.map((f) => `${LIB}/${f}`).filter((f) => f > bundle),
+      "/etc/logrotate.d/netauth-pam-helper",
+      ...[...chunks, "deno", "netauth-pam-helper.js"].map((f) => `${LIB}/${f}`).sort(),
       "/usr/local/sbin/netauth-pam-helper",
       "/usr/share/pam-configs/netauth",
     ]);
@@ -294,13 +464,13 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       assert.equal(file.sha256, await sha256(`${destdir}${file.path}`), file.path);
       assert.equal(file.uid, 0);
     }
-    assert.deepEqual(manifest.files.map((f: { mode: string }) => f.mode), [
-      ...chunks.map(() => "0644"),
-      "0644",
-      "0755",
-      "0644",
-    ]);
-    const entry = manifest.files.find((f: { path: string }) => f.path === bundle);
+    const bundleSha = manifest.files.find((f: { path: string }) => f.path === bundle).sha256;
+    const modeOf = (path: string) =>
+      path.endsWith("/deno") || path.endsWith("/sbin/netauth-pam-helper") ? "0755" : "0644";
+    assert.deepEqual(
+      manifest.files.map((f: { mode: string }) => f.mode),
+      manifest.files.map((f: { path: string }) => modeOf(f.path)),
+    );
     assert.equal(manifest.version, VERSION);
     assert.equal(manifest.deno, Deno.version.deno);
     assert.equal(manifest.denoLockSha256, await sha256(`${ROOT}deno.lock`));
@@ -329,7 +499,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const clean = await install("--verify", "--destdir", destdir);
     assert.equal(clean.code, 0, clean.out);
     assert.doesNotMatch(clean.out, /^DRIFT/m);
-    assert.match(clean.out, new RegExp(`^ok sha256 ${bundle}: ${entry.sha256}$`, "m"));
+    assert.match(clean.out, new RegExp(`^ok sha256 ${bundle}: ${bundleSha}$`, "m"));
     assert.match(clean.out, /^ok mode file \/usr\/local\/sbin\/netauth-pam-helper: 0755$/m);
     assert.match(clean.out, new RegExp(`^ok pam ${pamDir}/login:1 auth: expose_authtok quiet seteuid$`, "m"));
     assert.match(clean.out, /^verified: \d+ checks ok$/m);
@@ -343,7 +513,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const drifted = await install("--verify", "--destdir", destdir);
     assert.equal(drifted.code, 1, drifted.out);
     assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
-      `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${entry.sha256}`,
+      `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${bundleSha}`,
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
       `DRIFT pam ${pamDir}/sshd:1 account: lacks seteuid (README, "PAM")`,
     ]);
@@ -360,6 +530,10 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
   const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
   try {
     assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
+    // The warmed runtime directory holds Deno's node_compat_bin/node symlink: still root's alone, kept as it is.
+    const again = await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir);
+    assert.match(again.out, /^nothing changed: netauth-pam-helper is up to date$/m);
+    assert.ok(Deno.lstatSync(`${prefix}/lib/netauth-pam-helper/runtime/deno/node_compat_bin/node`).isSymlink);
     const bundle = `${prefix}/lib/netauth-pam-helper/netauth-pam-helper.js`;
     // The installed bundle is what `deno task bundle` builds from this tree (docs/reviewing.md).
     const rebuilt = `${prefix}/rebuilt`;

@@ -1,11 +1,12 @@
 // `--check`: the admin's pre-flight. One line per stage, stopping at the first failure;
 // the exit code is the one a login would get for that failure.
-import { type Config } from "./config.ts";
-import { readRootCertificate, trustedRoots } from "./certificate.ts";
-import { Exit, type ExitCode, HelperError } from "./exit_codes.ts";
-import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
-import type { RuntimeDirState } from "./runtime_dir.ts";
-import { netPermission, notGrantedMessage } from "./sandbox.ts";
+import { type Config } from "../config.ts";
+import { readRootCertificate, trustedRoots } from "../certificate.ts";
+import { Exit, type ExitCode } from "../exit_codes.ts";
+import { HelperError } from "../errors.ts";
+import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
+import type { RuntimeDirState } from "../runtime_dir.ts";
+import { netPermission, notGrantedMessage } from "../sandbox.ts";
 
 export interface CheckDeps {
   loadConfig: () => Promise<Config>;

@@ -1,0 +1,33 @@
+// `--help` text: usage, exit codes and environment, for an admin at a terminal.
+import { DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_TRIES, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SECONDS, USAGE } from "../cli.ts";
+import { EXIT_CODES } from "../exit_codes.ts";
+import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS } from "../log.ts";
+
+export function helpText(): string {
+  const levels = `${LOG_LEVELS.slice(0, -1).join(", ")} or ${LOG_LEVELS.at(-1)}`;
+  const codes = EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.pamName.padEnd(21)} ${e.meaning}`);
+  return `${USAGE}
+
+Run by pam_exec.so for PAM_TYPE auth (password on stdin: add expose_authtok) or account; the lines
+from pam.d/common-lines (complete stacks and why each line: pam.d/ in the source):
+  auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet seteuid log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper
+  account  required                    pam_exec.so quiet seteuid log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper
+
+Options:
+  --config PATH         NetAuth client config (default ${DEFAULT_CONFIG})
+  --timeout SECONDS     deadline for the whole run, connection included (default ${DEFAULT_TIMEOUT_SECONDS})
+  --require-group NAME  also require membership (direct or indirect) in NAME; repeatable, any one suffices
+  --log-level LEVEL     ${levels} (default ${DEFAULT_LOG_LEVEL}, or $${LOG_LEVEL_ENV})
+  --cache-dir DIR       offline cache: answer from scrypt verifiers in DIR (owned by the user, mode 700)
+                        when NetAuth is unavailable; off by default
+  --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default ${DEFAULT_CACHE_MAX_AGE})
+  --cache-tries N       refuse an entry after N offline mismatches until the next online success (default ${DEFAULT_CACHE_TRIES})
+  --check               check config, certificate, sandbox and server; one line each;
+                        with --require-group, also that NetAuth knows each group
+  --audit               print the permissions this process holds, as JSON
+  --version, --help
+
+Exit status:
+${codes.join("\n")}
+`;
+}

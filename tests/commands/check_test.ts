@@ -1,0 +1,117 @@
+// `--check` with injected parts: the lines an admin reads and the exit code, stage by stage.
+import assert from "node:assert/strict";
+import { testConfig } from "../support/config.ts";
+import { type CheckDeps, runCheck } from "../../src/commands/check.ts";
+import { configError } from "../../src/config.ts";
+import { type FakeDirectory, fakeNetAuth } from "../support/fake_client.ts";
+
+const config = testConfig();
+
+const CONFIG_OK = "config: ok /etc/netauth/config.toml (server netauth.example.org:1729, client ID host1)";
+const PLAINTEXT = "tls: ok but PLAINTEXT (tls.pwn_me = true): passwords cross the network unencrypted";
+const SANDBOX_OK = "sandbox: ok may connect to netauth.example.org:1729 only";
+const SERVER_OK = "server: ok netauth.example.org:1729 answered SystemPing in N ms; status ok";
+
+/** Runs --check; the lines come back with the measured milliseconds as N. */
+async function check(overrides: Partial<CheckDeps> = {}, directory: Partial<FakeDirectory> = {}) {
+  const lines: string[] = [];
+  const client = fakeNetAuth({ secrets: {}, ...directory });
+  let connects = 0;
+  const exit = await runCheck({
+    loadConfig: () => Promise.resolve(config),
+    netGranted: () => true,
+    connect: () => (connects++, Promise.resolve(client)),
+    print: (line) => lines.push(line.replace(/ in \d+ ms/, " in N ms")),
+    hiddenFromOthers: () => Promise.resolve(undefined),
+    ...overrides,
+  });
+  return { exit, lines, calls: client.calls, connects };
+}
+
+Deno.test("all stages pass: one ok line each, exit 0, the client closed", async () => {
+  const run = await check();
+  assert.deepEqual(run.lines, [CONFIG_OK, PLAINTEXT, SANDBOX_OK, SERVER_OK]);
+  assert.equal(run.exit, 0);
+  assert.deepEqual(run.calls, ["ping", "status", "close"]);
+});
+
+Deno.test("a bad config stops at the first stage with exit 3 and never connects", async () => {
+  const run = await check({ loadConfig: () => Promise.reject(configError("/c", "core.server", "required")) });
+  assert.deepEqual(run.lines, ["config: FAIL config /c: core.server: required"]);
+  assert.deepEqual([run.exit, run.connects], [3, 0]);
+});
+
+Deno.test("a certificate that cannot be read fails the tls stage with exit 3", async () => {
+  const tls = { ...config, pwnMe: false, certificate: "/nonexistent-netauth-test/tls.pem" };
+  const run = await check({ loadConfig: () => Promise.resolve(tls) });
+  assert.deepEqual(run.lines, [
+    CONFIG_OK,
+    "tls: FAIL config /etc/netauth/config.toml: tls.certificate: cannot read /nonexistent-netauth-test/tls.pem: " +
+    "no such file",
+  ]);
+  assert.deepEqual([run.exit, run.connects], [3, 0]);
+});
+
+Deno.test("files other users cannot read are a warning, not a failure", async () => {
+  const run = await check({ hiddenFromOthers: (path) => Promise.resolve(`${path} is not readable by other users`) });
+  assert.deepEqual(run.lines, [
+    CONFIG_OK,
+    "config: WARN /etc/netauth/config.toml is not readable by other users: screen lockers run this helper as the " +
+    "user and will fail with exit 3",
+    PLAINTEXT,
+    SANDBOX_OK,
+    SERVER_OK,
+  ]);
+  assert.equal(run.exit, 0);
+});
+
+Deno.test("a sandbox not built for the server fails with exit 3 and says how to fix it", async () => {
+  const run = await check({ netGranted: () => false });
+  assert.deepEqual(run.lines, [
+    CONFIG_OK,
+    PLAINTEXT,
+    "sandbox: FAIL this helper's sandbox does not allow connecting to netauth.example.org:1729 " +
+    "(core.server or core.port changed since it was built?): re-run install.sh",
+  ]);
+  assert.deepEqual([run.exit, run.connects], [3, 0]);
+});
+
+Deno.test("runtime directories: ok when root's alone, else FAIL with exit 3 naming the directory", async () => {
+  const fine = await check({ runtime: { dir: "/r", inspect: () => [{ path: "/r", uid: 0, mode: "755" }] } });
+  assert.equal(fine.lines[3], "runtime: ok /r (HOME, DENO_DIR, TMPDIR root-owned, writable by root only)");
+  assert.equal(fine.exit, 0);
+  const bad = await check({
+    runtime: { dir: "/r", inspect: () => [{ path: "/r", uid: 0 }, { path: "/r/deno", problem: "does not exist" }] },
+  });
+  assert.deepEqual(bad.lines.slice(3), ["runtime: FAIL /r/deno does not exist"]);
+  assert.deepEqual([bad.exit, bad.connects], [3, 0]);
+});
+
+Deno.test("an unusable cache directory is a warning: logins still work while NetAuth is up", async () => {
+  const warned = await check({ cache: { dir: "/c", problem: () => Promise.resolve("does not exist") } });
+  assert.equal(warned.lines[3], "cache: WARN /c does not exist: logins work, but not while NetAuth is down");
+  assert.equal(warned.exit, 0);
+  const fine = await check({ cache: { dir: "/c", problem: () => Promise.resolve(undefined) } });
+  assert.equal(fine.lines[3], "cache: ok /c");
+});
+
+Deno.test("an unreachable server fails with exit 9; a failing one with exit 9 naming the subsystem", async () => {
+  const down = await check({}, { failWith: "unavailable", failure: "UNAVAILABLE: connection refused" });
+  assert.deepEqual(down.lines.slice(3), ["server: FAIL UNAVAILABLE: connection refused"]);
+  assert.equal(down.exit, 9);
+  assert.deepEqual(down.calls, ["ping", "close"]);
+  const sick = await check({}, { health: { ok: false, firstFailure: "db: disk full" } });
+  assert.deepEqual(sick.lines.slice(3), [
+    "server: FAIL netauth.example.org:1729 answered SystemPing in N ms but reports db: disk full",
+  ]);
+  assert.equal(sick.exit, 9);
+});
+
+Deno.test("--require-group: each group must exist in NetAuth, else exit 3 naming the unknown ones", async () => {
+  const known = await check({ requireGroups: ["ops", "staff"] }, { knownGroups: ["ops", "staff"] });
+  assert.deepEqual(known.lines.slice(4), ["groups: ok ops, staff exist"]);
+  assert.equal(known.exit, 0);
+  const typo = await check({ requireGroups: ["ops", "stuff", "wheel"] }, { knownGroups: ["ops"] });
+  assert.deepEqual(typo.lines.slice(4), ["groups: FAIL unknown group(s): stuff, wheel"]);
+  assert.equal(typo.exit, 3);
+});

@@ -1,0 +1,94 @@
+// The import graph of src/: no cycles, and no module imports from a layer above its own. Every
+// import counts (static, dynamic and type-only), read from the source text.
+import assert from "node:assert/strict";
+
+const SRC = new URL("../src/", import.meta.url).pathname;
+
+/** Lowest first. A new module must be placed here, which is the point: say where it belongs. */
+const LAYERS: Record<string, string[]> = {
+  "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
+  "1 local checks": [
+    "file_modes.ts",
+    "config.ts",
+    "certificate.ts",
+    "pam_request.ts",
+    "sandbox.ts",
+    "runtime_dir.ts",
+    "netauth/client.ts",
+    "netauth/failure_text.ts",
+    "netauth/wire.ts",
+    "netauth/messages.ts",
+    "manifest_format.ts",
+  ],
+  "2 decisions and services": [
+    "policy.ts",
+    "netauth/host_resolver.ts",
+    "netauth/grpc_client.ts",
+    "cache/lock.ts",
+    "cache/verifier.ts",
+    "cache/store.ts",
+    "cache/offline.ts",
+    "cache/open.ts",
+    "artefact.ts",
+  ],
+  "3 command line": ["cli.ts"],
+  "4 commands": ["commands/login.ts", "commands/check.ts", "commands/audit.ts", "commands/help.ts"],
+  "5 entry points": [
+    "main.ts",
+    "launcher.ts",
+    "install_plan.ts",
+    "manifest.ts",
+    "verify_install.ts",
+    "verify_build.ts",
+  ],
+};
+
+function sourceFiles(dir = SRC, prefix = ""): string[] {
+  return [...Deno.readDirSync(dir)].flatMap((entry) =>
+    entry.isDirectory
+      ? sourceFiles(`${dir}${entry.name}/`, `${prefix}${entry.name}/`)
+      : entry.name.endsWith(".ts")
+      ? [`${prefix}${entry.name}`]
+      : []
+  );
+}
+
+/** The src/ modules `file` imports, as paths relative to src/. */
+function importsOf(file: string): string[] {
+  const text = Deno.readTextFileSync(`${SRC}${file}`);
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*)"(\.[^"]+)"/g)].map((m) => m[1]);
+  return specifiers
+    .map((spec) => new URL(spec, `file://${SRC}${file}`).pathname)
+    .filter((path) => path.startsWith(SRC))
+    .map((path) => path.slice(SRC.length));
+}
+
+const layerOf = new Map(Object.entries(LAYERS).flatMap(([layer, files]) => files.map((f) => [f, layer])));
+const graph = new Map(sourceFiles().map((file) => [file, importsOf(file)]));
+
+Deno.test("every module in src/ has a layer, and every listed module exists", () => {
+  assert.deepEqual([...graph.keys()].filter((f) => !layerOf.has(f)), [], "place these in LAYERS");
+  assert.deepEqual([...layerOf.keys()].filter((f) => !graph.has(f)), [], "remove these from LAYERS");
+});
+
+Deno.test("no module imports from a higher layer", () => {
+  const upward = [...graph].flatMap(([file, deps]) =>
+    deps.filter((dep) => layerOf.get(dep)! > layerOf.get(file)!).map((dep) =>
+      `${file} (${layerOf.get(file)}) imports ${dep} (${layerOf.get(dep)})`
+    )
+  );
+  assert.deepEqual(upward, []);
+});
+
+Deno.test("the import graph has no cycles", () => {
+  const done = new Set<string>();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (path.includes(file)) return cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+    if (done.has(file)) return;
+    for (const dep of graph.get(file) ?? []) visit(dep, [...path, file]);
+    done.add(file);
+  };
+  for (const file of graph.keys()) visit(file, []);
+  assert.deepEqual(cycles, []);
+});

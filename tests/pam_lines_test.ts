@@ -1,0 +1,77 @@
+// The PAM lines live in pam.d/ alone: install.sh prints pam.d/common-lines, and every PAM rule that README.md,
+// pam.d/README.md or `--help` quotes must be a line of some file there, word for word.
+import assert from "node:assert/strict";
+import { helpText } from "../src/commands/help.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const PAM_DIR = `${ROOT}pam.d`;
+const RULE = /^-?(auth|account|password|session)\s+\S+/;
+
+const normalize = (line: string) => line.trim().split(/\s+/).join(" ");
+
+/** The rules of one stack file; pam-auth-update profiles hold them tab-indented under `Auth:` and `Account:`. */
+function rulesOf(text: string): string[] {
+  const rules: string[] = [];
+  let section = "";
+  for (const line of text.split("\n")) {
+    const header = line.match(/^(Auth|Account|Password|Session):\s*$/);
+    if (header) section = header[1].toLowerCase();
+    else if (/^\S/.test(line)) section = "";
+    if (section && /^\s+\S/.test(line)) rules.push(normalize(`${section} ${line}`));
+    else if (RULE.test(line)) rules.push(normalize(line));
+  }
+  return rules;
+}
+
+function stackFiles(dir = PAM_DIR): string[] {
+  const files: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) files.push(...stackFiles(path));
+    else if (!entry.name.endsWith(".md")) files.push(path);
+  }
+  return files.sort();
+}
+
+const known = new Set(stackFiles().flatMap((file) => rulesOf(Deno.readTextFileSync(file))));
+
+/** PAM rules inside the fenced code blocks of a Markdown file. */
+function quotedInMarkdown(path: string): string[] {
+  const blocks = Deno.readTextFileSync(path).split(/^```.*$/m).filter((_, i) => i % 2 === 1);
+  return blocks.flatMap((block) => block.split("\n").filter((line) => RULE.test(line)).map(normalize));
+}
+
+Deno.test("pam.d/ holds rules, and the profile's pam_exec lines are among them", () => {
+  assert.ok(known.size > 20, [...known].join("\n"));
+  assert.ok(known.has(
+    "auth [success=end default=ignore] pam_exec.so expose_authtok quiet seteuid " +
+      "log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper",
+  ));
+});
+
+for (const doc of ["README.md", "pam.d/README.md"]) {
+  Deno.test(`every PAM rule ${doc} quotes is a line in pam.d/`, () => {
+    const quoted = quotedInMarkdown(`${ROOT}${doc}`);
+    assert.deepEqual(quoted.filter((rule) => !known.has(rule)), []);
+  });
+}
+
+Deno.test("the PAM lines in --help are lines of pam.d/common-lines", () => {
+  const quoted = helpText().split("\n").filter((line) => /^\s+(auth|account)\s/.test(line)).map(normalize);
+  assert.equal(quoted.length, 2, helpText());
+  const common = rulesOf(Deno.readTextFileSync(`${PAM_DIR}/common-lines`));
+  assert.deepEqual(quoted.filter((rule) => !common.includes(rule)), []);
+});
+
+Deno.test("install.sh prints pam.d/common-lines for its --prefix, line for line", async () => {
+  const out = await new Deno.Command(`${ROOT}install.sh`, {
+    args: ["--dry-run", "--mode", "bundle", "--prefix", "/opt/na", "--conf-dir", "/nonexistent"],
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const text = new TextDecoder().decode(out.stdout);
+  const printed = text.split(/^PAM lines to add.*$/m)[1]?.split("\n").filter((line) => /^ {2}\S/.test(line));
+  const expected = rulesOf(Deno.readTextFileSync(`${PAM_DIR}/common-lines`))
+    .map((rule) => rule.replace("/usr/local/sbin/", "/opt/na/sbin/"));
+  assert.ok(expected.some((rule) => rule.includes("/opt/na/sbin/netauth-pam-helper")));
+  assert.deepEqual(printed?.map(normalize), expected);
+});
