@@ -266,8 +266,8 @@ build() {
     fi
   else
     # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
-    deno task --quiet --config "$ROOT/deno.json" bundle --output "$(artefact "$stage")" >/dev/null ||
-      die "deno bundle failed"
+    # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (README, "Performance").
+    deno task --quiet --config "$ROOT/deno.json" bundle --outdir "$stage" >/dev/null || die "deno bundle failed"
     # The very executable behind `deno` (npm's is a symlink), so a later upgrade of it cannot break logins.
     deno_exe=$(deno eval --quiet 'console.log(Deno.execPath())') || die "cannot find the deno executable"
     cp "$deno_exe" "$stage/deno" || die "cannot copy $deno_exe"
@@ -283,11 +283,11 @@ preview_build() {
     say "would build: deno compile --no-code-cache (sandbox flags above) src/main.ts $(install_plan --baked-args 2>/dev/null), runtime from $denort"
     if [ -n "$problem" ]; then stop_or_note "$problem"; fi
   else
-    say "would build: deno task bundle (deno bundle --minify src/main.ts), and copy $(deno eval --quiet 'console.log(Deno.execPath())') (deno $(deno_version)) for the launcher"
+    say "would build: deno task bundle (scripts/bundle.ts: deno bundle --minify --code-splitting src/main.ts), and copy $(deno eval --quiet 'console.log(Deno.execPath())') (deno $(deno_version)) for the launcher"
   fi
   say "would verify: the staged helper through a staged launcher (version, fail closed, exactly the sandbox)"
   if [ "$MODE" = bundle ]; then
-    say "would install: $(artefact "$STAGE_LIB") (mode 0644)"
+    say "would install: $(artefact "$STAGE_LIB") and its chunks beside it (mode 0644)"
     say "would install: $DESTDIR$RUNTIME_DENO (mode 0755)"
   else
     say "would install: $(artefact "$STAGE_LIB") (mode 0755)"
@@ -352,10 +352,27 @@ place() {
   printf '%s\n' "$dst" >>"$STAGE/manifest"
 }
 
-# What only the other mode installs: its artefact, and in bundle mode the copy of deno (about 95 MB).
+# The bundle: its entry and the chunks it imports (every *.js in the stage). Chunks are named by content
+# hash: the new ones go in first, then the entry, then an earlier build's chunks go, so a failure
+# halfway leaves a working install and the install ends up holding exactly one build.
+place_bundle() {
+  for chunk in "$STAGE"/*.js; do
+    if [ "${chunk##*/}" != "$NAME.js" ]; then place "$chunk" "$STAGE_LIB/${chunk##*/}" 0644; fi
+  done
+  place "$STAGE/$NAME.js" "$STAGE_LIB/$NAME.js" 0644
+  for old in "$STAGE_LIB"/*.js; do
+    if [ -f "$old" ] && ! grep -qxF "$old" "$STAGE/manifest"; then act rm -f "$old"; fi
+  done
+}
+
+# What only the other mode installs: its artefact (bundle mode: the entry and its chunks), and in bundle
+# mode the copy of deno (about 95 MB).
 other_mode_files() {
   if [ "$MODE" = compile ]; then
-    printf '%s\n' "$STAGE_LIB/$NAME.js" "$DESTDIR$RUNTIME_DENO"
+    for js in "$STAGE_LIB"/*.js; do
+      if [ -e "$js" ]; then printf '%s\n' "$js"; fi
+    done
+    printf '%s\n' "$DESTDIR$RUNTIME_DENO"
   else
     printf '%s\n' "$STAGE_LIB/$NAME"
   fi
@@ -394,6 +411,7 @@ install_runtime_dir() {
 warm_code_cache() {
   if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$DRY_RUN" = 1 ] || [ "$(id -u)" != 0 ]; then return 0; fi
   "$BIN" --check >/dev/null 2>&1 || true
+  "$BIN" --audit >/dev/null 2>&1 || true # the one chunk --check does not load
   say "code cache: warmed by root in $RUNTIME_DIR/deno"
 }
 
@@ -517,9 +535,12 @@ install_helper() {
     say "building ($MODE mode)"
     build "$STAGE"
     verify_build "$STAGE"
-    if [ "$MODE" = bundle ]; then mode=0644; else mode=0755; fi
-    place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" "$mode"
-    if [ "$MODE" = bundle ]; then place "$STAGE/deno" "$DESTDIR$RUNTIME_DENO" 0755; fi
+    if [ "$MODE" = bundle ]; then
+      place_bundle
+      place "$STAGE/deno" "$DESTDIR$RUNTIME_DENO" 0755
+    else
+      place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" 0755
+    fi
     place "$STAGE/launcher" "$STAGE_BIN" 0755
     remove_other_mode_files
   fi
@@ -532,7 +553,12 @@ install_helper() {
   install_log
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
-  if [ -f "$MANIFEST" ]; then other_mode_files | grep -vxF -f - "$MANIFEST" >>"$STAGE/manifest" || true; fi
+  # What is gone (an earlier build's chunks) is not carried over.
+  if [ -f "$MANIFEST" ]; then
+    other_mode_files | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
+      if [ -e "$path" ]; then printf '%s\n' "$path"; fi
+    done >>"$STAGE/manifest" || true
+  fi
   write_manifest
   sort -u "$STAGE/manifest" >"$STAGE/manifest.new"
   if [ -f "$MANIFEST" ] && cmp -s "$STAGE/manifest.new" "$MANIFEST"; then

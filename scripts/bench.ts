@@ -1,111 +1,321 @@
-// `deno task bench`: wall time and peak memory of one helper run, next to `deno run` of an
-// empty script in the same session. Medians of interleaved runs; this machine is shared.
+// `deno task bench`: the INSTALLED helper (what pam_exec runs: launcher -> `deno run` on the bundle),
+// installed into a temporary prefix by the real install.sh, next to `deno run` of an empty script.
+// Each case alternates with an empty run, so ratios compare runs taken under the same load.
+//   BENCH_RUNS=N       repetitions of every case (default 10; CI's smoke check uses 1)
+//   BENCH_TREE=DIR[,DIR...]  install each DIR's install.sh instead of this checkout's; with several, every
+//                      case runs for each tree in turn (before/after side by side, under the same load)
+//   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
+//   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
 import { SECRETS, startFakeNetAuth } from "../tests/integration/fake_netauth.ts";
 import { makePki } from "../tests/integration/pki.ts";
-import { configToml, makeConfDir, printFlags } from "../tests/integration/run_helper.ts";
+import { configToml, makeConfDir } from "../tests/integration/run_helper.ts";
+import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../tests/support/netauthd.ts";
 
-const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 15);
 const ROOT = new URL("../", import.meta.url).pathname;
+const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));
+const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
+const BURST = 50;
+const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
+// pam_exec as a screen locker runs it: real and effective uid the (unprivileged) user's.
+const AS_NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+const decoder = new TextDecoder();
 
 interface Case {
+  /** Which checkout's install runs (a label: directory and commit). */
+  tree: string;
+  server: string;
   name: string;
-  args: string[];
-  env?: Record<string, string>;
+  argv: string[];
+  env: Record<string, string>;
   stdin?: string;
   expectExit: number;
-  /** Runs before each measurement of this case (for example: take NetAuth down). */
-  before?: () => void;
+  /** Runs before each measurement (for example: take NetAuth down), `after` undoes it. */
+  before?: () => void | Promise<void>;
+  after?: () => void | Promise<void>;
+}
+interface Sample {
+  ms: number;
+  kib: number;
 }
 
-/** One run under GNU time: wall ms and peak RSS in KiB. */
-async function measure(c: Case): Promise<{ ms: number; kib: number }> {
-  c.before?.();
-  const child = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%e %M", Deno.execPath(), "run", "--quiet", ...c.args],
-    cwd: ROOT,
-    env: c.env,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const started = performance.now();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(c.stdin ?? ""));
-  await writer.close();
-  const out = await child.output();
-  const ms = performance.now() - started;
-  const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
-  if (out.code !== c.expectExit) {
-    throw new Error(`${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`);
+/** One run under GNU time: wall ms (ours) and peak RSS in KiB (its %M). */
+async function measure(c: Case): Promise<Sample> {
+  await c.before?.();
+  try {
+    const child = new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%e %M", ...c.argv],
+      cwd: "/",
+      clearEnv: true, // pam_exec passes the PAM variables, no PATH or HOME
+      env: c.env,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const started = performance.now();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(c.stdin ?? "")).catch(() => {});
+    await writer.close().catch(() => {});
+    const out = await child.output();
+    const ms = performance.now() - started;
+    const lines = decoder.decode(out.stderr).trim().split("\n");
+    if (out.code !== c.expectExit) {
+      throw new Error(
+        `${c.tree} ${c.server} ${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`,
+      );
+    }
+    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]) };
+  } finally {
+    await c.after?.();
   }
-  return { ms, kib: Number(lines.at(-1)!.split(" ")[1]) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * BURST concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
+ * (on a small machine the last of 50 logins can run into the helper's 10 s deadline).
+ */
+async function burst(c: Case): Promise<{ ms: number; kib: number; failed: number }> {
+  const started = performance.now();
+  const all = await Promise.allSettled(Array.from({ length: BURST }, () => measure(c)));
+  const ok = all.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  return { ms: performance.now() - started, kib: ok.reduce((sum, s) => sum + s.kib, 0), failed: BURST - ok.length };
+}
 
-const pki = await makePki();
-const server = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
-const confDir = await makeConfDir(configToml(server.port), pki.caPem);
-const empty = await Deno.makeTempFile({ suffix: ".ts" });
-const cacheDir = await Deno.makeTempDir();
-try {
-  const flags = await printFlags(confDir);
-  const helper = [...flags, "src/main.ts", "--config", `${confDir}/config.toml`];
-  const cached = [...await printFlags(confDir, cacheDir), "src/main.ts", "--config", `${confDir}/config.toml`];
-  cached.push("--cache-dir", cacheDir);
-  const pam = (user: string) => ({ PAM_TYPE: "auth", PAM_USER: user, PAM_SERVICE: "bench" });
-  const up = () => server.resume(), down = () => server.pause();
-  const cases: Case[] = [
-    { name: "deno run (empty script)", args: ["--no-prompt", empty], expectExit: 0 },
-    { name: "helper: bad PAM_USER (no gRPC)", args: helper, env: pam("a b"), expectExit: 10 },
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${text}`);
+  return text;
+}
+
+/** A bundle-mode install of `tree` under a fresh prefix (root-owned, readable by all, like /usr/local). */
+async function install(
+  tree: string,
+  confDir: string,
+  cacheDir?: string,
+): Promise<{ prefix: string; launcher: string }> {
+  const prefix = await Deno.makeTempDir({ prefix: "netauth-bench-prefix-" });
+  await Deno.chmod(prefix, 0o755);
+  const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
+  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
+  // install.sh copies deno beside the bundle. Pages cp has just written stay cached in small units that
+  // map worse than a binary read back from disk (about 3.5 MiB more peak RSS per run): drop them, so the
+  // copy is measured as it runs after a reboot.
+  const copy = `${prefix}/lib/netauth-pam-helper/deno`;
+  if (await Deno.stat(copy).then(() => true, () => false)) {
+    await run("sync", [copy]);
+    await run("dd", [`if=${copy}`, "iflag=nocache", "count=0", "status=none"]);
+  }
+  return { prefix, launcher: `${prefix}/sbin/netauth-pam-helper` };
+}
+
+function revOf(tree: string): string {
+  const rev = new Deno.Command("git", { args: ["-C", tree, "rev-parse", "--short", "HEAD"], stderr: "null" })
+    .outputSync();
+  return rev.success ? decoder.decode(rev.stdout).trim() : "unknown";
+}
+
+function machine() {
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
+  return {
+    nproc: navigator.hardwareConcurrency,
+    cpu,
+    deno: Deno.version.deno,
+    trees: TREES.map((tree) => ({ tree, rev: revOf(tree) })),
+  };
+}
+
+const pam = (type: string, user: string) => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "bench" });
+
+/** The cases against one server, given a tree's launcher. */
+function serverCases(tree: string, server: string, launcher: string, secret: string): Case[] {
+  const cases: Omit<Case, "tree">[] = [
     {
-      name: "helper: successful auth",
-      args: helper,
-      env: pam("alice"),
-      stdin: SECRETS.alice,
+      server,
+      name: "successful auth, root",
+      argv: [launcher],
+      env: pam("auth", "alice"),
+      stdin: secret,
       expectExit: 0,
-      before: up,
     },
     {
-      name: "  with --cache-dir (stores verifier)",
-      args: cached,
-      env: pam("alice"),
-      stdin: SECRETS.alice,
+      server,
+      name: "successful auth, unprivileged uid",
+      argv: [...AS_NOBODY, launcher],
+      env: pam("auth", "alice"),
+      stdin: secret,
       expectExit: 0,
-      before: up,
     },
-    {
-      name: "  NetAuth down, from the cache",
-      args: cached,
-      env: pam("alice"),
-      stdin: SECRETS.alice,
-      expectExit: 0,
-      before: down,
-    },
+    { server, name: "wrong password", argv: [launcher], env: pam("auth", "alice"), stdin: "wrong", expectExit: 7 },
+    { server, name: "account", argv: [launcher], env: pam("account", "alice"), expectExit: 0 },
   ];
-  const results = new Map(cases.map((c) => [c.name, { ms: [] as number[], kib: [] as number[] }]));
-  await measure(cases[3]); // warm the module cache once, and fill the offline cache
+  return cases.map((c) => ({ tree, ...c }));
+}
+
+const temps: string[] = [];
+let netauthd: NetAuthd | undefined;
+const pki = await makePki();
+const fake = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
+temps.push(pki.dir);
+try {
+  const info = machine();
+  const labels = new Map(
+    info.trees.map(({ tree, rev }) => [tree, `${tree.replace(/\/$/, "").split("/").pop()}@${rev}`]),
+  );
+  console.log(`bench: installing ${[...labels.values()].join(", ")} in bundle mode; ${RUNS} runs per case`);
+  const empty = await Deno.makeTempFile({ suffix: ".js" });
+  temps.push(empty);
+  await Deno.chmod(empty, 0o644);
+  const emptyCase: Case = {
+    tree: "-",
+    server: "-",
+    name: "deno run (empty script)",
+    argv: [Deno.execPath(), "run", "--quiet", "--no-prompt", empty],
+    env: { DENO_NO_UPDATE_CHECK: "1", HOME: Deno.env.get("HOME") ?? "/root" },
+    expectExit: 0,
+  };
+  const confDir = await makeConfDir(configToml(fake.port), pki.caPem);
+  temps.push(confDir);
+  const gate = Deno.env.get("BENCH_NETAUTHD") === "0"
+    ? { ok: false, why: "BENCH_NETAUTHD=0" }
+    : await ensureNetAuthBinaries();
+  let realConf: string | undefined;
+  if (gate.ok) {
+    netauthd = await startNetAuthd();
+    // Its client dir is below a 0700 temporary directory: copy it where an unprivileged caller can read.
+    realConf = await makeConfDir(
+      await Deno.readTextFile(netauthd.clientConfig),
+      await Deno.readTextFile(netauthd.caPath),
+    );
+    temps.push(realConf);
+  } else {
+    console.log(`bench: no real netauthd (${gate.why})`);
+  }
+
+  /** Every case for one tree, in a fixed order; `bursts` indexes the ones also run as a burst. */
+  const perTree: Case[][] = [];
+  const burstIndexes: number[] = [];
+  for (const tree of TREES) {
+    const label = labels.get(tree)!;
+    const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
+    temps.push(cacheDir);
+    const plain = await install(tree, confDir);
+    const cached = await install(tree, confDir, cacheDir);
+    temps.push(plain.prefix, cached.prefix);
+    const cases: Case[] = [
+      ...serverCases(label, "fake", plain.launcher, SECRETS.alice),
+      {
+        tree: label,
+        server: "fake",
+        name: "bad PAM_USER (no server)",
+        argv: [plain.launcher],
+        env: pam("auth", "a b"),
+        expectExit: 10,
+      },
+      {
+        tree: label,
+        server: "fake",
+        name: "offline cache (server down)",
+        argv: [cached.launcher],
+        env: pam("auth", "alice"),
+        stdin: SECRETS.alice,
+        expectExit: 0,
+        before: () => fake.pause(),
+        after: () => fake.resume(),
+      },
+    ];
+    await measure({ ...cases[0], argv: [cached.launcher] }); // fills the offline cache
+    if (perTree.length === 0) burstIndexes.push(0);
+    if (realConf) {
+      const real = await install(tree, realConf);
+      temps.push(real.prefix);
+      if (perTree.length === 0) burstIndexes.push(cases.length);
+      cases.push(...serverCases(label, "netauthd", real.launcher, ALICE_SECRET));
+    }
+    perTree.push(cases);
+  }
+  // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
+  const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
+  for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
+
+  const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
   for (let i = 0; i < RUNS; i++) {
-    for (const c of cases) {
-      const r = await measure(c);
-      results.get(c.name)!.ms.push(r.ms);
-      results.get(c.name)!.kib.push(r.kib);
+    for (const kind of kinds) {
+      for (const c of kind) {
+        samples.get(emptyCase)!.push(await measure(emptyCase));
+        samples.get(c)!.push(await measure(c));
+      }
     }
   }
-  const base = results.get(cases[0].name)!;
+  const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
+  for (let i = 0; i < BURST_ROUNDS; i++) {
+    for (const k of burstIndexes) {
+      for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+    }
+  }
+
+  const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
+  const rows = [...samples].map(([c, s]) => {
+    const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
+    return {
+      tree: c.tree,
+      server: c.server,
+      case: c.name,
+      medianMs: Math.round(ms),
+      ratio: Number((ms / baseMs).toFixed(2)),
+      peakRssMiB: Number((kib / 1024).toFixed(1)),
+      samplesMs: s.map((x) => Math.round(x.ms)),
+      samplesKiB: s.map((x) => x.kib),
+    };
+  });
+  const burstRows = [...burstResults].map(([c, r]) => {
+    const ms = median(r.map((x) => x.ms));
+    return {
+      tree: c.tree,
+      server: c.server,
+      case: `burst of ${BURST} concurrent: ${c.name}`,
+      medianTotalMs: Math.round(ms),
+      loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
+      sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
+      failed: r.reduce((sum, x) => sum + x.failed, 0),
+      samplesMs: r.map((x) => Math.round(x.ms)),
+    };
+  });
+
+  // One line per case, one column group per tree.
+  const trees = [...labels.values()];
+  const cell = (tree: string, server: string, name: string) => {
+    const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
+    return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
+  };
+  console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
   console.log(
-    `${RUNS} interleaved runs each, medians (deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores)`,
+    `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
+      `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
   );
-  console.log("case                               wall ms   x empty   peak RSS MiB   x empty");
-  for (const c of cases) {
-    const r = results.get(c.name)!;
-    const ms = median(r.ms), mib = median(r.kib) / 1024;
+  console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
+  console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
+  for (const c of perTree[0]) {
+    console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
+  }
+  console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
+  console.log("|---|---|---|---:|---:|---:|---:|");
+  for (const r of burstRows) {
     console.log(
-      `${c.name.padEnd(34)} ${ms.toFixed(0).padStart(7)} ${(ms / median(base.ms)).toFixed(2).padStart(9)} ` +
-        `${mib.toFixed(1).padStart(14)} ${(median(r.kib) / median(base.kib)).toFixed(2).padStart(9)}`,
+      `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
+        `${r.failed} |`,
     );
   }
+  const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows };
+  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+  console.log(`\nJSON: ${out}`);
 } finally {
-  await server.stop();
-  for (const path of [pki.dir, confDir, empty, cacheDir]) await Deno.remove(path, { recursive: true });
+  await netauthd?.cleanup();
+  await fake.stop();
+  for (const path of temps) await Deno.remove(path, { recursive: true }).catch(() => {});
 }

@@ -1,6 +1,7 @@
-// `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle, or
-// the compiled binary) against the manifest install.sh wrote beside it (src/manifest.ts). Both sit in
-// the root-owned PREFIX/lib/netauth-pam-helper/, which the installed helper's sandbox may read.
+// `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle with
+// every chunk it may import, or the compiled binary) against the manifest install.sh wrote beside it
+// (src/manifest.ts). Both sit in the root-owned PREFIX/lib/netauth-pam-helper/, which the installed
+// helper's sandbox may read.
 import { sha256Hex } from "./digest.ts";
 import { type Manifest, MANIFEST_NAME } from "./manifest_format.ts";
 
@@ -35,6 +36,28 @@ export function compareArtefact(
   return { ...state, expected };
 }
 
+/** The bundle's chunks as the manifest records them: the other `.js` files in the entry's directory. */
+export function chunksOf(manifest: Pick<Manifest, "artefact" | "files">): string[] {
+  const dir = manifest.artefact.slice(0, manifest.artefact.lastIndexOf("/") + 1);
+  return manifest.files.map((f) => f.path).filter((path) =>
+    path !== manifest.artefact && path.startsWith(dir) && !path.slice(dir.length).includes("/") && path.endsWith(".js")
+  );
+}
+
+/** The first chunk that is not what the manifest recorded (a chunk loads only when needed, so each counts). */
+export function compareChunks(
+  chunks: { path: string; sha256?: string; error?: string }[],
+  manifest: Pick<Manifest, "files">,
+): string | undefined {
+  for (const chunk of chunks) {
+    if (chunk.error !== undefined) return `${chunk.path} ${chunk.error}`;
+    if (chunk.sha256 !== manifest.files.find((f) => f.path === chunk.path)?.sha256) {
+      return `${chunk.path} does not match the manifest (changed since install?)`;
+    }
+  }
+  return undefined;
+}
+
 /** The file this process runs: the bundle `deno run` was given, or the compiled binary. */
 export function runningFile(mode: string | undefined): string {
   if (mode === "compile") return Deno.execPath();
@@ -59,11 +82,16 @@ export async function inspectArtefact(installDir: string): Promise<ArtefactState
   } catch (err) {
     return { path: "", manifest: manifestPath, problem: `cannot tell which file runs: ${failure(err)}` };
   }
-  let running: { path: string; sha256?: string; error?: string };
-  try {
-    running = { path, sha256: await sha256Hex(Deno.readFileSync(path)) };
-  } catch (err) {
-    running = { path, error: failure(err) };
-  }
-  return compareArtefact(running, manifestPath, manifest);
+  const hashed = async (path: string) => {
+    try {
+      return { path, sha256: await sha256Hex(Deno.readFileSync(path)) };
+    } catch (err) {
+      return { path, error: failure(err) };
+    }
+  };
+  const state = compareArtefact(await hashed(path), manifestPath, manifest);
+  if (state.problem || "error" in manifest || manifest.mode !== "bundle") return state;
+  const chunks = await Promise.all(chunksOf(manifest).map(hashed));
+  const problem = compareChunks(chunks, manifest);
+  return problem ? { ...state, problem } : state;
 }

@@ -1,5 +1,5 @@
 // Command-line parsing: turns argv into options, or a HelperError(3) naming what was wrong.
-import { parseArgs } from "node:util";
+import { parseLongOptions } from "./argv.ts";
 import { trimSlashes } from "./paths.ts";
 import { Exit } from "./exit_codes.ts";
 import { HelperError } from "./errors.ts";
@@ -41,30 +41,24 @@ function usageError(message: string): HelperError {
 export function parseCommandLine(argv: string[]): Options {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: "string" },
-        timeout: { type: "string" },
-        "require-group": { type: "string", multiple: true },
-        "log-level": { type: "string" },
-        "cache-dir": { type: "string" },
-        "cache-max-age": { type: "string" },
-        "cache-tries": { type: "string" },
-        "runtime-dir": { type: "string" },
-        check: { type: "boolean" },
-        audit: { type: "boolean" },
-        version: { type: "boolean" },
-        help: { type: "boolean" },
-      },
+    parsed = parseLongOptions(argv, {
+      config: { type: "string" },
+      timeout: { type: "string" },
+      "require-group": { type: "string", multiple: true },
+      "log-level": { type: "string" },
+      "cache-dir": { type: "string" },
+      "cache-max-age": { type: "string" },
+      "cache-tries": { type: "string" },
+      "runtime-dir": { type: "string" },
+      check: { type: "boolean" },
+      audit: { type: "boolean" },
+      version: { type: "boolean" },
+      help: { type: "boolean" },
     });
   } catch (err) {
-    // node:util errors are multi-line; keep the first line, which names the option.
-    throw usageError(String((err as Error).message).split("\n")[0]);
+    throw usageError((err as Error).message);
   }
-  const v = parsed.values;
+  const v = parsed;
   const commands = (["check", "audit", "version", "help"] as const).filter((c) => v[c]);
   if (commands.length > 1) {
     throw usageError(`--${commands.join(" and --")} cannot be combined`);

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { sha256Hex } from "./digest.ts";
 import { octalMode } from "./file_modes.ts";
-import { type FileEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
+import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
 
 export interface ManifestInputs {
   root: string;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareArtefact } from "../src/artefact.ts";
+import { chunksOf, compareArtefact, compareChunks } from "../src/artefact.ts";
 import { sha256Hex } from "../src/digest.ts";
 
 const ARTEFACT = "/usr/local/lib/netauth-pam-helper/netauth-pam-helper.js";
@@ -44,5 +44,27 @@ Deno.test("a changed artefact, another file, an unreadable one or no manifest: e
   assert.equal(
     problem({ path: ARTEFACT, sha256: "a".repeat(64) }, { artefact: ARTEFACT, files: [] }),
     `the manifest records no SHA-256 for ${ARTEFACT}`,
+  );
+});
+
+Deno.test("bundle chunks: the other .js files beside the entry, each held to its recorded hash", () => {
+  const chunk = "/usr/local/lib/netauth-pam-helper/grpc_client-ABC.js";
+  const m = {
+    artefact: ARTEFACT,
+    files: [
+      ...manifest.files,
+      { path: chunk, sha256: "c".repeat(64), uid: 0, gid: 0, mode: "0644" },
+      { path: "/usr/local/sbin/netauth-pam-helper", sha256: "d".repeat(64), uid: 0, gid: 0, mode: "0755" },
+    ],
+  };
+  assert.deepEqual(chunksOf(m), [chunk]);
+  assert.equal(compareChunks([{ path: chunk, sha256: "c".repeat(64) }], m), undefined);
+  assert.equal(
+    compareChunks([{ path: chunk, sha256: "e".repeat(64) }], m),
+    `${chunk} does not match the manifest (changed since install?)`,
+  );
+  assert.equal(
+    compareChunks([{ path: chunk, error: "cannot be read (NotFound)" }], m),
+    `${chunk} cannot be read (NotFound)`,
   );
 });

@@ -6,7 +6,7 @@ const SRC = new URL("../src/", import.meta.url).pathname;
 
 /** Lowest first. A new module must be placed here, which is the point: say where it belongs. */
 const LAYERS: Record<string, string[]> = {
-  "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts"],
+  "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
   "1 local checks": [
     "file_modes.ts",
     "config.ts",
@@ -16,6 +16,8 @@ const LAYERS: Record<string, string[]> = {
     "runtime_dir.ts",
     "netauth/client.ts",
     "netauth/failure_text.ts",
+    "netauth/wire.ts",
+    "netauth/messages.ts",
     "manifest_format.ts",
   ],
   "2 decisions and services": [

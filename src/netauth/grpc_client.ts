@@ -1,8 +1,7 @@
 // The NetAuth v2 client over @grpc/grpc-js. Loaded only once a request has passed every
-// local check, so bad input never pays for gRPC's start-up.
+// local check, so bad input never pays for gRPC's start-up. Messages go through our own codec
+// (messages.ts) and grpc-js's generic unary call: no schema is compiled at run time.
 import * as grpc from "@grpc/grpc-js";
-import { fromJSON } from "@grpc/proto-loader";
-import descriptor from "../../proto/netauth.json" with { type: "json" };
 import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
 import { netPermission } from "../sandbox.ts";
@@ -15,6 +14,7 @@ import {
 } from "./client.ts";
 import { describeFailure, type FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
+import { type Method, NETAUTH2 } from "./messages.ts";
 
 export interface ClientContext {
   /** The PAM service, sent as `service-name` metadata. */
@@ -35,30 +35,15 @@ export const MAX_REPLY_BYTES = 512 * 1024;
 export const MAX_GROUPS = 1024;
 export const MAX_GROUP_NAME = 128;
 
-type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
-type Unary = (
-  request: unknown,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: Callback<unknown>,
-) => void;
-
-// JSON imports are typed by shape; the descriptor is protobufjs's INamespace by construction.
-const packageDefinition = fromJSON(descriptor as unknown as Parameters<typeof fromJSON>[0], {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-});
-// deno-lint-ignore no-explicit-any
-const NetAuth2 = (grpc.loadPackageDefinition(packageDefinition) as any).netauth.v2.NetAuth2 as typeof grpc.Client;
+// grpc-js frames what serialize returns with Buffer methods; ours is a view of the same bytes.
+const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
 export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
   registerHostResolver();
   const credentials = config.pwnMe
     ? grpc.credentials.createInsecure()
     : grpc.credentials.createSsl(context.rootCertificate ? Buffer.from(context.rootCertificate) : null);
-  const client = new NetAuth2(targetFor(config.server, config.port), credentials, {
+  const client = new grpc.Client(targetFor(config.server, config.port), credentials, {
     // Proxy variables come from the user-steerable PAM environment: never consult them.
     "grpc.enable_http_proxy": 0,
     "grpc.enable_retries": 0,
@@ -74,33 +59,37 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     server: config.server,
     address: netPermission(config.server, config.port),
   };
-  const call = <T>(method: string, request: unknown): Promise<T> =>
+  const call = <Req, Reply>(method: Method<Req, Reply>, request: Req): Promise<Reply> =>
     new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Unary>)[method].bind(client);
-      fn(request, metadata, { deadline: new Date(context.deadline) }, (err, value) => {
-        if (err) reject(toNetAuthError(err, method, where));
-        else resolve(value as T);
-      });
+      client.makeUnaryRequest<Req, Reply>(
+        method.path,
+        (value) => toBuffer(method.request.encode(value)),
+        (bytes) => method.reply.decode(bytes),
+        request,
+        metadata,
+        { deadline: new Date(context.deadline) },
+        (err, value) => {
+          if (err) reject(toNetAuthError(err, method.path.slice(method.path.lastIndexOf("/") + 1), where));
+          else resolve(value!);
+        },
+      );
     });
 
   return {
     async authEntity(entity, secret) {
       // Secret is `bytes` in proto/netauth.proto: the bytes go out as they are, UTF-8 or not.
-      // protobufjs copies them into the request buffer, which grpc-js owns and cannot be zeroed.
-      await call("AuthEntity", { Entity: { ID: entity }, Secret: secret });
+      // The codec wipes its working buffer; grpc-js copies the message into frames it owns.
+      await call(NETAUTH2.AuthEntity, { Entity: { ID: entity }, Secret: secret });
     },
     async entityInfo(entity): Promise<EntityInfo> {
-      const reply = await call<{ Entities: { ID: string; meta?: { Locked?: boolean } }[] }>(
-        "EntityInfo",
-        { Entity: { ID: entity } },
-      );
+      const reply = await call(NETAUTH2.EntityInfo, { Entity: { ID: entity } });
       const found = reply.Entities.find((e) => e.ID === entity) ?? reply.Entities[0];
       if (!found) throw new NetAuthError("not_found", "EntityInfo returned no entity");
-      return { id: found.ID, locked: found.meta?.Locked === true };
+      return { id: found.ID ?? "", locked: found.meta?.Locked === true };
     },
     async entityGroups(entity) {
-      const reply = await call<{ Groups: { Name: string }[] }>("EntityGroups", { Entity: { ID: entity } });
-      const names = reply.Groups.map((g) => g.Name);
+      const reply = await call(NETAUTH2.EntityGroups, { Entity: { ID: entity } });
+      const names = reply.Groups.map((g) => g.Name ?? "");
       const over = (what: string, limit: number) =>
         new NetAuthError("oversized", `EntityGroups sent ${what}, over the limit of ${limit}`);
       if (names.length > MAX_GROUPS) throw over(`${names.length} groups`, MAX_GROUPS);
@@ -110,7 +99,7 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     },
     async groupExists(name) {
       try {
-        await call("GroupInfo", { Group: { Name: name } });
+        await call(NETAUTH2.GroupInfo, { Group: { Name: name } });
         return true;
       } catch (err) {
         if (err instanceof NetAuthError && err.kind === "not_found") return false;
@@ -118,17 +107,14 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
       }
     },
     async ping() {
-      await call("SystemPing", {});
+      await call(NETAUTH2.SystemPing, {});
     },
     async status(): Promise<ServerHealth> {
-      const reply = await call<{ SystemOK: boolean; FirstFailure?: { Name: string; FaultMessage: string } }>(
-        "SystemStatus",
-        {},
-      );
+      const reply = await call(NETAUTH2.SystemStatus, {});
       const failure = reply.FirstFailure?.Name
-        ? `${reply.FirstFailure.Name}: ${reply.FirstFailure.FaultMessage}`
+        ? `${reply.FirstFailure.Name}: ${reply.FirstFailure.FaultMessage ?? ""}`
         : undefined;
-      return { ok: reply.SystemOK, firstFailure: failure };
+      return { ok: reply.SystemOK === true, firstFailure: failure };
     },
     close() {
       client.close();

@@ -3,13 +3,14 @@
 // sandbox names the server once and survives DNS changes (README, "Audit": --allow-net).
 import { experimental, Metadata, status } from "@grpc/grpc-js";
 import process from "node:process";
+import { netPermission } from "../sandbox.ts";
 
 const SCHEME = "netauth-host";
 let registered = false;
 
-/** The channel target for a server: `netauth-host:NAME:PORT` (IPv6 literals bracketed). */
+/** The channel target for a server: `netauth-host:` and the sandbox's `NAME:PORT` (IPv6 literals bracketed). */
 export function targetFor(server: string, port: number): string {
-  return `${SCHEME}:${server.includes(":") ? `[${server}]` : server}:${port}`;
+  return `${SCHEME}:${netPermission(server, port)}`;
 }
 
 export function registerHostResolver(): void {

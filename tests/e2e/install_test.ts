@@ -53,7 +53,10 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /^verified: the staged helper prints its version, fails closed/m);
-    assert.deepEqual(tree(destdir), [
+    // The bundle's entry, and its chunks beside it: gRPC, the cache and --audit's artefact check load on demand.
+    const files = tree(destdir);
+    const chunks = files.filter((f) => /^usr\/local\/lib\/netauth-pam-helper\/[a-z_]+-[0-9a-f]{12}\.js$/.test(f));
+    assert.deepEqual(files.filter((f) => !chunks.includes(f)), [
       "etc/logrotate.d/netauth-pam-helper",
       "usr/local/lib/netauth-pam-helper/deno",
       "usr/local/lib/netauth-pam-helper/installed-files",
@@ -62,6 +65,9 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
       "usr/local/sbin/netauth-pam-helper",
       "var/log/netauth-pam-helper.log",
     ]);
+    for (const name of ["grpc_client", "open", "artefact"]) {
+      assert.ok(chunks.some((f) => f.includes(`/${name}-`)), `no ${name} chunk in ${chunks}`);
+    }
     const launcher = `${destdir}/usr/local/sbin/netauth-pam-helper`;
     const info = Deno.statSync(launcher);
     assert.equal(info.mode! & 0o777, 0o755);
@@ -101,6 +107,21 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, /nothing changed: netauth-pam-helper is up to date/);
     assert.doesNotMatch(second.out, /^installed:/m);
+  });
+});
+
+it("a re-install removes the chunks of the earlier build: the install holds exactly one bundle", async () => {
+  await withDestdir(async (destdir) => {
+    assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir)).code, 0);
+    const lib = `${destdir}${LIB}`;
+    const stale = `${lib}/grpc_client-000000000000.js`; // as an earlier build's chunk would be named
+    Deno.writeTextFileSync(stale, "export {};\n");
+    Deno.writeTextFileSync(`${lib}/installed-files`, `${stale}\n`, { append: true });
+    const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(again.code, 0, again.out);
+    assert.throws(() => Deno.statSync(stale), Deno.errors.NotFound);
+    assert.doesNotMatch(Deno.readTextFileSync(`${lib}/installed-files`), /000000000000/);
+    assert.doesNotMatch(Deno.readTextFileSync(`${lib}/manifest.json`), /000000000000/);
   });
 });
 
@@ -431,10 +452,11 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const manifest = JSON.parse(Deno.readTextFileSync(`${destdir}${LIB}/manifest.json`));
     const bundle = `${LIB}/netauth-pam-helper.js`;
     assert.equal(manifest.artefact, bundle);
+    const chunks = tree(`${destdir}${LIB}`).filter((f) => f.endsWith(".js") && f !== "netauth-pam-helper.js");
+    assert.ok(chunks.length >= 3, chunks.join());
     assert.deepEqual(manifest.files.map((f: { path: string }) => f.path), [
       "/etc/logrotate.d/netauth-pam-helper",
-      `${LIB}/deno`,
-      bundle,
+      ...[...chunks, "deno", "netauth-pam-helper.js"].map((f) => `${LIB}/${f}`).sort(),
       "/usr/local/sbin/netauth-pam-helper",
       "/usr/share/pam-configs/netauth",
     ]);
@@ -443,7 +465,12 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       assert.equal(file.uid, 0);
     }
     const bundleSha = manifest.files.find((f: { path: string }) => f.path === bundle).sha256;
-    assert.deepEqual(manifest.files.map((f: { mode: string }) => f.mode), ["0644", "0755", "0644", "0755", "0644"]);
+    const modeOf = (path: string) =>
+      path.endsWith("/deno") || path.endsWith("/sbin/netauth-pam-helper") ? "0755" : "0644";
+    assert.deepEqual(
+      manifest.files.map((f: { mode: string }) => f.mode),
+      manifest.files.map((f: { path: string }) => modeOf(f.path)),
+    );
     assert.equal(manifest.version, VERSION);
     assert.equal(manifest.deno, Deno.version.deno);
     assert.equal(manifest.denoLockSha256, await sha256(`${ROOT}deno.lock`));
@@ -509,12 +536,17 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
     assert.ok(Deno.lstatSync(`${prefix}/lib/netauth-pam-helper/runtime/deno/node_compat_bin/node`).isSymlink);
     const bundle = `${prefix}/lib/netauth-pam-helper/netauth-pam-helper.js`;
     // The installed bundle is what `deno task bundle` builds from this tree (docs/reviewing.md).
-    const rebuilt = `${prefix}/rebuilt.js`;
+    const rebuilt = `${prefix}/rebuilt`;
     const task = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--output", rebuilt],
+      args: ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--outdir", rebuilt],
     }).output();
     assert.equal(task.code, 0, new TextDecoder().decode(task.stderr));
-    assert.equal(await sha256(rebuilt), await sha256(bundle));
+    const lib = `${prefix}/lib/netauth-pam-helper`;
+    const installedJs = tree(lib).filter((f) => f.endsWith(".js"));
+    assert.deepEqual(installedJs, tree(rebuilt));
+    for (const f of installedJs) {
+      assert.equal(await sha256(`${rebuilt}/${f}`), await sha256(`${lib}/${f}`), f);
+    }
 
     const audit = async () => {
       const out = await new Deno.Command(`${prefix}/sbin/netauth-pam-helper`, { args: ["--audit"], clearEnv: true })
@@ -540,6 +572,17 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
     assert.equal(after.code, 4);
     assert.equal(after.report.artefact.problem, `${bundle} does not match the manifest (changed since install?)`);
     assert.equal(after.report.artefact.sha256, await sha256(bundle));
+
+    // A chunk counts as much as the entry: it runs as soon as a login needs gRPC.
+    Deno.writeTextFileSync(bundle, text);
+    const grpcChunk = `${lib}/${installedJs.find((f) => f.startsWith("grpc_client-"))}`;
+    Deno.writeTextFileSync(grpcChunk, Deno.readTextFileSync(grpcChunk).replace("grpc", "GRPC"));
+    const chunkChanged = await audit();
+    assert.equal(chunkChanged.report.ok, false);
+    assert.equal(
+      chunkChanged.report.artefact.problem,
+      `${grpcChunk} does not match the manifest (changed since install?)`,
+    );
   } finally {
     await install("--uninstall", "--prefix", prefix);
     await Deno.remove(prefix, { recursive: true });

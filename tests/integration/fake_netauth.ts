@@ -1,8 +1,8 @@
 // A scripted NetAuth v2 server for the faults the real netauthd cannot produce on demand:
 // hangs, INTERNAL, foreign certificates, plaintext. It records what reaches it.
 import * as grpc from "@grpc/grpc-js";
-import { fromJSON } from "@grpc/proto-loader";
-import descriptor from "../../proto/netauth.json" with { type: "json" };
+import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups, Method } from "../../src/netauth/messages.ts";
+import { NETAUTH2 } from "../../src/netauth/messages.ts";
 
 export const SECRETS: Record<string, string> = {
   alice: "alice-pw",
@@ -60,31 +60,35 @@ export interface FakeNetAuth {
   stop(): Promise<void>;
 }
 
-// The server reads Secret as the bytes on the wire, whatever type the helper's descriptor gives it
-// (string and bytes share wire type 2): tests see exactly what the helper sent.
-const serverDescriptor = structuredClone(descriptor);
-serverDescriptor.nested.AuthRequest.fields.Secret.type = "bytes";
-const definition = fromJSON(serverDescriptor as unknown as Parameters<typeof fromJSON>[0], {
-  keepCase: true,
-  defaults: true,
+const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+// Encoding 600,000 groups takes a while: done once per reply object, so that tests time the helper.
+const encoded = new WeakMap<object, Buffer>();
+const serverSide = <Req, Reply>(m: Method<Req, Reply>, cacheReplies = false) => ({
+  path: m.path,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: (r: Req) => toBuffer(m.request.encode(r)),
+  requestDeserialize: (b: Buffer) => m.request.decode(b),
+  responseSerialize: (r: Reply) => {
+    if (!cacheReplies) return toBuffer(m.reply.encode(r));
+    if (!encoded.has(r as object)) encoded.set(r as object, toBuffer(m.reply.encode(r)));
+    return encoded.get(r as object)!;
+  },
+  responseDeserialize: (b: Buffer) => m.reply.decode(b),
 });
-// deno-lint-ignore no-explicit-any
-const service = (grpc.loadPackageDefinition(definition) as any).netauth.v2.NetAuth2.service;
-// Encoding 600,000 groups takes the server about a second: done once per list, so that tests
-// time the helper, not this server.
-const groupReplies = new WeakMap<string[], { Groups: { Name: string }[] }>();
-const encoded = new WeakMap<object, Uint8Array>();
-const encodeGroups = service.EntityGroups.responseSerialize;
-service.EntityGroups.responseSerialize = (reply: object) => {
-  if (!encoded.has(reply)) encoded.set(reply, encodeGroups(reply));
-  return encoded.get(reply);
-};
+// The same codec as the helper's, server side: AuthRequest.Secret is read as the bytes on the wire.
+const service = Object.fromEntries(
+  Object.entries(NETAUTH2).map((
+    [name, m],
+  ) => [name, serverSide(m as Method<unknown, unknown>, name === "EntityGroups")]),
+) as grpc.ServiceDefinition;
+const groupReplies = new WeakMap<string[], ListOfGroups>();
 function groupReply(groups: string[]) {
   if (!groupReplies.has(groups)) groupReplies.set(groups, { Groups: groups.map((Name) => ({ Name })) });
   return groupReplies.get(groups)!;
 }
 
-type Call = grpc.ServerUnaryCall<{ Entity?: { ID?: string }; Group?: { Name?: string }; Secret?: Uint8Array }, unknown>;
+type Call = grpc.ServerUnaryCall<AuthRequest & EntityRequest & GroupRequest, unknown>;
 
 const encoder = new TextEncoder();
 const secretOf = (entity: string) =>
@@ -207,6 +211,10 @@ class Front {
       if (this.hanging) continue; // held open, never relayed: closed by close() or stop()
       const back = await Deno.connect({ hostname: "127.0.0.1", port: this.backendPort });
       this.conns.add(back);
+      // grpc-js writes HEADERS and DATA separately: with Nagle on, the relay would hold each DATA
+      // frame until the backend's delayed ACK (~40 ms), and every call would pay it.
+      back.setNoDelay(true);
+      if ("setNoDelay" in front) (front as Deno.TcpConn).setNoDelay(true); // TLS conns have no such call
       Promise.allSettled([front.readable.pipeTo(back.writable), back.readable.pipeTo(front.writable)])
         .then(() => [front, back].forEach((c) => this.closeConn(c)));
     }

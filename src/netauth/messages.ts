@@ -1,0 +1,188 @@
+// The NetAuth v2 calls this helper makes, with typed request and reply shapes, and their codec.
+// Field names and numbers are proto/netauth.proto's (tests/netauth/messages_test.ts holds them to it);
+// fields we never send or read are skipped when decoding.
+import { boolOf, bytesOf, type Field, fields, readString, Writer } from "./wire.ts";
+
+export interface EntityMeta {
+  Locked?: boolean;
+}
+export interface Entity {
+  ID?: string;
+  meta?: EntityMeta;
+}
+export interface Group {
+  Name?: string;
+}
+export interface AuthRequest {
+  Entity?: Entity;
+  /** NetAuth declares `string`; sent as the bytes pam_exec gave (README, "Wire facts"). */
+  Secret?: Uint8Array;
+}
+export interface EntityRequest {
+  Entity?: Entity;
+}
+export interface GroupRequest {
+  Group?: Group;
+}
+export interface ListOfEntities {
+  Entities: Entity[];
+}
+export interface ListOfGroups {
+  Groups: Group[];
+}
+export interface SubSystemStatus {
+  Name?: string;
+  OK?: boolean;
+  FaultMessage?: string;
+}
+export interface ServerStatus {
+  SystemOK?: boolean;
+  FirstFailure?: SubSystemStatus;
+}
+export type Empty = Record<never, never>;
+
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+/** Folds each field of `bytes` into a fresh value. */
+function decodeWith<T>(bytes: Uint8Array, init: () => T, read: (value: T, f: Field) => void): T {
+  const value = init();
+  for (const f of fields(bytes)) read(value, f);
+  return value;
+}
+
+const empty: Codec<Empty> = {
+  encode: () => new Uint8Array(0),
+  decode: (bytes) => decodeWith(bytes, () => ({}), () => {}),
+};
+
+const entityMeta: Codec<EntityMeta> = {
+  encode: (m) => new Writer().bool(9, m.Locked).finish(),
+  decode: (bytes) => decodeWith<EntityMeta>(bytes, () => ({}), (m, f) => f.no === 9 && (m.Locked = boolOf(f))),
+};
+
+const entity: Codec<Entity> = {
+  encode: (e) => new Writer().string(1, e.ID).message(4, e.meta && entityMeta.encode(e.meta)).finish(),
+  decode: (bytes) =>
+    decodeWith<Entity>(bytes, () => ({}), (e, f) => {
+      if (f.no === 1) e.ID = readString(f);
+      else if (f.no === 4) e.meta = entityMeta.decode(bytesOf(f));
+    }),
+};
+
+const group: Codec<Group> = {
+  encode: (g) => new Writer().string(1, g.Name).finish(),
+  decode: (bytes) => decodeWith<Group>(bytes, () => ({}), (g, f) => f.no === 1 && (g.Name = readString(f))),
+};
+
+const authRequest: Codec<AuthRequest> = {
+  encode(r) {
+    const w = new Writer().message(1, r.Entity && entity.encode(r.Entity));
+    if (r.Secret) w.bytes(2, r.Secret);
+    const out = w.finish();
+    w.wipe();
+    return out;
+  },
+  decode: (bytes) =>
+    decodeWith<AuthRequest>(bytes, () => ({}), (r, f) => {
+      if (f.no === 1) r.Entity = entity.decode(bytesOf(f));
+      else if (f.no === 2) r.Secret = bytesOf(f).slice();
+    }),
+};
+
+const entityRequest: Codec<EntityRequest> = {
+  encode: (r) => new Writer().message(1, r.Entity && entity.encode(r.Entity)).finish(),
+  decode: (bytes) =>
+    decodeWith<EntityRequest>(bytes, () => ({}), (r, f) => f.no === 1 && (r.Entity = entity.decode(bytesOf(f)))),
+};
+
+const groupRequest: Codec<GroupRequest> = {
+  encode: (r) => new Writer().message(1, r.Group && group.encode(r.Group)).finish(),
+  decode: (bytes) =>
+    decodeWith<GroupRequest>(bytes, () => ({}), (r, f) => f.no === 1 && (r.Group = group.decode(bytesOf(f)))),
+};
+
+const listOfEntities: Codec<ListOfEntities> = {
+  encode(l) {
+    const w = new Writer();
+    for (const e of l.Entities) w.message(1, entity.encode(e));
+    return w.finish();
+  },
+  decode: (bytes) =>
+    decodeWith<ListOfEntities>(bytes, () => ({ Entities: [] }), (l, f) => {
+      if (f.no === 1) l.Entities.push(entity.decode(bytesOf(f)));
+    }),
+};
+
+const listOfGroups: Codec<ListOfGroups> = {
+  encode(l) {
+    const w = new Writer();
+    for (const g of l.Groups) w.message(1, group.encode(g));
+    return w.finish();
+  },
+  decode: (bytes) =>
+    decodeWith<ListOfGroups>(bytes, () => ({ Groups: [] }), (l, f) => {
+      if (f.no === 1) l.Groups.push(group.decode(bytesOf(f)));
+    }),
+};
+
+const subSystemStatus: Codec<SubSystemStatus> = {
+  encode: (s) => new Writer().string(1, s.Name).bool(2, s.OK).string(3, s.FaultMessage).finish(),
+  decode: (bytes) =>
+    decodeWith<SubSystemStatus>(bytes, () => ({}), (s, f) => {
+      if (f.no === 1) s.Name = readString(f);
+      else if (f.no === 2) s.OK = boolOf(f);
+      else if (f.no === 3) s.FaultMessage = readString(f);
+    }),
+};
+
+const serverStatus: Codec<ServerStatus> = {
+  encode: (s) =>
+    new Writer().bool(1, s.SystemOK).message(2, s.FirstFailure && subSystemStatus.encode(s.FirstFailure)).finish(),
+  decode: (bytes) =>
+    decodeWith<ServerStatus>(bytes, () => ({}), (s, f) => {
+      if (f.no === 1) s.SystemOK = boolOf(f);
+      else if (f.no === 2) s.FirstFailure = subSystemStatus.decode(bytesOf(f));
+    }),
+};
+
+export interface Method<Req, Reply> {
+  /** The HTTP/2 path: `/netauth.v2.NetAuth2/NAME`. */
+  path: string;
+  request: Codec<Req>;
+  reply: Codec<Reply>;
+}
+
+const method = <Req, Reply>(name: string, request: Codec<Req>, reply: Codec<Reply>): Method<Req, Reply> => ({
+  path: `/netauth.v2.NetAuth2/${name}`,
+  request,
+  reply,
+});
+
+/** Every call the helper makes, as netauth_v2.proto declares it. */
+export const NETAUTH2 = {
+  AuthEntity: method("AuthEntity", authRequest, empty),
+  EntityInfo: method("EntityInfo", entityRequest, listOfEntities),
+  EntityGroups: method("EntityGroups", entityRequest, listOfGroups),
+  GroupInfo: method("GroupInfo", groupRequest, listOfGroups),
+  SystemPing: method("SystemPing", empty, empty),
+  SystemStatus: method("SystemStatus", empty, serverStatus),
+};
+export type MethodName = keyof typeof NETAUTH2;
+
+/** The message codecs by the .proto's names, for the tests that hold them to proto/netauth.proto. */
+export const CODECS = {
+  Empty: empty,
+  EntityMeta: entityMeta,
+  Entity: entity,
+  Group: group,
+  AuthRequest: authRequest,
+  EntityRequest: entityRequest,
+  GroupRequest: groupRequest,
+  ListOfEntities: listOfEntities,
+  ListOfGroups: listOfGroups,
+  SubSystemStatus: subSystemStatus,
+  ServerStatus: serverStatus,
+};
