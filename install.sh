@@ -3,6 +3,8 @@
 # and (only with --pam) wire it into PAM. Stages everything, then renames into place, so a
 # failure halfway leaves the previous install working. See --help.
 set -eu
+# Whatever root's umask, nothing install.sh creates is writable by group or others.
+umask 022
 
 ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 NAME=netauth-pam-helper
@@ -144,11 +146,17 @@ uninstall() {
     say "nothing to uninstall: no $MANIFEST"
     return 0
   }
-  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" && [ -z "$DESTDIR" ] && command -v pam-auth-update >/dev/null; then
+  # A profile changed since install.sh wrote it is someone's work: it stays, and so does any backup.
+  edited=0
+  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" && foreign_profile; then edited=1; fi
+  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" && [ "$edited" = 0 ] && [ -z "$DESTDIR" ] &&
+    command -v pam-auth-update >/dev/null; then
     act pam-auth-update --package --remove netauth
   fi
   while IFS= read -r path; do
-    if [ "$path" = "$DESTDIR$RUNTIME_DIR" ]; then
+    if [ "$path" = "$DESTDIR$DEBIAN_PROFILE" ] && [ "$edited" = 1 ]; then
+      say "kept: $path (changed since install.sh wrote it; remove it and run pam-auth-update yourself)"
+    elif [ "$path" = "$DESTDIR$RUNTIME_DIR" ]; then
       if [ -d "$path" ]; then act rm -rf "$path"; fi # the runtime's caches
     elif [ "$path" = "$DESTDIR$LOG_FILE" ]; then
       if [ -e "$path" ]; then say "kept: $path (the login log; remove it by hand when no longer wanted)"; fi
@@ -156,12 +164,14 @@ uninstall() {
       act rm -f "$path"
     fi
   done <"$MANIFEST"
-  if [ -f "$PROFILE_BACKUP" ]; then
+  if [ -f "$PROFILE_BACKUP" ] && [ "$edited" = 1 ]; then
+    say "kept: $PROFILE_BACKUP (the profile install.sh found before its own; not put back over the changed one)"
+  elif [ -f "$PROFILE_BACKUP" ]; then
     act mv -f "$PROFILE_BACKUP" "$DESTDIR$DEBIAN_PROFILE"
     say "restored: $DESTDIR$DEBIAN_PROFILE (the one install.sh found there; if it was enabled: pam-auth-update --enable netauth)"
   fi
   act rm -f "$MANIFEST"
-  if [ -d "$STAGE_LIB" ]; then act rmdir "$STAGE_LIB"; fi
+  if [ -d "$STAGE_LIB" ] && [ ! -f "$PROFILE_BACKUP" ]; then act rmdir "$STAGE_LIB"; fi
   if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing removed"; else say "uninstalled $NAME from $DESTDIR$PREFIX"; fi
 }
 
@@ -179,9 +189,32 @@ stop_or_note() {
 # A pam-auth-update system: Debian or Ubuntu with pam-auth-update on PATH.
 pam_auth_update_system() { [ -f /etc/debian_version ] && command -v pam-auth-update >/dev/null; }
 
-# A profile of our name that no install of ours recorded is someone else's: never overwrite it silently.
+# A profile of our name that no install of ours recorded, or one changed since (its hash is not in
+# manifest.json), is someone else's: never overwrite it silently.
 foreign_profile() {
-  [ -e "$DESTDIR$DEBIAN_PROFILE" ] && ! grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" 2>/dev/null
+  [ -e "$DESTDIR$DEBIAN_PROFILE" ] || return 1
+  grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" 2>/dev/null || return 0
+  hash=$(sha256sum <"$DESTDIR$DEBIAN_PROFILE" | cut -d ' ' -f 1)
+  ! grep -q "\"$hash\"" "$MANIFEST_JSON" 2>/dev/null
+}
+
+# PAM runs PREFIX/sbin/$NAME as root, so no one but root may rename or replace a directory on the way
+# to it. A root-owned sticky directory (/tmp) is fine: others cannot rename what root made in it.
+unsafe_prefix() {
+  dir=$1
+  while [ ! -e "$dir" ]; do dir=$(dirname -- "$dir"); done
+  dir=$(CDPATH='' cd -P -- "$dir" && pwd -P)
+  while :; do
+    owner_mode=$(stat -c '%u %a' -- "$dir")
+    owner=${owner_mode% *} mode=${owner_mode#* }
+    if [ "$owner" != 0 ]; then
+      echo "$dir is owned by uid $owner, not root" && return 0
+    elif [ $((0$mode & 022)) != 0 ] && [ $((0$mode & 01000)) = 0 ]; then
+      echo "$dir is writable by group or others (mode $mode)" && return 0
+    fi
+    [ "$dir" = / ] && return 1
+    dir=$(dirname -- "$dir")
+  done
 }
 
 preflight() {
@@ -193,6 +226,9 @@ preflight() {
   fi
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
+  if [ -z "$DESTDIR" ] && problem=$(unsafe_prefix "$PREFIX"); then
+    stop_or_note "unsafe --prefix $PREFIX: $problem; anyone who can rename it could replace what PAM runs as root"
+  fi
   FLAGS=
   if [ ! -r "$CONF_DIR/config.toml" ]; then
     # Without a config there is no server to name in --allow-net, so even --force cannot build.

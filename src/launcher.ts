@@ -33,6 +33,8 @@ export function launcherScript(spec: LauncherSpec): string {
 # netauth-pam-helper launcher (${spec.mode} mode), written by install.sh; re-run install.sh to change it.
 # -p: keep the effective uid pam_exec gives (root under su and sudo); plain sh would drop to the caller's.
 IFS=' '
+# Files the runtime creates as root (code cache, runtime dirs) never take a caller's umask.
+umask 022
 as_root=
 # Under su/sudo without pam_exec's seteuid the real uid is the caller's: make every uid root, so the
 # caller can neither trace nor signal the helper.

@@ -14,6 +14,15 @@ export function parseLogLevel(raw: string): LogLevel | undefined {
 }
 
 /**
+ * The level `NETAUTH_LOGLEVEL` asks for, honoured only when it adds detail: the variable comes from the
+ * PAM environment, which users can influence, and must not hide the decision lines of failed guesses.
+ */
+export function levelFromEnvironment(raw: string | undefined): LogLevel | undefined {
+  const level = parseLogLevel(raw ?? "");
+  return level && LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(DEFAULT_LOG_LEVEL) ? level : undefined;
+}
+
+/**
  * A value as logfmt writes it: bare when safe, else quoted with escapes. The result is printable
  * ASCII only, so no reader can see a line break or a bidi override in it: U+2028/2029 and U+0085
  * split lines in JavaScript and some log viewers, U+202E reverses what follows on screen. Each

@@ -9,7 +9,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
-import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, parseLogLevel } from "./log.ts";
+import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { decide } from "./policy.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
@@ -18,7 +18,7 @@ import { VERSION } from "./version.ts";
 
 const started = performance.now();
 const elapsed = () => Math.round(performance.now() - started);
-const envLevel = parseLogLevel(Deno.env.get(LOG_LEVEL_ENV) ?? "");
+const envLevel = levelFromEnvironment(Deno.env.get(LOG_LEVEL_ENV));
 let logger = createLogger(envLevel ?? DEFAULT_LOG_LEVEL);
 
 /** Logs the decision's one line and gives back its exit code. */

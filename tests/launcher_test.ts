@@ -73,6 +73,11 @@ Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the runtime's own reach 
   ]);
 });
 
+Deno.test("the command runs with umask 022 whatever the caller's umask", async () => {
+  const printed = await runLauncher(["/bin/sh", "-c", "umask"], {}, ["/bin/sh", "-c", 'umask 000; exec "$0" "$@"']);
+  assert.equal(printed, "0022\n");
+});
+
 Deno.test("arguments pass through unchanged, after the baked ones", async () => {
   const printed = await runLauncher(["/bin/echo", "baked"], {}, [], ["--timeout", "3", "a b", "$HOME"]);
   assert.equal(printed, "baked --timeout 3 a b $HOME\n");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, formatLine, logfmtValue, parseLogLevel } from "../src/log.ts";
+import { createLogger, formatLine, levelFromEnvironment, logfmtValue, parseLogLevel } from "../src/log.ts";
 
 Deno.test("logfmt: bare safe values, quoted and escaped others, undefined fields dropped", () => {
   assert.equal(
@@ -66,4 +66,14 @@ Deno.test("levels filter and parse case-insensitively", () => {
   assert.deepEqual(lines, ["level=error msg=shown"]);
   assert.equal(parseLogLevel("debug"), "DEBUG");
   assert.equal(parseLogLevel("verbose"), undefined);
+});
+
+Deno.test("NETAUTH_LOGLEVEL may add detail but never hide the decision lines", () => {
+  assert.equal(levelFromEnvironment("trace"), "TRACE");
+  assert.equal(levelFromEnvironment("DEBUG"), "DEBUG");
+  assert.equal(levelFromEnvironment("info"), "INFO");
+  assert.equal(levelFromEnvironment("WARN"), undefined);
+  assert.equal(levelFromEnvironment("error"), undefined);
+  assert.equal(levelFromEnvironment("loud"), undefined);
+  assert.equal(levelFromEnvironment(undefined), undefined);
 });

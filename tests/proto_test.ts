@@ -103,6 +103,13 @@ Deno.test("replies decode from netauthd's bytes, skipping fields we never read",
   });
 });
 
+Deno.test("a meta sent twice merges as protobuf merges it: a later empty one does not unlock", () => {
+  const locked = len(no("Entity", "meta"), bool(no("EntityMeta", "Locked"), true));
+  const empty = len(no("Entity", "meta"), []);
+  const id = len(no("Entity", "ID"), utf8("carol"));
+  assert.deepEqual(CODECS.Entity.decode(bytes([...id, ...locked, ...empty])), { ID: "carol", meta: { Locked: true } });
+});
+
 Deno.test("every codec round-trips what it encodes", () => {
   const samples: { [K in keyof typeof CODECS]: Parameters<typeof CODECS[K]["encode"]>[0] } = {
     Empty: {},

@@ -17,7 +17,7 @@ Options:
   --config PATH         NetAuth client config (default ${DEFAULT_CONFIG})
   --timeout SECONDS     deadline for the whole run, connection included (default ${DEFAULT_TIMEOUT_SECONDS})
   --require-group NAME  also require membership (direct or indirect) in NAME; repeatable, any one suffices
-  --log-level LEVEL     ${levels} (default ${DEFAULT_LOG_LEVEL}, or $${LOG_LEVEL_ENV})
+  --log-level LEVEL     ${levels} (default ${DEFAULT_LOG_LEVEL}; $${LOG_LEVEL_ENV} may only add detail)
   --cache-dir DIR       offline cache: answer from scrypt verifiers in DIR (owned by the user, mode 700)
                         when NetAuth is unavailable; off by default
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default ${DEFAULT_CACHE_MAX_AGE})

@@ -68,7 +68,8 @@ const entity: Codec<Entity> = {
   decode: (bytes) =>
     decodeWith<Entity>(bytes, () => ({}), (e, f) => {
       if (f.no === 1) e.ID = readString(f);
-      else if (f.no === 4) e.meta = entityMeta.decode(bytesOf(f));
+      // A repeated sub-message merges (protobuf's rule): a later empty meta cannot unset Locked.
+      else if (f.no === 4) e.meta = { ...e.meta, ...entityMeta.decode(bytesOf(f)) };
     }),
 };
 

@@ -21,7 +21,7 @@ Deno.test("--help: the defaults are cli.ts's", () => {
   assert.equal(option("--cache-tries")?.endsWith(`(default ${DEFAULT_CACHE_TRIES})`), true);
   assert.equal(
     option("--log-level"),
-    "  --log-level LEVEL     TRACE, DEBUG, INFO, WARN or ERROR (default INFO, or $NETAUTH_LOGLEVEL)",
+    "  --log-level LEVEL     TRACE, DEBUG, INFO, WARN or ERROR (default INFO; $NETAUTH_LOGLEVEL may only add detail)",
   );
 });
 

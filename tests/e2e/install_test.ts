@@ -290,7 +290,7 @@ it("compile mode without denort: offline, a wrong DENORT_BIN path and a non-exec
   });
 });
 
-it("a pam-configs/netauth install.sh did not write: refused without --force; kept and put back with it", async () => {
+it("a pam-configs/netauth install.sh did not write, or changed since: refused without --force, kept by --uninstall", async () => {
   await withDestdir(async (destdir) => {
     const profile = `${destdir}/usr/share/pam-configs/netauth`;
     Deno.mkdirSync(`${destdir}/usr/share/pam-configs`, { recursive: true });
@@ -309,7 +309,29 @@ it("a pam-configs/netauth install.sh did not write: refused without --force; kep
     const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
     assert.equal(again.code, 0, again.out);
     assert.equal(Deno.readTextFileSync(backup), "Name: a site's own netauth profile\n");
+    // Changed by someone since: someone else's again, so not overwritten without --force.
+    Deno.writeTextFileSync(profile, "Name: edited by hand\n");
+    const edited = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
+    assert.notEqual(edited.code, 0);
+    assert.match(edited.out, new RegExp(`${profile} exists and install.sh did not write it: pass --force`));
+    assert.equal(Deno.readTextFileSync(profile), "Name: edited by hand\n");
+    // --uninstall keeps the edited one, and the original's backup, rather than choose between them.
+    const keeps = await install("--uninstall", "--destdir", destdir);
+    assert.equal(keeps.code, 0, keeps.out);
+    assert.match(keeps.out, new RegExp(`^kept: ${profile} \\(changed since install.sh wrote it`, "m"));
+    assert.equal(Deno.readTextFileSync(profile), "Name: edited by hand\n");
+    assert.equal(Deno.readTextFileSync(backup), "Name: a site's own netauth profile\n");
+    Deno.removeSync(backup);
+  });
+});
 
+it("--uninstall puts back the pam-configs/netauth it found, when ours is unchanged", async () => {
+  await withDestdir(async (destdir) => {
+    const profile = `${destdir}/usr/share/pam-configs/netauth`;
+    Deno.mkdirSync(`${destdir}/usr/share/pam-configs`, { recursive: true });
+    Deno.writeTextFileSync(profile, "Name: a site's own netauth profile\n");
+    const forced = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam", "--force");
+    assert.equal(forced.code, 0, forced.out);
     const gone = await install("--uninstall", "--destdir", destdir);
     assert.equal(gone.code, 0, gone.out);
     assert.match(gone.out, new RegExp(`^restored: ${profile} \\(the one install.sh found there`, "m"));
@@ -587,4 +609,43 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
     await install("--uninstall", "--prefix", prefix);
     await Deno.remove(prefix, { recursive: true });
   }
+});
+
+it("whatever root's umask, nothing installed is writable by group or others", async () => {
+  await withDestdir(async (destdir) => {
+    const args = ["-c", 'umask 000; exec "$0" "$@"', `${ROOT}install.sh`, "--mode", "bundle", "--destdir", destdir];
+    const res = await new Deno.Command("/bin/sh", {
+      args: [...args, "--conf-dir", confDir],
+      env: { DENORT_BIN: "/nonexistent/denort" },
+    }).output();
+    assert.equal(res.code, 0, new TextDecoder().decode(res.stderr));
+    const loose: string[] = [];
+    const walk = (path: string) => {
+      const info = Deno.lstatSync(path);
+      if (!info.isSymlink && (info.mode! & 0o022) !== 0) loose.push(`${path} ${(info.mode! & 0o7777).toString(8)}`);
+      if (info.isDirectory) { for (const e of Deno.readDirSync(path)) walk(`${path}/${e.name}`); }
+    };
+    walk(`${destdir}/usr`);
+    assert.deepEqual(loose, []);
+  });
+});
+
+Deno.test({
+  name: "a --prefix another user could rename is refused before anything is built or written",
+  ignore: Deno.uid() !== 0,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const parent = await Deno.makeTempDir({ prefix: "netauth-userdir-" });
+    try {
+      Deno.chownSync(parent, 65534, 65534);
+      const res = await install("--mode", "bundle", "--prefix", `${parent}/p`, "--conf-dir", confDir);
+      assert.notEqual(res.code, 0);
+      const real = Deno.realPathSync(parent);
+      assert.match(res.out, new RegExp(`unsafe --prefix ${parent}/p: ${real} is owned by uid 65534, not root`));
+      assert.deepEqual([...Deno.readDirSync(parent)], []);
+    } finally {
+      Deno.removeSync(parent, { recursive: true });
+    }
+  },
 });

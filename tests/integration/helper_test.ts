@@ -259,6 +259,12 @@ it("at TRACE the secret appears nowhere, on any path", async () => {
   for (const run of runs) assert.ok(!run.stderr.includes(SECRET) && !run.stdout.includes(SECRET));
 });
 
+it("NETAUTH_LOGLEVEL from the PAM environment cannot silence a failed guess", async () => {
+  const run = await login({ ...pam("auth", "alice"), NETAUTH_LOGLEVEL: "ERROR" }, "wrong-password");
+  assert.equal(run.code, 7);
+  assert.match(run.stderr, /^level=warn .*exit=7 /m);
+});
+
 it("16 concurrent logins all succeed", async () => {
   const runs = await Promise.all(Array.from({ length: 16 }, () => login(pam("auth", "alice"))));
   assert.deepEqual(runs.map((r) => r.code), Array(16).fill(0));
