@@ -42,6 +42,28 @@ function ownerAndMode(label: string, path: string, info: Deno.FileInfo, want?: {
   return checks;
 }
 
+/**
+ * Every directory above the install's, up to "/": whoever can rename one can put something else where
+ * PAM runs the helper as root. Root's, and writable by no one else unless sticky (as /tmp).
+ */
+function aboveChecks(dirs: string[], stat: (path: string) => Deno.FileInfo | string): Check[] {
+  const above = new Set<string>();
+  for (let path of dirs) {
+    while (path !== "/" && path !== "") above.add(path = path.replace(/\/[^/]*$/, "") || "/");
+  }
+  return [...above].filter((path) => !dirs.includes(path)).sort().map((path) => {
+    const info = stat(path);
+    if (typeof info === "string") return drift(`above ${path}: ${info}`);
+    if (info.isSymlink) return ok(`above ${path}: a link (its directory decides who can replace it)`);
+    const mode = info.mode ?? 0;
+    if (info.uid !== 0) return drift(`above ${path}: uid ${info.uid}, not root`);
+    if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
+      return drift(`above ${path}: ${octalMode(mode)} is writable by group or others`);
+    }
+    return ok(`above ${path}: root, ${octalMode(mode)}`);
+  });
+}
+
 export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   const lstat = inputs.lstat ?? Deno.lstatSync;
   const readFile = inputs.readFile ?? Deno.readFileSync;
@@ -82,6 +104,7 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
     if (typeof info === "string") checks.push(drift(`dir ${dir.path}: ${info}`));
     else checks.push(...ownerAndMode("dir", dir.path, info));
   }
+  checks.push(...aboveChecks(dirs.map((d) => d.path), stat));
   const libDir = inputs.manifest.artefact.replace(/\/[^/]+$/, "");
   const manifestInfo = stat(`${libDir}/manifest.json`);
   if (typeof manifestInfo === "string") checks.push(drift(`file ${libDir}/manifest.json: ${manifestInfo}`));

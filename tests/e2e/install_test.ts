@@ -531,15 +531,17 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     bytes[100] ^= 1;
     Deno.writeFileSync(`${destdir}${bundle}`, bytes);
     Deno.chmodSync(`${destdir}/usr/local/sbin/netauth-pam-helper`, 0o775);
+    Deno.chownSync(`${destdir}/usr/local`, 65534, 65534); // whoever owns it can swap sbin/ for their own
     Deno.writeTextFileSync(`${pamDir}/sshd`, "account required pam_exec.so quiet /usr/local/sbin/netauth-pam-helper\n");
     const drifted = await install("--verify", "--destdir", destdir);
     assert.equal(drifted.code, 1, drifted.out);
     assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
       `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${bundleSha}`,
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
+      "DRIFT above /usr/local: uid 65534, not root",
       `DRIFT pam ${pamDir}/sshd:1 account: lacks seteuid (README, "PAM")`,
     ]);
-    assert.match(drifted.out, /^3 of \d+ checks DRIFT$/m);
+    assert.match(drifted.out, /^4 of \d+ checks DRIFT$/m);
 
     const none = await install("--verify", "--destdir", `${destdir}/nothing`);
     assert.equal(none.code, 2, none.out);
