@@ -129,15 +129,16 @@ RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (README
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
-# src/install_plan.ts: the flags, the baked arguments and the launcher, from one set of inputs.
-plan() {
-  # Full read as root: the strict-modes walk sees every directory up to "/", which the helper cannot.
-  deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@"
+# src/install_plan.ts, with full read as root: the strict-modes walk sees every directory up to "/".
+# --print-flags, for runs from source, leaves out the install directory the installed helper also reads.
+print_flags() { deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}; }
+# One call writes $1/plan/: flags, baked-args, launcher (PAM runs it) and verify-launcher (the staged build's).
+write_plan() {
+  mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install_plan.ts" \
+    --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --runtime-dir "$RUNTIME_DIR" --plan-dir "$1/plan" \
+    --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
+    --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
 }
-# The installed helper also reads its install directory (runtime dirs, manifest.json, the artefact);
-# --print-flags, for runs from source, leaves it out.
-install_plan() { plan --runtime-dir "$RUNTIME_DIR" "$@"; }
-print_flags() { plan; }
 
 # --- uninstall -----------------------------------------------------------------------------
 
@@ -236,11 +237,11 @@ preflight() {
     stop_or_note "no $CONF_DIR/config.toml: write NetAuth's client config first (or pass --conf-dir)"
     return 0
   fi
-  if ! FLAGS=$(install_plan); then
-    FLAGS=
+  if ! write_plan "$STAGE"; then
     stop_or_note "cannot derive the sandbox from $CONF_DIR/config.toml (see above)"
     return 0
   fi
+  FLAGS=$(cat "$STAGE/plan/flags")
   say "sandbox: $FLAGS"
   # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
   if check=$(deno_run $FLAGS "$ROOT/src/main.ts" --check --config "$CONF_DIR/config.toml" 2>&1); then
@@ -282,7 +283,7 @@ denort_bin_problem() {
   fi
 }
 
-# Builds into $1 (a staging directory): the artefact, bundle mode's copy of deno, and the launcher PAM runs.
+# Builds into $1 (a staging directory): the artefact and bundle mode's copy of deno (the launchers come with the plan).
 build() {
   stage=$1
   if [ "$MODE" = compile ]; then
@@ -291,7 +292,7 @@ build() {
     # No V8 code cache: a compiled binary keeps it in TMPDIR, which must hold nothing the runtime trusts.
     # shellcheck disable=SC2046,SC2086 # FLAGS and the baked arguments are lists of single words
     if ! out=$(deno compile --quiet --frozen --no-code-cache --config "$ROOT/deno.json" $FLAGS \
-      --output "$(artefact "$stage")" "$ROOT/src/main.ts" $(install_plan --baked-args) 2>&1); then
+      --output "$(artefact "$stage")" "$ROOT/src/main.ts" $(cat "$STAGE/plan/baked-args") 2>&1); then
       say "$out" >&2
       case $out in
         *denort* | *dl.deno.land* | *"error sending request"*)
@@ -308,7 +309,6 @@ build() {
     deno_exe=$(deno eval --quiet 'console.log(Deno.execPath())') || die "cannot find the deno executable"
     cp "$deno_exe" "$stage/deno" || die "cannot copy $deno_exe"
   fi
-  launcher "$stage/launcher" "$(artefact "$LIB")" "$RUNTIME_DIR" "$RUNTIME_DENO"
 }
 
 # What build and verify_build would do, for --dry-run: nothing is built.
@@ -316,7 +316,7 @@ preview_build() {
   if [ "$MODE" = compile ]; then
     problem=$(denort_bin_problem)
     if [ -n "${DENORT_BIN:-}" ]; then denort="DENORT_BIN=$DENORT_BIN"; else denort="a download of denort-$(deno_target).zip"; fi
-    say "would build: deno compile --no-code-cache (sandbox flags above) src/main.ts $(install_plan --baked-args 2>/dev/null), runtime from $denort"
+    say "would build: deno compile --no-code-cache (sandbox flags above) src/main.ts $(cat "$STAGE/plan/baked-args" 2>/dev/null), runtime from $denort"
     if [ -n "$problem" ]; then stop_or_note "$problem"; fi
   else
     say "would build: deno task bundle (scripts/bundle.ts: deno bundle --minify --code-splitting src/main.ts), and copy $(deno eval --quiet 'console.log(Deno.execPath())') (deno $(deno_version)) for the launcher"
@@ -330,12 +330,6 @@ preview_build() {
   fi
   say "would install: $STAGE_BIN (mode 0755, the launcher PAM runs)"
   CHANGED=1
-}
-
-# Writes the launcher $1 for the artefact at $2, the runtime's directories below $3, bundle mode's deno $4.
-launcher() {
-  install_plan --launcher --mode "$MODE" --target "$2" --deno "$4" --setpriv "$SETPRIV" \
-    --launcher-runtime-dir "$3" >"$1" || die "cannot write the launcher"
 }
 
 # Makes the runtime directory $1 with home/, deno/ and tmp/: root-owned, mode 0755.
@@ -352,10 +346,9 @@ make_runtime_dir() {
 verify_build() {
   stage=$1
   make_runtime_dir "$stage/runtime"
-  launcher "$stage/verify-launcher" "$(artefact "$stage")" "$stage/runtime" "$stage/deno"
-  chmod 0755 "$stage/verify-launcher"
+  chmod 0755 "$stage/plan/verify-launcher"
   # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
-  if ! deno_run --allow-run="$stage/verify-launcher" "$ROOT/src/verify_build.ts" "$stage/verify-launcher" $FLAGS; then
+  if ! deno_run --allow-run="$stage/plan/verify-launcher" "$ROOT/src/verify_build.ts" "$stage/plan/verify-launcher" $FLAGS; then
     if [ -n "${DENORT_BIN:-}" ]; then
       die "the helper built with DENORT_BIN=$DENORT_BIN is not netauth-pam-helper (see above): DENORT_BIN must name the denort runtime of deno $(deno_version) (denort-<target>.zip of the same Deno release), not deno itself. Nothing was installed"
     fi
@@ -561,10 +554,10 @@ write_manifest() {
 }
 
 install_helper() {
-  preflight
   STAGE=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-stage.XXXXXX")
   trap 'rm -rf "$STAGE"' EXIT
   : >"$STAGE/manifest"
+  preflight
   if [ "$DRY_RUN" = 1 ]; then
     preview_build
   else
@@ -577,7 +570,7 @@ install_helper() {
     else
       place "$(artefact "$STAGE")" "$(artefact "$STAGE_LIB")" 0755
     fi
-    place "$STAGE/launcher" "$STAGE_BIN" 0755
+    place "$STAGE/plan/launcher" "$STAGE_BIN" 0755
     remove_other_mode_files
   fi
   install_runtime_dir

@@ -1,7 +1,8 @@
 // What install.sh needs from TypeScript, so shell only moves files: `install.sh --print-flags` (the
-// sandbox flags for DIR/config.toml), the arguments baked into the installed helper, the launcher text
-// and the version line a good build prints. Runs outside the helper's sandbox, as the installer, with full
-// read so the strict-modes walk (loadConfig, checkCertificateModes) sees every directory up to "/".
+// sandbox flags for DIR/config.toml), and for an install, in one call, the plan files: the flags, the
+// arguments baked into the installed helper and both launchers. Runs outside the helper's sandbox, as the
+// installer, with full read so the strict-modes walk (loadConfig, checkCertificateModes) sees every
+// directory up to "/".
 import { parseArgs } from "node:util";
 import { checkCertificateModes } from "./certificate.ts";
 import { loadConfig } from "./config.ts";
@@ -9,7 +10,6 @@ import { trimSlashes } from "./paths.ts";
 import { HelperError } from "./errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
 import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
-import { VERSION } from "./version.ts";
 
 /** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
 export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
@@ -38,14 +38,57 @@ export async function flagsFor(paths: InstallPaths): Promise<string[]> {
   return sandboxFlags(sandboxTargetFor(config, paths.cacheDir, paths.runtimeDir));
 }
 
-/** The launcher's command: the compiled binary, or `deno run` on the bundle, then the baked args. */
-export async function launcherCommand(mode: BuildMode, target: string, paths: InstallPaths, deno?: string) {
+/** The launcher's command: the compiled binary, or `deno run` under `flags` on the bundle, then the baked args. */
+export function launcherCommand(mode: BuildMode, target: string, paths: InstallPaths, flags: string[], deno?: string) {
   if (mode === "compile") return [target, ...bakedArgs(paths)];
   if (!deno?.startsWith("/")) throw new Error(`bundle mode needs the absolute path of deno, got "${deno ?? ""}"`);
-  return [deno, ...BUNDLE_RUN_OPTIONS, ...await flagsFor(paths), target, ...bakedArgs(paths)];
+  return [deno, ...BUNDLE_RUN_OPTIONS, ...flags, target, ...bakedArgs(paths)];
+}
+
+/** Where an artefact and bundle mode's deno are: as installed, or staged for the verification run. */
+export interface Placement {
+  artefact: string;
+  deno: string;
+  /** The runtime's HOME, DENO_DIR and TMPDIR go below it. */
+  runtimeDir: string;
+}
+
+export interface PlanSpec {
+  mode: BuildMode;
+  /** The installed helper's directories (`runtimeDir` as installed: baked into both launchers). */
+  paths: InstallPaths;
+  setpriv: string;
+  installed: Placement;
+  staged: Placement;
+}
+
+/** File name -> text: everything install.sh writes from TypeScript for one install. */
+export type PlanFiles = Record<"flags" | "baked-args" | "launcher" | "verify-launcher", string>;
+
+/**
+ * The flags and baked arguments (one line each, single words for sh), the launcher PAM runs, and the
+ * launcher for the staged build, which differs only in where the artefact, deno and runtime dirs are.
+ */
+export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
+  const launcher = (at: Placement) =>
+    launcherScript({
+      mode: spec.mode,
+      command: launcherCommand(spec.mode, at.artefact, spec.paths, flags, at.deno),
+      runtimeDir: at.runtimeDir,
+      setpriv: spec.setpriv,
+    });
+  return {
+    flags: `${flags.join(" ")}\n`,
+    "baked-args": `${bakedArgs(spec.paths).join(" ")}\n`,
+    launcher: launcher(spec.installed),
+    "verify-launcher": launcher(spec.staged),
+  };
 }
 
 if (import.meta.main) {
+  // install_plan.ts --conf-dir DIR [--cache-dir DIR] [--runtime-dir DIR]: the flags on one line, or with
+  // --plan-dir DIR --mode M --setpriv P --artefact P --deno P --staged-artefact P --staged-deno P
+  // --staged-runtime-dir DIR: the plan files written into DIR.
   try {
     const { values } = parseArgs({
       args: Deno.args,
@@ -53,15 +96,14 @@ if (import.meta.main) {
         "conf-dir": { type: "string", default: "/etc/netauth" },
         "cache-dir": { type: "string" },
         "runtime-dir": { type: "string" },
-        "baked-args": { type: "boolean" },
-        launcher: { type: "boolean" },
+        "plan-dir": { type: "string" },
         mode: { type: "string", default: "bundle" },
-        target: { type: "string" },
-        deno: { type: "string" },
         setpriv: { type: "string", default: "/usr/bin/setpriv" },
-        // The verification run's launcher points the runtime at staged directories.
-        "launcher-runtime-dir": { type: "string" },
-        "helper-version": { type: "boolean" },
+        artefact: { type: "string" },
+        deno: { type: "string" },
+        "staged-artefact": { type: "string" },
+        "staged-deno": { type: "string" },
+        "staged-runtime-dir": { type: "string" },
       },
     });
     const optional = (path?: string) => path === undefined ? undefined : trimSlashes(path);
@@ -70,22 +112,35 @@ if (import.meta.main) {
       cacheDir: optional(values["cache-dir"]),
       runtimeDir: optional(values["runtime-dir"]),
     };
-    if (values["helper-version"]) {
-      console.log(`netauth-pam-helper ${VERSION}`);
-    } else if (values["baked-args"]) {
-      console.log(bakedArgs(paths).join(" "));
-    } else if (values.launcher) {
-      const mode = values.mode as BuildMode;
-      if (!values.target || !paths.runtimeDir || !["compile", "bundle"].includes(mode)) {
-        throw new Error("--launcher needs --mode compile|bundle, --target PATH and --runtime-dir DIR");
-      }
-      const command = await launcherCommand(mode, values.target, paths, values.deno);
-      const runtimeDir = optional(values["launcher-runtime-dir"]) ?? paths.runtimeDir;
-      Deno.stdout.writeSync(
-        new TextEncoder().encode(launcherScript({ mode, command, runtimeDir, setpriv: values.setpriv })),
-      );
+    const dir = values["plan-dir"];
+    // First, as it needs no config: a dry run shows it even when the sandbox cannot be derived.
+    if (dir !== undefined) await Deno.writeTextFile(`${dir}/baked-args`, `${bakedArgs(paths).join(" ")}\n`);
+    const flags = await flagsFor(paths);
+    if (dir === undefined) {
+      console.log(flags.join(" "));
     } else {
-      console.log((await flagsFor(paths)).join(" "));
+      const mode = values.mode as BuildMode;
+      const v = values;
+      if (
+        !["compile", "bundle"].includes(mode) || !paths.runtimeDir || !v.artefact || !v.deno || !v["staged-artefact"] ||
+        !v["staged-deno"] || !v["staged-runtime-dir"]
+      ) {
+        throw new Error(
+          "--plan-dir needs --mode compile|bundle, --runtime-dir, --artefact, --deno, --staged-artefact, --staged-deno and --staged-runtime-dir",
+        );
+      }
+      const files = planFiles({
+        mode,
+        paths,
+        setpriv: v.setpriv,
+        installed: { artefact: v.artefact, deno: v.deno, runtimeDir: paths.runtimeDir },
+        staged: {
+          artefact: v["staged-artefact"],
+          deno: v["staged-deno"],
+          runtimeDir: trimSlashes(v["staged-runtime-dir"]),
+        },
+      }, flags);
+      for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${name}`, text);
     }
   } catch (err) {
     console.error(`print-flags: ${(err as Error).message.split("\n")[0]}`);

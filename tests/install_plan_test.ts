@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bakedArgs, BUNDLE_RUN_OPTIONS } from "../src/install_plan.ts";
+import { bakedArgs, BUNDLE_RUN_OPTIONS, planFiles, type PlanSpec } from "../src/install_plan.ts";
 
 Deno.test("the installed helper is told its config, cache and runtime directories", () => {
   assert.deepEqual(bakedArgs({ confDir: "/etc/netauth" }), ["--config", "/etc/netauth/config.toml"]);
@@ -15,4 +15,58 @@ Deno.test("the installed helper is told its config, cache and runtime directorie
 
 Deno.test("the bundle runs with nothing from a config file, a lock, the network or npm", () => {
   assert.deepEqual(BUNDLE_RUN_OPTIONS, ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"]);
+});
+
+const spec: PlanSpec = {
+  mode: "bundle",
+  paths: { confDir: "/etc/netauth", runtimeDir: "/l/runtime" },
+  setpriv: "/usr/bin/setpriv",
+  installed: { artefact: "/l/netauth-pam-helper.js", deno: "/l/deno", runtimeDir: "/l/runtime" },
+  staged: { artefact: "/stage/netauth-pam-helper.js", deno: "/stage/deno", runtimeDir: "/stage/runtime" },
+};
+const flags = ["--no-prompt", "--allow-read=/etc/netauth,/l", "--allow-net=netauth.test:1729"];
+/** The launcher's last line: what it runs. */
+const command = (launcher: string) => launcher.trimEnd().split("\n").at(-1)!.trim();
+
+Deno.test("one plan: the flags and baked arguments on a line each, and both launchers", () => {
+  const files = planFiles(spec, flags);
+  assert.deepEqual(Object.keys(files).sort(), ["baked-args", "flags", "launcher", "verify-launcher"]);
+  assert.equal(files.flags, "--no-prompt --allow-read=/etc/netauth,/l --allow-net=netauth.test:1729\n");
+  assert.equal(files["baked-args"], "--config /etc/netauth/config.toml --runtime-dir /l/runtime\n");
+  const baked = "--config /etc/netauth/config.toml --runtime-dir /l/runtime";
+  const run = "run --quiet --no-config --no-lock --no-remote --no-npm --no-prompt --allow-read=/etc/netauth,/l";
+  assert.equal(
+    command(files.launcher),
+    `$as_root /l/deno ${run} --allow-net=netauth.test:1729 /l/netauth-pam-helper.js ${baked} "$@"`,
+  );
+  assert.match(files.launcher, /DENO_DIR=\/l\/runtime\/deno /);
+});
+
+Deno.test("the staged build's launcher differs only in where the artefact, deno and runtime directories are", () => {
+  const files = planFiles(spec, flags);
+  assert.equal(
+    files["verify-launcher"],
+    files.launcher.replaceAll("/l/netauth-pam-helper.js", "/stage/netauth-pam-helper.js")
+      .replaceAll("/l/deno ", "/stage/deno ").replaceAll("=/l/runtime/", "=/stage/runtime/"),
+  );
+  assert.notEqual(files["verify-launcher"], files.launcher);
+});
+
+Deno.test("compile mode: the launcher runs the binary with the baked arguments, no deno and no flags", () => {
+  const compiled = { ...spec, mode: "compile" as const };
+  const files = planFiles({
+    ...compiled,
+    installed: { ...spec.installed, artefact: "/l/netauth-pam-helper" },
+  }, flags);
+  assert.equal(
+    command(files.launcher),
+    `$as_root /l/netauth-pam-helper --config /etc/netauth/config.toml --runtime-dir /l/runtime "$@"`,
+  );
+});
+
+Deno.test("bundle mode refuses a deno that is not an absolute path", () => {
+  assert.throws(
+    () => planFiles({ ...spec, installed: { ...spec.installed, deno: "deno" } }, flags),
+    /bundle mode needs the absolute path of deno, got "deno"/,
+  );
 });

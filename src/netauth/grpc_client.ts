@@ -131,7 +131,8 @@ const KIND_BY_STATUS: Partial<Record<grpc.status, NetAuthErrorKind>> = {
   [grpc.status.CANCELLED]: "unavailable",
 };
 
-function toNetAuthError(err: grpc.ServiceError, method: string, where: FailureContext): NetAuthError {
+/** A failed call as the policy sees it (exported for tests/netauth/grpc_client_test.ts). */
+export function toNetAuthError(err: grpc.ServiceError, method: string, where: FailureContext): NetAuthError {
   // grpc-js's own limit (MAX_REPLY_BYTES); a server's RESOURCE_EXHAUSTED stays a refusal.
   const size = /^Received message larger than max \((\d+) vs\.? (\d+)\)/.exec(err.details ?? "");
   if (err.code === grpc.status.RESOURCE_EXHAUSTED && size) {

@@ -408,13 +408,25 @@ it("bad options exit 3 with one line", async () => {
 it("the launcher keeps the runtime's own variables (DENO_AUDIT_PERMISSIONS, OTEL_*) away from Deno", async () => {
   const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
   const collector = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  let contacted = false;
+  // The client port of every connection accepted, in the kernel's (FIFO) accept order.
+  const accepted: number[] = [];
   const accepting = (async () => {
     for await (const conn of collector) {
-      contacted = true;
+      accepted.push((conn.remoteAddr as Deno.NetAddr).port);
       conn.close();
     }
   })();
+  /** Resolves once every connection made before this call has been accepted: ours queues behind them. */
+  const drained = async () => {
+    const marker = await Deno.connect({ hostname: "127.0.0.1", port: collector.addr.port });
+    const port = (marker.localAddr as Deno.NetAddr).port;
+    try {
+      await until(() => accepted.includes(port), "the collector to accept our marker connection");
+    } finally {
+      marker.close();
+    }
+    return accepted.filter((p) => p !== port);
+  };
   try {
     assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
     const hostile = (auditFile: string) => ({
@@ -447,14 +459,12 @@ it("the launcher keeps the runtime's own variables (DENO_AUDIT_PERMISSIONS, OTEL
     });
     assert.equal(direct, 0);
     assert.ok(Deno.statSync(exposed).isFile, "deno run no longer honours DENO_AUDIT_PERMISSIONS: revisit this test");
-    await new Promise((r) => setTimeout(r, 300));
-    assert.ok(contacted, "deno run no longer honours OTEL_DENO: revisit this test");
-    contacted = false;
+    assert.ok((await drained()).length > 0, "deno run no longer honours OTEL_DENO: revisit this test");
+    accepted.length = 0;
     const guarded = `${prefix}/guarded.jsonl`;
     assert.equal(await run(`${prefix}/sbin/netauth-pam-helper`, [], hostile(guarded)), 0);
-    await new Promise((r) => setTimeout(r, 300));
     assert.throws(() => Deno.statSync(guarded), Deno.errors.NotFound);
-    assert.equal(contacted, false, "telemetry left the sandbox");
+    assert.deepEqual(await drained(), [], "telemetry left the sandbox");
   } finally {
     collector.close();
     await accepting.catch(() => {});
@@ -462,6 +472,15 @@ it("the launcher keeps the runtime's own variables (DENO_AUDIT_PERMISSIONS, OTEL
     await Deno.remove(prefix, { recursive: true });
   }
 });
+
+/** Polls `condition` until it holds; fails naming `what` after `ms`, so a missing event never hangs a test. */
+async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 const sha256 = async (path: string) => await sha256Hex(Deno.readFileSync(path));
 const git = async (...args: string[]) =>

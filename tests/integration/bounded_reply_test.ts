@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { it, startScripted } from "./fixture.ts";
 import { CacheStore } from "../../src/cache/store.ts";
-import { GROUPS, SECRETS } from "./fake_netauth.ts";
+import { SECRETS } from "./fake_netauth.ts";
 import { decisionLine, runHelper } from "./run_helper.ts";
 
-const { confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
+const { server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
 const store = new CacheStore(cacheDir);
 
 function run(type: string, user: string, args: string[] = [], cache = false) {
@@ -71,14 +71,14 @@ it("with a cache: no oversized entry is written, and an oversized reply is not N
   // bob's cached groups say staff; an oversized reply must neither answer from them nor remove them.
   assert.equal((await run("auth", "bob", ["--require-group", "staff"], true)).code, 0);
   const cached = await Deno.readTextFile(store.pathFor("bob"));
-  const saved = GROUPS.bob;
-  GROUPS.bob = Array.from({ length: 1025 }, (_, i) => `staff${i}`);
+  const saved = server.groups.bob;
+  server.groups.bob = Array.from({ length: 1025 }, (_, i) => `staff${i}`);
   try {
     const refused = await run("auth", "bob", ["--require-group", "staff"], true);
     assert.equal(refused.code, 9, refused.stderr);
     assert.match(decisionLine(refused), /source=netauth outcome=reply_too_large/);
     assert.equal(await Deno.readTextFile(store.pathFor("bob")), cached);
   } finally {
-    GROUPS.bob = saved;
+    server.groups.bob = saved;
   }
 });

@@ -130,19 +130,19 @@ it("the server's verdict wins over the cache: an online refusal removes the entr
 });
 
 it("a rotated password replaces the cached one", async () => {
-  // An entity of this test's own: the scripted server reads SECRETS, which other tests read for alice.
+  // An entity of this test's own, on this file's own server: other tests here log in as alice.
   const entity = "rotating";
-  SECRETS[entity] = "first-pw";
+  server.secrets[entity] = "first-pw";
   try {
     assert.equal((await login(entity, "first-pw")).code, 0);
-    SECRETS[entity] = "rotated-pw";
+    server.secrets[entity] = "rotated-pw";
     assert.equal((await login(entity, "rotated-pw")).code, 0);
     await offline(async () => {
       assert.equal((await login(entity, "first-pw")).code, 7);
       assert.equal((await login(entity, "rotated-pw")).code, 0);
     });
   } finally {
-    delete SECRETS[entity];
+    delete server.secrets[entity];
   }
 });
 

@@ -4,19 +4,20 @@ import * as grpc from "@grpc/grpc-js";
 import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups, Method } from "../../src/netauth/messages.ts";
 import { NETAUTH2 } from "../../src/netauth/messages.ts";
 
-export const SECRETS: Record<string, string> = {
+/** Every server starts with these; frozen, so a test changes only its own server's `secrets`. */
+export const SECRETS: Readonly<Record<string, string>> = Object.freeze({
   alice: "alice-pw",
   bob: "bob-pw",
   carol: "carol-pw",
   huge: "huge-pw",
   many: "many-pw",
   longname: "longname-pw",
-};
+});
 /** Secrets that are not UTF-8, as NetAuth's CLI can set them (`erin-\xe9`). */
-export const BYTE_SECRETS: Record<string, Uint8Array> = {
+export const BYTE_SECRETS: Readonly<Record<string, Uint8Array>> = Object.freeze({
   erin: Uint8Array.of(...new TextEncoder().encode("erin-"), 0xe9),
-};
-export const LOCKED = new Set(["carol"]);
+});
+export const LOCKED: ReadonlySet<string> = new Set(["carol"]);
 /**
  * A broken or hostile server: 600,000 two-letter groups (3.6 MB, under grpc-js's default 4 MB
  * limit), 1025 small ones, one 129-character name.
@@ -26,15 +27,17 @@ const BULK: Record<string, () => string[]> = {
   many: () => Array.from({ length: 1025 }, (_, i) => `g${i}`),
   longname: () => ["x".repeat(129)],
 };
-export const GROUPS: Record<string, string[]> = {
-  alice: ["ops", "staff"],
-  bob: ["staff"],
-  carol: ["ops"],
-  erin: ["staff"],
-};
+export const GROUPS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  alice: Object.freeze(["ops", "staff"]),
+  bob: Object.freeze(["staff"]),
+  carol: Object.freeze(["ops"]),
+  erin: Object.freeze(["staff"]),
+});
 /** What GroupInfo knows. */
-export const KNOWN_GROUPS = new Set(["ops", "staff"]);
-const groupsOf = (entity: string) => GROUPS[entity] ??= BULK[entity]?.() ?? [];
+export const KNOWN_GROUPS: ReadonlySet<string> = new Set(["ops", "staff"]);
+// The bulk lists are built once per process, on first use, and only read afterwards.
+const bulkGroups: Record<string, readonly string[]> = {};
+const bulkGroupsOf = (entity: string) => bulkGroups[entity] ??= BULK[entity]?.() ?? [];
 /** Entities whose requests the server never answers, or answers with INTERNAL. */
 export const HANG = "hang";
 export const BOOM = "boom";
@@ -52,6 +55,10 @@ export interface Received {
 export interface FakeNetAuth {
   port: number;
   received: Received[];
+  /** This server's entity -> secret, a copy of SECRETS that the test owning the server may change. */
+  secrets: Record<string, string>;
+  /** This server's entity -> groups, a copy of GROUPS, likewise the owning test's to change. */
+  groups: Record<string, readonly string[]>;
   /** Stop answering on `port` (connections refused) without losing state; `resume` reopens it. */
   pause(): void;
   resume(): void;
@@ -82,8 +89,8 @@ const service = Object.fromEntries(
     [name, m],
   ) => [name, serverSide(m as Method<unknown, unknown>, name === "EntityGroups")]),
 ) as grpc.ServiceDefinition;
-const groupReplies = new WeakMap<string[], ListOfGroups>();
-function groupReply(groups: string[]) {
+const groupReplies = new WeakMap<readonly string[], ListOfGroups>();
+function groupReply(groups: readonly string[]) {
   if (!groupReplies.has(groups)) groupReplies.set(groups, { Groups: groups.map((Name) => ({ Name })) });
   return groupReplies.get(groups)!;
 }
@@ -91,14 +98,17 @@ function groupReply(groups: string[]) {
 type Call = grpc.ServerUnaryCall<AuthRequest & EntityRequest & GroupRequest, unknown>;
 
 const encoder = new TextEncoder();
-const secretOf = (entity: string) =>
-  BYTE_SECRETS[entity] ?? (SECRETS[entity] === undefined ? undefined : encoder.encode(SECRETS[entity]));
 const sameBytes = (a?: Uint8Array, b?: Uint8Array) =>
   a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 type Reply = grpc.sendUnaryData<unknown>;
 
 export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array }): Promise<FakeNetAuth> {
   const received: Received[] = [];
+  const secrets: Record<string, string> = { ...SECRETS };
+  const groups: Record<string, readonly string[]> = { ...GROUPS };
+  const groupsOf = (entity: string) => groups[entity] ?? bulkGroupsOf(entity);
+  const secretOf = (entity: string) =>
+    BYTE_SECRETS[entity] ?? (secrets[entity] === undefined ? undefined : encoder.encode(secrets[entity]));
   const server = new grpc.Server();
   const handler =
     (method: string, answer: (entity: string, call: Call, reply: Reply) => void) => (call: Call, reply: Reply) => {
@@ -148,6 +158,8 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
   return {
     port: front.port,
     received,
+    secrets,
+    groups,
     pause: () => front.close(),
     resume() {
       front.hanging = false;
