@@ -14,6 +14,7 @@ import type { NetAuthClient } from "./netauth/client.ts";
 import { decide } from "./policy.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
+import { warmUpTls } from "./netauth/tls_warm_up.ts";
 import { VERSION } from "./version.ts";
 
 const started = performance.now();
@@ -102,6 +103,7 @@ async function main(): Promise<ExitCode> {
         },
         loadConfig: () => (armDeadline(), config()),
         netGranted,
+        warmUpTls,
         connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
         logger,
         decide: cached || decide,

@@ -18,6 +18,7 @@ const LAYERS: Record<string, string[]> = {
     "netauth/failure_text.ts",
     "netauth/wire.ts",
     "netauth/messages.ts",
+    "netauth/tls_warm_up.ts",
     "manifest_format.ts",
   ],
   "2 decisions and services": [

@@ -15,6 +15,8 @@ export interface LoginDeps {
   stdin: ReadableStream<Uint8Array>;
   loadConfig: () => Promise<Config>;
   netGranted: (config: Config) => boolean;
+  /** Starts the TLS library's one-time set-up in the background (netauth/tls_warm_up.ts). */
+  warmUpTls: () => void;
   connect: (config: Config, request: PamRequest, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
   logger: Logger;
   /** The policy: plain `decide`, or one that falls back to the offline cache. */
@@ -60,6 +62,7 @@ export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promi
     secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
     if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
     if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext");
+    else deps.warmUpTls(); // only now: a request refused on sight pays nothing for it
     // Only the certificates valid now, as in --check (certificate.ts says why).
     const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
     const started = performance.now();

@@ -5,18 +5,20 @@ import { createLogger } from "../../src/log.ts";
 import { cacheReserveMs, handleLogin, type LoginDeps } from "../../src/commands/login.ts";
 import { fakeNetAuth } from "../support/fake_client.ts";
 import { decide } from "../../src/policy.ts";
+import { makePki } from "../integration/pki.ts";
 
 const config = testConfig();
 
 function deps(env: Record<string, string>, stdin: string, overrides: Partial<LoginDeps> = {}) {
-  const seen = { connects: 0, lines: [] as string[] };
+  const seen = { connects: 0, warmUps: 0, warmUpsAtConnect: -1, lines: [] as string[] };
   const client = fakeNetAuth({ secrets: { alice: "pw" } });
   const d: LoginDeps = {
     getEnv: (name) => env[name],
     stdin: ReadableStream.from([new TextEncoder().encode(stdin)]),
     loadConfig: () => Promise.resolve(config),
     netGranted: () => true,
-    connect: () => (seen.connects++, Promise.resolve(client)),
+    warmUpTls: () => seen.warmUps++,
+    connect: () => (seen.connects++, seen.warmUpsAtConnect = seen.warmUps, Promise.resolve(client)),
     logger: createLogger("TRACE", (line) => seen.lines.push(line)),
     decide,
     ...overrides,
@@ -63,6 +65,22 @@ Deno.test("local failures end the run before any NetAuth client exists", async (
     const result = await handleLogin(options, d);
     assert.equal(result.exit, exit, JSON.stringify([env, overrides]));
     assert.equal(seen.connects, 0);
+    assert.equal(seen.warmUps, 0, "a request refused locally starts no TLS warm-up");
+  }
+});
+
+Deno.test("the TLS warm-up starts once before connecting over TLS, never for plaintext", async () => {
+  const pki = await makePki();
+  try {
+    const tls = testConfig({ pwnMe: false, certificate: `${pki.dir}/trusted.pem` });
+    const overTls = deps(AUTH, "pw", { loadConfig: () => Promise.resolve(tls) });
+    assert.equal((await handleLogin(options, overTls.d)).exit, 0);
+    assert.deepEqual([overTls.seen.warmUps, overTls.seen.warmUpsAtConnect], [1, 1]);
+    const plain = deps(AUTH, "pw");
+    assert.equal((await handleLogin(options, plain.d)).exit, 0);
+    assert.deepEqual([plain.seen.connects, plain.seen.warmUps], [1, 0]);
+  } finally {
+    await Deno.remove(pki.dir, { recursive: true });
   }
 });
 
