@@ -100,6 +100,7 @@ async function install(
 ): Promise<{ prefix: string; launcher: string }> {
   const prefix = await Deno.makeTempDir({ prefix: "netauth-bench-prefix-" });
   await Deno.chmod(prefix, 0o755);
+  installs.push({ tree, prefix });
   const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
   await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
   // install.sh copies deno beside the bundle. Pages cp has just written stay cached in small units that
@@ -157,6 +158,8 @@ function serverCases(tree: string, server: string, launcher: string, secret: str
 }
 
 const temps: string[] = [];
+/** Uninstalled at the end: an install also writes host files (the logrotate snippet) outside its prefix. */
+const installs: { tree: string; prefix: string }[] = [];
 let netauthd: NetAuthd | undefined;
 const pki = await makePki();
 const fake = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
@@ -317,5 +320,8 @@ try {
 } finally {
   await netauthd?.cleanup();
   await fake.stop();
+  for (const { tree, prefix } of installs.reverse()) {
+    await run(`${tree}install.sh`, ["--uninstall", "--prefix", prefix]).catch((e) => console.error(e.message));
+  }
   for (const path of temps) await Deno.remove(path, { recursive: true }).catch(() => {});
 }
