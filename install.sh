@@ -148,10 +148,12 @@ uninstall() {
     return 0
   }
   # A profile changed since install.sh wrote it is someone's work: it stays, and so does any backup.
-  edited=0
-  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" && foreign_profile; then edited=1; fi
-  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" && [ "$edited" = 0 ] && [ -z "$DESTDIR" ] &&
-    command -v pam-auth-update >/dev/null; then
+  recorded=0 edited=0
+  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST"; then
+    recorded=1
+    if foreign_profile; then edited=1; fi
+  fi
+  if [ "$recorded" = 1 ] && [ "$edited" = 0 ] && [ -z "$DESTDIR" ] && command -v pam-auth-update >/dev/null; then
     act pam-auth-update --package --remove netauth
   fi
   while IFS= read -r path; do
@@ -199,25 +201,6 @@ foreign_profile() {
   ! grep -q "\"$hash\"" "$MANIFEST_JSON" 2>/dev/null
 }
 
-# PAM runs PREFIX/sbin/$NAME as root, so no one but root may rename or replace a directory on the way
-# to it. A root-owned sticky directory (/tmp) is fine: others cannot rename what root made in it.
-unsafe_prefix() {
-  dir=$1
-  while [ ! -e "$dir" ]; do dir=$(dirname -- "$dir"); done
-  dir=$(CDPATH='' cd -P -- "$dir" && pwd -P)
-  while :; do
-    owner_mode=$(stat -c '%u %a' -- "$dir")
-    owner=${owner_mode% *} mode=${owner_mode#* }
-    if [ "$owner" != 0 ]; then
-      echo "$dir is owned by uid $owner, not root" && return 0
-    elif [ $((0$mode & 022)) != 0 ] && [ $((0$mode & 01000)) = 0 ]; then
-      echo "$dir is writable by group or others (mode $mode)" && return 0
-    fi
-    [ "$dir" = / ] && return 1
-    dir=$(dirname -- "$dir")
-  done
-}
-
 preflight() {
   DENO=$(command -v deno) || die "deno not found: install Deno 2 (npm install -g deno@2)"
   case $DENO in /*) ;; *) die "deno is not an absolute path: $DENO" ;; esac
@@ -227,7 +210,8 @@ preflight() {
   fi
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
-  if [ -z "$DESTDIR" ] && problem=$(unsafe_prefix "$PREFIX"); then
+  # PAM runs PREFIX/sbin/$NAME as root: no one else may be able to rename a directory on the way to it.
+  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/verify_install.ts" --prefix-problem "$PREFIX"); then
     stop_or_note "unsafe --prefix $PREFIX: $problem; anyone who can rename it could replace what PAM runs as root"
   fi
   FLAGS=

@@ -4,7 +4,8 @@
 // outside the helper's sandbox.
 import { parseArgs } from "node:util";
 import { sha256Hex } from "./digest.ts";
-import { octalMode } from "./file_modes.ts";
+import { octalMode, strictProblem, withOwnerAndMode } from "./file_modes.ts";
+import { dirname } from "./paths.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
 
 export interface Check {
@@ -42,26 +43,53 @@ function ownerAndMode(label: string, path: string, info: Deno.FileInfo, want?: {
   return checks;
 }
 
+/** `dir`'s parents, nearest first, up to "/". */
+function parentsOf(dir: string): string[] {
+  const parents: string[] = [];
+  while (dir !== "/") parents.push(dir = dirname(dir));
+  return parents;
+}
+
 /**
- * Every directory above the install's, up to "/": whoever can rename one can put something else where
- * PAM runs the helper as root. Root's, and writable by no one else unless sticky (as /tmp).
+ * A directory on the way to what PAM runs as root: whoever can rename it can swap the helper, so it
+ * takes file_modes.ts's rule for a directory holding another (root's, closed to others unless sticky).
+ * A link's own mode means nothing: its directory, checked next, decides who can replace it.
  */
+export function aboveProblem(info: Deno.FileInfo): string | undefined {
+  const why = info.isSymlink ? undefined : strictProblem(info, null, true);
+  return why && withOwnerAndMode(info, why);
+}
+
+/** Every directory above the install's, up to "/". */
 function aboveChecks(dirs: string[], stat: (path: string) => Deno.FileInfo | string): Check[] {
-  const above = new Set<string>();
-  for (let path of dirs) {
-    while (path !== "/" && path !== "") above.add(path = path.replace(/\/[^/]*$/, "") || "/");
-  }
+  const above = new Set(dirs.flatMap(parentsOf));
   return [...above].filter((path) => !dirs.includes(path)).sort().map((path) => {
     const info = stat(path);
-    if (typeof info === "string") return drift(`above ${path}: ${info}`);
-    if (info.isSymlink) return ok(`above ${path}: a link (its directory decides who can replace it)`);
-    const mode = info.mode ?? 0;
-    if (info.uid !== 0) return drift(`above ${path}: uid ${info.uid}, not root`);
-    if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
-      return drift(`above ${path}: ${octalMode(mode)} is writable by group or others`);
-    }
-    return ok(`above ${path}: root, ${octalMode(mode)}`);
+    const problem = typeof info === "string" ? info : aboveProblem(info);
+    return problem ? drift(`above ${path}: ${problem}`) : ok(`above ${path}: root's, closed to others`);
   });
+}
+
+function missing(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return false;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return true;
+    throw err;
+  }
+}
+
+/** For install.sh before it installs: the first unsafe directory from PREFIX (or where it will be made) up to "/". */
+function prefixProblem(prefix: string): string | undefined {
+  let dir = prefix;
+  while (missing(dir)) dir = dirname(dir);
+  const real = Deno.realPathSync(dir);
+  for (const path of [real, ...parentsOf(real)]) {
+    const problem = aboveProblem(Deno.lstatSync(path));
+    if (problem) return `${path} ${problem}`;
+  }
+  return undefined;
 }
 
 export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
@@ -231,14 +259,21 @@ export function parseManifest(text: string): Manifest {
 if (import.meta.main) {
   // verify_install.ts --manifest PATH [--destdir DIR] [--pam-dir DIR]
   // Exit 0: every check ok; 1: any DRIFT; 2: no usable manifest.
+  // verify_install.ts --prefix-problem PREFIX: prints the first unsafe directory on the way, exit 1; else exit 0.
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       manifest: { type: "string" },
       destdir: { type: "string", default: "" },
       "pam-dir": { type: "string" },
+      "prefix-problem": { type: "string" },
     },
   });
+  if (values["prefix-problem"] !== undefined) {
+    const problem = prefixProblem(values["prefix-problem"]);
+    if (problem) console.log(problem);
+    Deno.exit(problem ? 1 : 0);
+  }
   let manifest: Manifest;
   try {
     manifest = parseManifest(Deno.readTextFileSync(values.manifest ?? ""));

@@ -557,7 +557,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
       `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${bundleSha}`,
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
-      "DRIFT above /usr/local: uid 65534, not root",
+      "DRIFT above /usr/local: is not owned by root (owner uid 65534, mode 755)",
       `DRIFT pam ${pamDir}/sshd:1 account: lacks seteuid (README, "PAM")`,
     ]);
     assert.match(drifted.out, /^4 of \d+ checks DRIFT$/m);
@@ -663,7 +663,10 @@ Deno.test({
       const res = await install("--mode", "bundle", "--prefix", `${parent}/p`, "--conf-dir", confDir);
       assert.notEqual(res.code, 0);
       const real = Deno.realPathSync(parent);
-      assert.match(res.out, new RegExp(`unsafe --prefix ${parent}/p: ${real} is owned by uid 65534, not root`));
+      assert.match(
+        res.out,
+        new RegExp(`unsafe --prefix ${parent}/p: ${real} is not owned by root \\(owner uid 65534, mode 700\\);`),
+      );
       assert.deepEqual([...Deno.readDirSync(parent)], []);
     } finally {
       Deno.removeSync(parent, { recursive: true });
