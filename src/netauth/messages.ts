@@ -105,29 +105,23 @@ const groupRequest: Codec<GroupRequest> = {
     decodeWith<GroupRequest>(bytes, () => ({}), (r, f) => f.no === 1 && (r.Group = group.decode(bytesOf(f)))),
 };
 
-const listOfEntities: Codec<ListOfEntities> = {
-  encode(l) {
-    const w = new Writer();
-    for (const e of l.Entities) w.message(1, entity.encode(e));
-    return w.finish();
-  },
-  decode: (bytes) =>
-    decodeWith<ListOfEntities>(bytes, () => ({ Entities: [] }), (l, f) => {
-      if (f.no === 1) l.Entities.push(entity.decode(bytesOf(f)));
-    }),
-};
+/** A message whose one field (1) repeats `item`, under `key`: ListOfEntities, ListOfGroups. */
+function listOf<K extends string, T>(key: K, item: Codec<T>): Codec<Record<K, T[]>> {
+  return {
+    encode(list) {
+      const w = new Writer();
+      for (const value of list[key]) w.message(1, item.encode(value));
+      return w.finish();
+    },
+    decode: (bytes) =>
+      decodeWith(bytes, () => ({ [key]: [] }) as unknown as Record<K, T[]>, (list, f) => {
+        if (f.no === 1) list[key].push(item.decode(bytesOf(f)));
+      }),
+  };
+}
 
-const listOfGroups: Codec<ListOfGroups> = {
-  encode(l) {
-    const w = new Writer();
-    for (const g of l.Groups) w.message(1, group.encode(g));
-    return w.finish();
-  },
-  decode: (bytes) =>
-    decodeWith<ListOfGroups>(bytes, () => ({ Groups: [] }), (l, f) => {
-      if (f.no === 1) l.Groups.push(group.decode(bytesOf(f)));
-    }),
-};
+const listOfEntities: Codec<ListOfEntities> = listOf("Entities", entity);
+const listOfGroups: Codec<ListOfGroups> = listOf("Groups", group);
 
 const subSystemStatus: Codec<SubSystemStatus> = {
   encode: (s) => new Writer().string(1, s.Name).bool(2, s.OK).string(3, s.FaultMessage).finish(),
