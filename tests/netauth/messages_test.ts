@@ -283,3 +283,15 @@ Deno.test("where protobufjs departs from the spec, the helper keeps the spec", (
   const plain = typeOf("Entity").toObject(typeOf("Entity").decode(notUtf8Id));
   assert.notEqual(plain.ID, "a\ufffdb", PROTOBUFJS_DEVIATIONS.plainReader);
 });
+
+Deno.test("protobufjs stays test-only: no module under src/ imports it or proto-loader", () => {
+  const src = new URL("../../src/", import.meta.url);
+  const walk = (dir: URL): string[] =>
+    [...Deno.readDirSync(dir)].flatMap((e) =>
+      e.isDirectory ? walk(new URL(`${e.name}/`, dir)) : e.name.endsWith(".ts") ? [new URL(e.name, dir).pathname] : []
+    );
+  const offenders = walk(src).filter((file) =>
+    /["'](?:npm:)?(?:protobufjs|@grpc\/proto-loader)\b/.test(Deno.readTextFileSync(file))
+  );
+  assert.deepEqual(offenders, []);
+});
