@@ -69,7 +69,8 @@ export interface FakeNetAuth {
 
 // Requests decoded and replies encoded by proto-loader (protobufjs) from proto/, not by the helper's
 // codec, so that a codec bug on either side shows as a failed call. keepCase: the .proto's field names.
-const NETAUTH2 = protoLoader.loadSync("netauth_v2.proto", {
+// AuthRequest.Secret is `bytes` there, so it arrives as the bytes on the wire (a Buffer).
+const FROM_PROTO = protoLoader.loadSync("netauth_v2.proto", {
   includeDirs: [new URL("../../proto", import.meta.url).pathname],
   keepCase: true,
 })["netauth.v2.NetAuth2"] as grpc.ServiceDefinition;
@@ -82,7 +83,7 @@ const cachingReplies = (m: grpc.MethodDefinition<unknown, unknown>) => ({
     return encoded.get(r as object)!;
   },
 });
-const service: grpc.ServiceDefinition = { ...NETAUTH2, EntityGroups: cachingReplies(NETAUTH2.EntityGroups) };
+const service: grpc.ServiceDefinition = { ...FROM_PROTO, EntityGroups: cachingReplies(FROM_PROTO.EntityGroups) };
 const groupReplies = new WeakMap<readonly string[], ListOfGroups>();
 function groupReply(groups: readonly string[]) {
   if (!groupReplies.has(groups)) groupReplies.set(groups, { Groups: groups.map((Name) => ({ Name })) });

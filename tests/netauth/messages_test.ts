@@ -275,7 +275,8 @@ Deno.test("where protobufjs departs from the spec, the helper keeps the spec", (
 
   const lone = { ID: "a\ud800b" };
   assert.deepEqual([...codec("Entity").encode(lone)], [0x0a, 5, 0x61, 0xef, 0xbf, 0xbd, 0x62]);
-  assert.deepEqual([...theirEncode(typeOf("Entity"), lone)], [0x0a, 5, 0x61, 0xed, 0xa0, 0x80, 0x62]);
+  const theirs = [...theirEncode(typeOf("Entity"), lone)];
+  assert.deepEqual(theirs, [0x0a, 5, 0x61, 0xed, 0xa0, 0x80, 0x62], PROTOBUFJS_DEVIATIONS.surrogate);
 
   const notUtf8Id = Uint8Array.of(0x0a, 3, 0x61, 0xe9, 0x62);
   assert.deepEqual(codec("Entity").decode(notUtf8Id), { ID: "a\ufffdb" });
