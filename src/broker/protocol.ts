@@ -1,0 +1,241 @@
+// The broker's wire format, helper <-> broker over the root-only unix socket. A frame is a 4-byte
+// big-endian length, then that many bytes: protocol version, kind, body. Every length is bounded and
+// checked before use; anything malformed is a ProtocolError (one line), never a crash.
+// No Deno or node: API here: the helper's fast path loads this and must stay small.
+
+/** Bumped on any change to the bytes below; a peer speaking another version is refused. */
+export const PROTOCOL_VERSION = 1;
+/** The largest frame body either side accepts: a request with 512 password bytes fits many times over. */
+export const MAX_FRAME_BYTES = 8192;
+/** Bounds on request fields, checked on both sides (the broker validates everything again). */
+export const MAX_FIELD_BYTES = 1024;
+export const MAX_GROUPS = 64;
+
+export const Kind = { HELLO: 1, REQUEST: 2, REPLY: 3, REFUSED: 4 } as const;
+
+/** What the helper forwards: the PAM request's fields as pam_exec gave them, its groups, the password. */
+export interface BrokerRequest {
+  type: "auth" | "account";
+  /** Milliseconds left until the helper's deadline: the broker answers within them. */
+  remainingMs: number;
+  user: string;
+  service: string;
+  rhost: string;
+  ruser: string;
+  tty: string;
+  requireGroups: string[];
+  /** Empty for account. The frame holding it is zeroed by whoever encoded or read it. */
+  secret: Uint8Array;
+}
+
+/** The broker's decision, as the helper would have logged it. */
+export interface BrokerReply {
+  exit: number;
+  outcome: string;
+  msg: string;
+  source?: "netauth" | "cache";
+}
+
+export type Frame =
+  | { kind: "hello" }
+  | { kind: "request"; request: BrokerRequest }
+  | { kind: "reply"; reply: BrokerReply }
+  | { kind: "refused"; reason: string };
+
+/** A frame that cannot be accepted: too long, truncated, wrong version, or fields out of bounds. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+const TYPES = ["auth", "account"] as const;
+const SOURCES = [undefined, "netauth", "cache"] as const;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Builds frames into one buffer of exactly the needed size (so a secret is copied once, and zeroed once). */
+class Writer {
+  private parts: Uint8Array[] = [];
+  private length = 0;
+  u8(value: number): this {
+    return this.raw(Uint8Array.of(value));
+  }
+  u32(value: number): this {
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, value);
+    return this.raw(bytes);
+  }
+  bytes(value: Uint8Array, limit = MAX_FIELD_BYTES): this {
+    if (value.length > limit) throw new ProtocolError(`field of ${value.length} bytes, over the limit of ${limit}`);
+    return this.raw(Uint8Array.of(value.length >> 8, value.length & 0xff)).raw(value);
+  }
+  text(value: string): this {
+    return this.bytes(encoder.encode(value));
+  }
+  private raw(value: Uint8Array): this {
+    this.parts.push(value);
+    this.length += value.length;
+    return this;
+  }
+  /** The whole frame: length prefix, version, kind, body. */
+  frame(kind: number): Uint8Array {
+    const bodyLength = 2 + this.length;
+    if (bodyLength > MAX_FRAME_BYTES) throw new ProtocolError(`frame of ${bodyLength} bytes, over ${MAX_FRAME_BYTES}`);
+    const out = new Uint8Array(4 + bodyLength);
+    new DataView(out.buffer).setUint32(0, bodyLength);
+    out.set([PROTOCOL_VERSION, kind], 4);
+    let at = 6;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
+
+export function encodeHello(): Uint8Array {
+  return new Writer().frame(Kind.HELLO);
+}
+
+export function encodeRefused(reason: string): Uint8Array {
+  return new Writer().text(reason.slice(0, 200)).frame(Kind.REFUSED);
+}
+
+export function encodeReply(reply: BrokerReply): Uint8Array {
+  return new Writer().u8(reply.exit).text(reply.outcome).text(reply.msg.slice(0, 512))
+    .u8(SOURCES.indexOf(reply.source)).frame(Kind.REPLY);
+}
+
+/** The request as one frame; the caller zeroes it once written (it holds the password). */
+export function encodeRequest(request: BrokerRequest): Uint8Array {
+  if (request.requireGroups.length > MAX_GROUPS) {
+    throw new ProtocolError(`${request.requireGroups.length} groups, over the limit of ${MAX_GROUPS}`);
+  }
+  const w = new Writer().u8(TYPES.indexOf(request.type) + 1).u32(Math.max(0, Math.round(request.remainingMs)));
+  for (const field of [request.user, request.service, request.rhost, request.ruser, request.tty]) w.text(field);
+  w.u8(request.requireGroups.length);
+  for (const group of request.requireGroups) w.text(group);
+  return w.bytes(request.secret).frame(Kind.REQUEST);
+}
+
+/** Reads a frame body field by field; every read is bounds-checked. */
+class Reader {
+  private at = 0;
+  constructor(private readonly body: Uint8Array) {}
+  u8(): number {
+    if (this.at >= this.body.length) throw new ProtocolError("frame truncated");
+    return this.body[this.at++];
+  }
+  u32(): number {
+    if (this.at + 4 > this.body.length) throw new ProtocolError("frame truncated");
+    const value = new DataView(this.body.buffer, this.body.byteOffset + this.at, 4).getUint32(0);
+    this.at += 4;
+    return value;
+  }
+  bytes(): Uint8Array {
+    const length = (this.u8() << 8) | this.u8();
+    if (length > MAX_FIELD_BYTES) throw new ProtocolError(`field of ${length} bytes, over the limit`);
+    if (this.at + length > this.body.length) throw new ProtocolError("frame truncated");
+    const value = this.body.subarray(this.at, this.at + length);
+    this.at += length;
+    return value;
+  }
+  text(): string {
+    try {
+      return decoder.decode(this.bytes());
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err;
+      throw new ProtocolError("field is not UTF-8");
+    }
+  }
+  end(): void {
+    if (this.at !== this.body.length) throw new ProtocolError(`${this.body.length - this.at} bytes after the frame`);
+  }
+}
+
+/**
+ * One frame's body (what follows the length prefix). The request's secret is a view into `body`:
+ * zeroing `body` zeroes it.
+ */
+export function decodeFrame(body: Uint8Array): Frame {
+  const r = new Reader(body);
+  const version = r.u8();
+  if (version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(`protocol version ${version}, expected ${PROTOCOL_VERSION}`);
+  }
+  const kind = r.u8();
+  let frame: Frame;
+  switch (kind) {
+    case Kind.HELLO:
+      frame = { kind: "hello" };
+      break;
+    case Kind.REFUSED:
+      frame = { kind: "refused", reason: r.text() };
+      break;
+    case Kind.REPLY: {
+      const exit = r.u8();
+      const outcome = r.text();
+      const msg = r.text();
+      const source = SOURCES[r.u8()];
+      if (!/^[a-z_]{1,40}$/.test(outcome)) throw new ProtocolError("reply outcome is not a word");
+      frame = { kind: "reply", reply: { exit, outcome, msg, ...(source ? { source } : {}) } };
+      break;
+    }
+    case Kind.REQUEST: {
+      const type = TYPES[r.u8() - 1];
+      if (!type) throw new ProtocolError("unknown request type");
+      const remainingMs = r.u32();
+      const [user, service, rhost, ruser, tty] = [r.text(), r.text(), r.text(), r.text(), r.text()];
+      const count = r.u8();
+      if (count > MAX_GROUPS) throw new ProtocolError(`${count} groups, over the limit of ${MAX_GROUPS}`);
+      const requireGroups = Array.from({ length: count }, () => r.text());
+      const secret = r.bytes();
+      frame = {
+        kind: "request",
+        request: { type, remainingMs, user, service, rhost, ruser, tty, requireGroups, secret },
+      };
+      break;
+    }
+    default:
+      throw new ProtocolError(`unknown frame kind ${kind}`);
+  }
+  r.end();
+  return frame;
+}
+
+/** Reads some bytes into `into`, like Deno.Conn's read: how many, or null at end of input. */
+export type ReadSome = (into: Uint8Array) => Promise<number | null>;
+
+/**
+ * Reads one length-prefixed frame and gives back its body, or null at a clean end of input (no
+ * byte read). A length of 0 or over `MAX_FRAME_BYTES`, or input ending inside a frame, is refused
+ * before any body byte is buffered.
+ */
+export async function readFrame(read: ReadSome): Promise<Uint8Array | null> {
+  const header = new Uint8Array(4);
+  const got = await readFull(read, header);
+  if (got === 0) return null;
+  if (got < 4) throw new ProtocolError("connection closed inside a frame");
+  const length = new DataView(header.buffer).getUint32(0);
+  if (length < 2 || length > MAX_FRAME_BYTES) {
+    throw new ProtocolError(`frame length ${length}, expected 2 to ${MAX_FRAME_BYTES}`);
+  }
+  const body = new Uint8Array(length);
+  if ((await readFull(read, body)) < length) {
+    body.fill(0);
+    throw new ProtocolError("connection closed inside a frame");
+  }
+  return body;
+}
+
+async function readFull(read: ReadSome, into: Uint8Array): Promise<number> {
+  let at = 0;
+  while (at < into.length) {
+    const n = await read(into.subarray(at));
+    if (n === null) break;
+    at += n;
+  }
+  return at;
+}
