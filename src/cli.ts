@@ -10,7 +10,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 10;
 /** A login that waits longer than this is broken, whatever the admin asked for. */
 export const MAX_TIMEOUT_SECONDS = 300;
 
-export type Command = "run" | "check" | "audit" | "version" | "help";
+export type Command = "run" | "check" | "audit" | "serve" | "version" | "help";
 
 export interface Options {
   command: Command;
@@ -22,6 +22,8 @@ export interface Options {
   cache?: { dir: string; maxAgeMs: number; tries: number };
   /** The root-owned directory of the runtime's own files, baked in by install.sh (--check, --audit). */
   runtimeDir?: string;
+  /** The warm broker's socket, baked in by `install.sh --broker`: the fast path tries it, `--serve` listens on it. */
+  brokerSocket?: string;
 }
 
 export const DEFAULT_CACHE_MAX_AGE = "7d";
@@ -29,10 +31,11 @@ export const DEFAULT_CACHE_TRIES = 5;
 
 export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
-                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]]
-       netauth-pam-helper --check | --audit | --version | --help`;
+                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--broker-socket PATH]
+       netauth-pam-helper --check | --audit | --serve | --version | --help`;
 
-const GROUP_NAME = /^[A-Za-z0-9._@-]{1,128}$/;
+/** What --require-group accepts; the broker checks forwarded groups against it again. */
+export const GROUP_NAME = /^[A-Za-z0-9._@-]{1,128}$/;
 
 function usageError(message: string): HelperError {
   return new HelperError(Exit.SERVICE_ERR, "bad_arguments", `${message} (try --help)`);
@@ -50,6 +53,8 @@ export function parseCommandLine(argv: string[]): Options {
       "cache-max-age": { type: "string" },
       "cache-tries": { type: "string" },
       "runtime-dir": { type: "string" },
+      "broker-socket": { type: "string" },
+      serve: { type: "boolean" },
       check: { type: "boolean" },
       audit: { type: "boolean" },
       version: { type: "boolean" },
@@ -59,7 +64,7 @@ export function parseCommandLine(argv: string[]): Options {
     throw usageError((err as Error).message);
   }
   const v = parsed;
-  const commands = (["check", "audit", "version", "help"] as const).filter((c) => v[c]);
+  const commands = (["check", "audit", "serve", "version", "help"] as const).filter((c) => v[c]);
   if (commands.length > 1) {
     throw usageError(`--${commands.join(" and --")} cannot be combined`);
   }
@@ -67,6 +72,10 @@ export function parseCommandLine(argv: string[]): Options {
   if (configPath === "" || !configPath.startsWith("/")) {
     throw usageError(`--config must be an absolute path, got "${configPath}"`);
   }
+  const brokerSocket = v["broker-socket"] === undefined
+    ? undefined
+    : parseDirectory("--broker-socket", v["broker-socket"]);
+  if (v.serve && !brokerSocket) throw usageError("--serve needs --broker-socket (install.sh --broker bakes it in)");
   return {
     command: commands[0] ?? "run",
     configPath,
@@ -75,6 +84,7 @@ export function parseCommandLine(argv: string[]): Options {
     logLevel: v["log-level"] === undefined ? undefined : parseLevelOption(v["log-level"]),
     cache: parseCacheOptions(v["cache-dir"], v["cache-max-age"], v["cache-tries"]),
     runtimeDir: v["runtime-dir"] === undefined ? undefined : parseDirectory("--runtime-dir", v["runtime-dir"]),
+    brokerSocket,
   };
 }
 

@@ -9,7 +9,8 @@ import { loadConfig } from "./config.ts";
 import { trimSlashes } from "./paths.ts";
 import { HelperError } from "./errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
-import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { sandboxFlags, sandboxTargetFor, withBrokerSocket } from "./sandbox.ts";
+import { brokerUnit } from "./install/broker_unit.ts";
 
 /** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
 export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
@@ -19,6 +20,8 @@ export interface InstallPaths {
   cacheDir?: string;
   /** The root-owned directory holding the runtime's HOME, DENO_DIR and TMPDIR. */
   runtimeDir?: string;
+  /** The warm broker's socket (install.sh --broker): baked into the helper and its sandbox. */
+  brokerSocket?: string;
 }
 
 /** The arguments the installed helper always gets: its config, cache and runtime directories. */
@@ -28,6 +31,7 @@ export function bakedArgs(paths: InstallPaths): string[] {
     `${paths.confDir === "/" ? "" : paths.confDir}/config.toml`,
     ...(paths.cacheDir ? ["--cache-dir", paths.cacheDir] : []),
     ...(paths.runtimeDir ? ["--runtime-dir", paths.runtimeDir] : []),
+    ...(paths.brokerSocket ? ["--broker-socket", paths.brokerSocket] : []),
   ];
 }
 
@@ -35,7 +39,7 @@ export function bakedArgs(paths: InstallPaths): string[] {
 export async function flagsFor(paths: InstallPaths): Promise<string[]> {
   const config = await loadConfig(bakedArgs(paths)[1], () => "install-plan");
   if (!config.pwnMe) await checkCertificateModes(config);
-  return sandboxFlags(sandboxTargetFor(config, paths.cacheDir, paths.runtimeDir));
+  return sandboxFlags(withBrokerSocket(sandboxTargetFor(config, paths.cacheDir, paths.runtimeDir), paths.brokerSocket));
 }
 
 /** The launcher's command: the compiled binary, or `deno run` under `flags` on the bundle, then the baked args. */
@@ -58,12 +62,16 @@ export interface PlanSpec {
   /** The installed helper's directories (`runtimeDir` as installed: baked into both launchers). */
   paths: InstallPaths;
   setpriv: string;
+  /** The installed launcher's path (PREFIX/sbin/netauth-pam-helper): the broker's unit runs it. */
+  launcherPath: string;
   installed: Placement;
   staged: Placement;
 }
 
-/** File name -> text: everything install.sh writes from TypeScript for one install. */
-export type PlanFiles = Record<"flags" | "baked-args" | "launcher" | "verify-launcher", string>;
+/** File name -> text: everything install.sh writes from TypeScript for one install (the unit with --broker). */
+export type PlanFiles = Record<"flags" | "baked-args" | "launcher" | "verify-launcher", string> & {
+  "broker-unit"?: string;
+};
 
 /**
  * The flags and baked arguments (one line each, single words for sh), the launcher PAM runs, and the
@@ -82,11 +90,18 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
     "baked-args": `${bakedArgs(spec.paths).join(" ")}\n`,
     launcher: launcher(spec.installed),
     "verify-launcher": launcher(spec.staged),
+    ...(spec.paths.brokerSocket && {
+      "broker-unit": brokerUnit({
+        launcher: spec.launcherPath,
+        socket: spec.paths.brokerSocket,
+        cacheDir: spec.paths.cacheDir,
+      }),
+    }),
   };
 }
 
 if (import.meta.main) {
-  // install_plan.ts --conf-dir DIR [--cache-dir DIR] [--runtime-dir DIR]: the flags on one line, or with
+  // install_plan.ts --conf-dir DIR [--cache-dir DIR] [--runtime-dir DIR] [--broker-socket PATH]: the flags on one line, or with
   // --plan-dir DIR --mode M --setpriv P --artefact P --deno P --staged-artefact P --staged-deno P
   // --staged-runtime-dir DIR: the plan files written into DIR.
   try {
@@ -96,9 +111,11 @@ if (import.meta.main) {
         "conf-dir": { type: "string", default: "/etc/netauth" },
         "cache-dir": { type: "string" },
         "runtime-dir": { type: "string" },
+        "broker-socket": { type: "string" },
         "plan-dir": { type: "string" },
         mode: { type: "string", default: "bundle" },
         setpriv: { type: "string", default: "/usr/bin/setpriv" },
+        launcher: { type: "string", default: "/usr/local/sbin/netauth-pam-helper" },
         artefact: { type: "string" },
         deno: { type: "string" },
         "staged-artefact": { type: "string" },
@@ -111,6 +128,7 @@ if (import.meta.main) {
       confDir: trimSlashes(values["conf-dir"]),
       cacheDir: optional(values["cache-dir"]),
       runtimeDir: optional(values["runtime-dir"]),
+      brokerSocket: optional(values["broker-socket"]),
     };
     const dir = values["plan-dir"];
     // First, as it needs no config: a dry run shows it even when the sandbox cannot be derived.
@@ -133,6 +151,7 @@ if (import.meta.main) {
         mode,
         paths,
         setpriv: v.setpriv,
+        launcherPath: v.launcher,
         installed: { artefact: v.artefact, deno: v.deno, runtimeDir: paths.runtimeDir },
         staged: {
           artefact: v["staged-artefact"],

@@ -39,6 +39,9 @@ as_root=
 # Under su/sudo without pam_exec's seteuid the real uid is the caller's: make every uid root, so the
 # caller can neither trace nor signal the helper.
 if [ "$(/usr/bin/id -u)" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
+# The broker (--serve) is started by root, never by PAM; under systemd it holds no capabilities, and
+# setpriv --clear-groups would need CAP_SETGID.
+if [ "\${1-}" = --serve ]; then as_root=; fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\

@@ -15,6 +15,7 @@ import { decide } from "./policy.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
 import { warmUpTls } from "./netauth/tls_warm_up.ts";
+import { forwardToBroker } from "./broker/forward.ts";
 import { VERSION } from "./version.ts";
 
 const started = performance.now();
@@ -76,6 +77,12 @@ async function main(): Promise<ExitCode> {
         hiddenFromOthers,
         requireGroups: options.requireGroups,
       });
+    case "serve": {
+      // The broker loads gRPC and the cache once, up front: it is long-lived.
+      const { serveBroker } = await import("./broker/serve.ts");
+      const level = options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL;
+      return await serveBroker(options, { loadConfig: config, netGranted, newLogger: () => createLogger(level) });
+    }
     case "run": {
       // The deadline covers everything, a stalled stdin included. Performance (README): the timer is
       // armed at the first step that can block (opening the cache, else loading the config), so a
@@ -91,10 +98,13 @@ async function main(): Promise<ExitCode> {
         );
       };
       const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
-      if (options.cache) armDeadline();
       // The cache's modules (and scrypt) load only where a cache is configured.
-      const cached = options.cache &&
-        await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
+      const openCached = async () =>
+        options.cache &&
+        (armDeadline(), await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline));
+      // With a broker, only a login that goes direct opens the cache: the fast path loads none of it.
+      const cached = options.brokerSocket ? undefined : await openCached();
+      const broker = options.brokerSocket;
       const result = await handleLogin({ requireGroups: options.requireGroups }, {
         getEnv: (name) => Deno.env.get(name),
         // A getter: creating the stream costs ~2 MiB, and a request refused on sight never reads it.
@@ -106,7 +116,14 @@ async function main(): Promise<ExitCode> {
         warmUpTls,
         connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
         logger,
-        decide: cached || decide,
+        decide: broker ? async (...args) => ((await openCached()) || decide)(...args) : cached || decide,
+        broker: broker
+          ? (
+            request,
+            secret,
+          ) => (armDeadline(),
+            forwardToBroker({ socket: broker, request, secret, requireGroups: options.requireGroups, deadline }))
+          : undefined,
       });
       return finish(result.exit, result.outcome, result.msg, result.fields);
     }

@@ -16,6 +16,8 @@ export interface SandboxTarget {
   port: number;
   /** The offline cache directory: read and write there, nowhere else. */
   cacheDir?: string;
+  /** The broker's unix socket (install.sh --broker): its directory read, the socket written and connected to. */
+  brokerSocket?: string;
 }
 
 /** The net permission for a server: `NAME:PORT`, IPv6 literals bracketed. */
@@ -25,21 +27,28 @@ export function netPermission(server: string, port: number): string {
 
 export function sandboxFlags(target: SandboxTarget): string[] {
   const cache = target.cacheDir ? [target.cacheDir] : [];
-  for (const path of [...target.readPaths, ...cache]) {
+  const socket = target.brokerSocket ? [target.brokerSocket] : [];
+  const writable = [...cache, ...socket];
+  for (const path of [...target.readPaths, ...writable]) {
     if (!path.startsWith("/") || /[,\s]/.test(path)) {
       throw new Error(`sandbox path must be absolute, without commas or spaces: "${path}"`);
     }
   }
   return [
     "--no-prompt",
-    `--allow-read=${unique([...target.readPaths, ...cache]).join(",")}`,
-    ...cache.map((dir) => `--allow-write=${dir}`),
+    `--allow-read=${unique([...target.readPaths, ...cache, ...socket.map(dirname)]).join(",")}`,
+    ...(writable.length > 0 ? [`--allow-write=${writable.join(",")}`] : []),
     `--allow-env=${ALLOWED_ENV.join(",")}`,
     // Unlisted names (GRPC_*, proxies, cipher suites, roots file) read as unset, not as errors.
     "--ignore-env",
     `--allow-sys=${ALLOWED_SYS.join(",")}`,
-    `--allow-net=${netPermission(target.server, target.port)}`,
+    `--allow-net=${[netPermission(target.server, target.port), ...socket.map((path) => `unix:${path}`)].join(",")}`,
   ];
+}
+
+/** The target with the broker's socket added: `--serve` listens there, the helper's fast path connects. */
+export function withBrokerSocket(target: SandboxTarget, socket?: string): SandboxTarget {
+  return socket ? { ...target, brokerSocket: socket } : target;
 }
 
 function unique(values: string[]): string[] {

@@ -21,7 +21,18 @@ Deno.test("defaults match the README's command-line table", () => {
     logLevel: undefined,
     cache: undefined,
     runtimeDir: undefined,
+    brokerSocket: undefined,
   });
+});
+
+Deno.test("--serve needs --broker-socket; the socket is an absolute path", () => {
+  assert.match(usageFailure(["--serve"]).message, /--serve needs --broker-socket/);
+  assert.match(usageFailure(["--broker-socket", "run/socket"]).message, /--broker-socket expects an absolute path/);
+  assert.equal(usageFailure(["--serve", "--check", "--broker-socket=/r/s"]).exit, 3);
+  const options = parseCommandLine(["--serve", "--broker-socket", "/l/runtime/broker/socket"]);
+  assert.equal(options.command, "serve");
+  assert.equal(options.brokerSocket, "/l/runtime/broker/socket");
+  assert.equal(parseCommandLine(["--broker-socket", "/s"]).command, "run");
 });
 
 Deno.test("cache options: defaults 7d and 5 tries; durations in s/m/h/d/w", () => {

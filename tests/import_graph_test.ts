@@ -21,6 +21,7 @@ const LAYERS: Record<string, string[]> = {
     "netauth/tls_warm_up.ts",
     "manifest_format.ts",
     "broker/protocol.ts",
+    "broker/socket.ts",
   ],
   "2 decisions and services": [
     "policy.ts",
@@ -32,12 +33,14 @@ const LAYERS: Record<string, string[]> = {
     "cache/offline.ts",
     "cache/open.ts",
     "artefact.ts",
+    "broker/forward.ts",
   ],
   "3 command line": ["cli.ts"],
-  "4 commands": ["commands/login.ts", "commands/check.ts", "commands/audit.ts", "commands/help.ts"],
+  "4 commands": ["commands/login.ts", "commands/check.ts", "commands/audit.ts", "commands/help.ts", "broker/serve.ts"],
   "5 entry points": [
     "main.ts",
     "launcher.ts",
+    "install/broker_unit.ts",
     "install_plan.ts",
     "manifest.ts",
     "verify_install.ts",

@@ -21,6 +21,7 @@ const spec: PlanSpec = {
   mode: "bundle",
   paths: { confDir: "/etc/netauth", runtimeDir: "/l/runtime" },
   setpriv: "/usr/bin/setpriv",
+  launcherPath: "/usr/sbin/netauth-pam-helper",
   installed: { artefact: "/l/netauth-pam-helper.js", deno: "/l/deno", runtimeDir: "/l/runtime" },
   staged: { artefact: "/stage/netauth-pam-helper.js", deno: "/stage/deno", runtimeDir: "/stage/runtime" },
 };
@@ -69,4 +70,15 @@ Deno.test("bundle mode refuses a deno that is not an absolute path", () => {
     () => planFiles({ ...spec, installed: { ...spec.installed, deno: "deno" } }, flags),
     /bundle mode needs the absolute path of deno, got "deno"/,
   );
+});
+
+Deno.test("with --broker: the socket is baked in, and the plan gains the broker's unit running the same launcher", () => {
+  const socket = "/l/runtime/broker/socket";
+  const paths = { ...spec.paths, brokerSocket: socket, cacheDir: "/var/cache/n" };
+  assert.deepEqual(bakedArgs(paths).slice(-2), ["--broker-socket", socket]);
+  const files = planFiles({ ...spec, paths }, flags);
+  assert.match(files["baked-args"], / --broker-socket \/l\/runtime\/broker\/socket\n$/);
+  assert.match(files["broker-unit"] ?? "", /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
+  assert.match(files["broker-unit"] ?? "", /^ReadWritePaths=\/l\/runtime\/broker \/var\/cache\/n$/m);
+  assert.equal(planFiles(spec, flags)["broker-unit"], undefined);
 });

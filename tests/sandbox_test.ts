@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ALLOWED_ENV, netPermission, sandboxFlags, sandboxTargetFor } from "../src/sandbox.ts";
+import { ALLOWED_ENV, netPermission, sandboxFlags, sandboxTargetFor, withBrokerSocket } from "../src/sandbox.ts";
 
 const target = { readPaths: ["/etc/netauth"], server: "netauth.example.org", port: 1729 };
 
@@ -60,4 +60,21 @@ Deno.test("an installed helper also reads its install directory (runtime dirs, m
     "/etc/netauth",
     "/usr/local/lib/netauth-pam-helper",
   ]);
+});
+
+Deno.test("with the broker's socket: its directory read, the socket written and connected to, nothing more", () => {
+  const target = withBrokerSocket(
+    { readPaths: ["/etc/netauth"], server: "na.test", port: 1729 },
+    "/l/rt/broker/socket",
+  );
+  assert.deepEqual(sandboxFlags(target), [
+    "--no-prompt",
+    "--allow-read=/etc/netauth,/l/rt/broker",
+    "--allow-write=/l/rt/broker/socket",
+    `--allow-env=${ALLOWED_ENV.join(",")}`,
+    "--ignore-env",
+    "--allow-sys=hostname,uid",
+    "--allow-net=na.test:1729,unix:/l/rt/broker/socket",
+  ]);
+  assert.equal(withBrokerSocket(target, undefined), target);
 });

@@ -22,9 +22,13 @@ Options:
                         when NetAuth is unavailable; off by default
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default ${DEFAULT_CACHE_MAX_AGE})
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default ${DEFAULT_CACHE_TRIES})
+  --broker-socket PATH  ask the warm broker at PATH first (install.sh --broker); any trouble there,
+                        and the login takes the direct path
   --check               check config, certificate, sandbox and server; one line each;
                         with --require-group, also that NetAuth knows each group
   --audit               print the permissions this process holds, as JSON
+  --serve               run the warm broker on --broker-socket in the foreground (systemd unit
+                        netauth-pam-helper.service); a config change needs a restart
   --version, --help
 
 Exit status:

@@ -9,6 +9,7 @@ import type { LogFields, Logger } from "../log.ts";
 import type { NetAuthClient } from "../netauth/client.ts";
 import { type PamRequest, readPamRequest, readSecret } from "../pam_request.ts";
 import type { Decide, Outcome, PolicyOptions } from "../policy.ts";
+import type { Forwarded } from "../broker/forward.ts";
 
 export interface LoginDeps {
   getEnv: (name: string) => string | undefined;
@@ -21,12 +22,15 @@ export interface LoginDeps {
   logger: Logger;
   /** The policy: plain `decide`, or one that falls back to the offline cache. */
   decide: Decide;
+  /** The warm broker's fast path (src/broker/forward.ts), with --broker-socket: tried once local checks pass. */
+  broker?: (request: PamRequest, secret: Uint8Array | undefined) => Promise<Forwarded>;
 }
 
 /** NetAuth's (or the cache's) decision, or a local refusal. */
 export interface LoginResult {
   exit: ExitCode;
-  outcome: Outcome | HelperOutcome;
+  /** The broker's outcome words are the same, checked to be a word (src/broker/protocol.ts). */
+  outcome: Outcome | HelperOutcome | string;
   msg: string;
   /** Fields for the decision's log line beyond the request's, which the logger carries. */
   fields: LogFields;
@@ -50,8 +54,28 @@ export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promi
     const raw = (name: string) => deps.getEnv(name) || undefined;
     deps.logger.bind({ service: raw("PAM_SERVICE"), rhost: raw("PAM_RHOST"), type: raw("PAM_TYPE") });
     const request = readPamRequest(deps.getEnv);
-    deps.logger.bind({ entity: request.entity, service: request.service, rhost: request.rhost, type: request.type });
+    const bindRequest = (path: LogFields = {}) =>
+      deps.logger.bind({
+        entity: request.entity,
+        service: request.service,
+        rhost: request.rhost,
+        type: request.type,
+        ...path,
+      });
+    bindRequest();
     deps.logger.log("TRACE", "request read", { ruser: request.ruser, tty: request.tty });
+    if (deps.broker) {
+      secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
+      const forwarded = await deps.broker(request, secret);
+      if (forwarded.answered) {
+        const { exit, outcome, msg, source } = forwarded;
+        bindRequest({ path: "broker" });
+        return { exit, outcome, msg, fields: { source } };
+      }
+      if (forwarded.untrusted) deps.logger.log("WARN", `broker socket ignored: ${forwarded.why}`);
+      // Bound, so every later line says so, the deadline's and an internal error's included.
+      bindRequest({ path: "direct", broker: forwarded.why });
+    }
     const config = await deps.loadConfig();
     deps.logger.log("DEBUG", "config loaded", {
       config: config.file,
@@ -59,7 +83,7 @@ export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promi
       port: config.port,
       tls: !config.pwnMe,
     });
-    secret = request.type === "auth" ? await readSecret(deps.stdin) : undefined;
+    if (request.type === "auth") secret ??= await readSecret(deps.stdin);
     if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
     if (config.pwnMe) deps.logger.log("WARN", "tls.pwn_me is set: talking to NetAuth in plaintext");
     else deps.warmUpTls(); // only now: a request refused on sight pays nothing for it

@@ -21,8 +21,10 @@ export interface ClientContext {
   service: string;
   /** Absolute end of the whole run (ms since epoch); every call shares it. */
   deadline: number;
-  /** A PEM root certificate (ignored with tls.pwn_me). */
+  /** A PEM root certificate (ignored with tls.pwn_me, and when `channel` is given). */
   rootCertificate?: Uint8Array;
+  /** A warm channel (the broker's, from openChannel) to call on; the client's close() leaves it open. */
+  channel?: grpc.Client;
 }
 
 /**
@@ -38,17 +40,27 @@ export const MAX_GROUP_NAME = 128;
 // grpc-js frames what serialize returns with Buffer methods; ours is a view of the same bytes.
 const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
-export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
+/** A channel to the configured server; `options` adds grpc-js channel options (the broker's keepalive). */
+export function openChannel(
+  config: Config,
+  rootCertificate?: Uint8Array,
+  options: grpc.ChannelOptions = {},
+): grpc.Client {
   registerHostResolver();
   const credentials = config.pwnMe
     ? grpc.credentials.createInsecure()
-    : grpc.credentials.createSsl(context.rootCertificate ? Buffer.from(context.rootCertificate) : null);
-  const client = new grpc.Client(targetFor(config.server, config.port), credentials, {
+    : grpc.credentials.createSsl(rootCertificate ? Buffer.from(rootCertificate) : null);
+  return new grpc.Client(targetFor(config.server, config.port), credentials, {
     // Proxy variables come from the user-steerable PAM environment: never consult them.
     "grpc.enable_http_proxy": 0,
     "grpc.enable_retries": 0,
     "grpc.max_receive_message_length": MAX_REPLY_BYTES,
+    ...options,
   });
+}
+
+export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
+  const client = context.channel ?? openChannel(config, context.rootCertificate);
   const metadata = new grpc.Metadata();
   // Metadata values must be printable ASCII (grpc-js throws otherwise); PAM_SERVICE is the caller's.
   metadata.set("client-name", asciiOnly(config.clientId));
@@ -117,7 +129,7 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
       return { ok: reply.SystemOK === true, firstFailure: failure };
     },
     close() {
-      client.close();
+      if (!context.channel) client.close();
     },
   };
 }

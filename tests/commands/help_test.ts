@@ -8,8 +8,8 @@ const lines = helpText().split("\n");
 Deno.test("--help: the usage names the cache options", () => {
   assert.deepEqual(lines.slice(0, 3), [
     "usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]",
-    "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]]",
-    "       netauth-pam-helper --check | --audit | --version | --help",
+    "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--broker-socket PATH]",
+    "       netauth-pam-helper --check | --audit | --serve | --version | --help",
   ]);
 });
 

@@ -1,0 +1,124 @@
+// The helper's fast path: hand a checked PAM request to the warm broker and take its decision.
+// Anything short of a well-formed decision (no socket, an untrusted one, a refusal, a stall, a
+// malformed reply, a broker gone mid-request) is a fallback with a reason: the login goes direct.
+// Loads no gRPC and no node: module (tests/integration/reproducible_test.ts walks the bundle).
+import { EXIT_CODES, type ExitCode } from "../exit_codes.ts";
+import type { PamRequest } from "../pam_request.ts";
+import { type BrokerReply, decodeFrame, encodeRequest, type Frame, ProtocolError, readFrame } from "./protocol.ts";
+import { socketProblem } from "./socket.ts";
+
+/** How long the broker has to greet: the most a stalled broker costs a login before it goes direct. */
+export const GREETING_BUDGET_MS = 50;
+
+export type Forwarded =
+  | { answered: true; exit: ExitCode; outcome: string; msg: string; source?: BrokerReply["source"] }
+  | { answered: false; why: string; untrusted?: boolean };
+
+export interface ForwardOptions {
+  socket: string;
+  request: PamRequest;
+  /** The password for auth; the caller zeroes it (the frame copy is zeroed here). */
+  secret: Uint8Array | undefined;
+  requireGroups: string[];
+  /** The helper's deadline (ms since epoch): the broker is told how much of it is left. */
+  deadline: number;
+  budgetMs?: number;
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+export async function forwardToBroker(options: ForwardOptions): Promise<Forwarded> {
+  const fallback = (why: string): Forwarded => ({ answered: false, why });
+  const problem = await socketProblem(options.socket);
+  if (problem) return { answered: false, ...problem };
+  const { request } = options;
+  let frame: Uint8Array;
+  try {
+    frame = encodeRequest({
+      type: request.type,
+      remainingMs: options.deadline - Date.now(),
+      user: request.entity,
+      service: request.service,
+      rhost: request.rhost ?? "",
+      ruser: request.ruser ?? "",
+      tty: request.tty ?? "",
+      requireGroups: options.requireGroups,
+      secret: options.secret ?? new Uint8Array(),
+    });
+  } catch (err) {
+    if (err instanceof ProtocolError) return fallback(`request too large for the broker: ${err.message}`);
+    throw err;
+  }
+  let conn: Deno.UnixConn | undefined;
+  let abandoned = false;
+  try {
+    const budget = options.budgetMs ?? GREETING_BUDGET_MS;
+    const greeting = await withinMs(budget, async () => {
+      const opened = await Deno.connect({ transport: "unix", path: options.socket });
+      if (abandoned) opened.close();
+      conn = opened;
+      return await nextFrame(opened);
+    });
+    if (greeting === TIMED_OUT) {
+      abandoned = true;
+      return fallback(`broker did not greet within ${budget} ms`);
+    }
+    if (greeting?.kind === "refused") return fallback(`broker refused: ${greeting.reason}`);
+    if (greeting?.kind !== "hello") return fallback("broker sent no greeting");
+    await writeAll(conn!, frame);
+    frame.fill(0);
+    // No timer of its own here: the broker answers within the deadline sent, and main.ts's deadline timer backs that.
+    const reply = await nextFrame(conn!);
+    if (reply?.kind === "refused") return fallback(`broker refused: ${reply.reason}`);
+    if (reply?.kind !== "reply") return fallback(reply ? `broker sent a ${reply.kind} frame` : "broker closed early");
+    return checkedReply(reply.reply, request) ?? fallback("malformed reply: exit code and outcome disagree");
+  } catch (err) {
+    if (err instanceof ProtocolError) return fallback(`malformed reply: ${err.message}`);
+    if (err instanceof Deno.errors.ConnectionRefused) return fallback("stale socket: no broker listening");
+    return fallback(`broker connection failed: ${(err as Error).name}`);
+  } finally {
+    frame.fill(0);
+    abandoned = true;
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** The reply as a decision, or undefined when its exit code is unknown or a success does not fit the request. */
+function checkedReply(reply: BrokerReply, request: PamRequest): Forwarded | undefined {
+  const known = EXIT_CODES.find((info) => info.code === reply.exit);
+  if (!known) return undefined;
+  const success = request.type === "auth" ? "authenticated" : "permitted";
+  if ((reply.exit === 0) !== (reply.outcome === success)) return undefined;
+  return { answered: true, ...reply, exit: known.code };
+}
+
+function nextFrame(conn: Deno.UnixConn): Promise<Frame | undefined> {
+  return readFrame((into) => conn.read(into)).then((body) => {
+    if (!body) return undefined;
+    try {
+      return decodeFrame(body);
+    } finally {
+      body.fill(0);
+    }
+  });
+}
+
+async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
+
+async function withinMs<T>(ms: number, work: () => Promise<T>): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), ms));
+  const running = work();
+  running.catch(() => {}); // a late failure after the budget ran out is not this run's concern
+  try {
+    return await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,247 @@
+// `--serve`: the warm broker. One TLS/HTTP2 channel to NetAuth kept open, a unix socket in root's
+// 0700 directory, and for each request the helper's own login (commands/login.ts) with the frame's
+// fields as its PAM environment: everything is validated again, the same policy and offline cache
+// decide (so the direct path and the broker count the same tries, under the same locks).
+import { readRootCertificate, trustedRoots } from "../certificate.ts";
+import type { Options } from "../cli.ts";
+import { GROUP_NAME, MAX_TIMEOUT_SECONDS } from "../cli.ts";
+import { cacheReserveMs, handleLogin, type LoginResult } from "../commands/login.ts";
+import type { Config } from "../config.ts";
+import { HelperError } from "../errors.ts";
+import { Exit, type ExitCode, exitInfo } from "../exit_codes.ts";
+import type { Logger } from "../log.ts";
+import { decide } from "../policy.ts";
+import { notGrantedMessage } from "../sandbox.ts";
+import { connectNetAuth, openChannel } from "../netauth/grpc_client.ts";
+import { openCache } from "../cache/open.ts";
+import {
+  type BrokerRequest,
+  decodeFrame,
+  encodeHello,
+  encodeRefused,
+  encodeReply,
+  ProtocolError,
+  readFrame,
+} from "./protocol.ts";
+import { socketDirProblem } from "./socket.ts";
+
+/** Requests served at once; one more is refused ("busy") and that login goes direct. */
+export const MAX_IN_FLIGHT = 256;
+/** A helper sends its request right after the greeting: one that does not is dropped. */
+export const REQUEST_READ_MS = 1000;
+/**
+ * HTTP/2 keepalive during calls every 5 minutes (what a Go gRPC server allows by default: more
+ * often, or without calls, earns a GOAWAY), the idle timeout off for a day, and reconnects backing
+ * off from 1 s to 30 s. The channel is nudged to reconnect every minute when idle.
+ */
+const CHANNEL_OPTIONS = {
+  "grpc.keepalive_time_ms": 300_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.client_idle_timeout_ms": 86_400_000,
+  "grpc.initial_reconnect_backoff_ms": 1000,
+  "grpc.max_reconnect_backoff_ms": 30_000,
+};
+const NUDGE_MS = 60_000;
+
+export interface ServeDeps {
+  loadConfig: () => Promise<Config>;
+  netGranted: (config: Config) => boolean;
+  /** A fresh logger: each request binds its own fields. */
+  newLogger: () => Logger;
+}
+
+/** Runs until SIGTERM or SIGINT; a config, directory or socket it cannot use ends it with one line and exit 3. */
+export async function serveBroker(options: Options, deps: ServeDeps): Promise<ExitCode> {
+  const socket = options.brokerSocket!;
+  const log = deps.newLogger();
+  const config = await deps.loadConfig();
+  if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
+  const dirProblem = await socketDirProblem(socket);
+  if (dirProblem) {
+    throw new HelperError(
+      Exit.SERVICE_ERR,
+      "bad_install",
+      `broker socket directory ${dirProblem.why}: re-run install.sh --broker`,
+    );
+  }
+  await clearStaleSocket(socket);
+  const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
+  const channel = openChannel(config, root, CHANNEL_OPTIONS);
+  channel.getChannel().getConnectivityState(true); // connect now, not at the first login
+  const nudge = setInterval(() => channel.getChannel().getConnectivityState(true), NUDGE_MS);
+  const listener = Deno.listen({ transport: "unix", path: socket });
+  await Deno.chmod(socket, 0o600);
+  // A stray rejection must not end the broker: the logins in flight would fall back, but say so.
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log.log("ERROR", `internal error: ${String(event.reason?.message ?? event.reason).split("\n")[0]}`);
+  });
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      listener.close();
+      resolve();
+    };
+    Deno.addSignalListener("SIGTERM", stop);
+    Deno.addSignalListener("SIGINT", stop);
+  });
+  log.log("INFO", "broker listening", { socket, server: config.server, port: config.port, cache: options.cache?.dir });
+
+  const serveOne = connectionHandler(options, { config, channel, newLogger: deps.newLogger });
+  let inFlight = 0;
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        if (inFlight >= MAX_IN_FLIGHT) {
+          refuse(conn, "busy").finally(() => conn.close());
+          continue;
+        }
+        inFlight++;
+        serveOne(conn).finally(() => inFlight--);
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) throw err;
+    }
+  })();
+  await stopped;
+  await accepting;
+  clearInterval(nudge);
+  await Deno.remove(socket).catch(() => {});
+  channel.close();
+  log.log("INFO", "broker stopped", { socket });
+  return Exit.SUCCESS;
+}
+
+/** A socket file left by a broker that died is removed; a live broker, or anything but a socket, is an error. */
+async function clearStaleSocket(socket: string): Promise<void> {
+  const info = await Deno.lstat(socket).catch(() => undefined);
+  if (!info) return;
+  const taken = (why: string) => new HelperError(Exit.SERVICE_ERR, "bad_install", `${socket} ${why}`);
+  if (!info.isSocket) throw taken("exists and is not a socket: remove it");
+  const live = await Deno.connect({ transport: "unix", path: socket }).then((c) => (c.close(), true), () => false);
+  if (live) throw taken("has a broker listening already");
+  await Deno.remove(socket);
+}
+
+interface Warm {
+  config: Config;
+  channel: ReturnType<typeof openChannel>;
+  newLogger: () => Logger;
+}
+
+function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => Promise<void> {
+  return async (conn) => {
+    const started = performance.now();
+    const logger = warm.newLogger();
+    let body: Uint8Array | null = null;
+    try {
+      await writeAll(conn, encodeHello());
+      body = await firstFrame(conn);
+      if (!body) return;
+      const frame = decodeFrame(body);
+      if (frame.kind !== "request") throw new ProtocolError(`expected a request, got a ${frame.kind} frame`);
+      const result = await answer(frame.request, options, warm, logger);
+      await writeAll(conn, encodeReply({ ...result, source: result.fields.source as "netauth" | "cache" | undefined }));
+      logger.log(exitInfo(result.exit).logLevel, result.msg, {
+        ...result.fields,
+        outcome: result.outcome,
+        exit: result.exit,
+        ms: Math.round(performance.now() - started),
+      });
+    } catch (err) {
+      if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) {
+        logger.log("DEBUG", "helper hung up before its answer"); // it has gone direct
+        return;
+      }
+      const why = err instanceof ProtocolError
+        ? err.message
+        : `internal error: ${String((err as Error)?.message ?? err).split("\n")[0]}`;
+      logger.log(err instanceof ProtocolError ? "WARN" : "ERROR", `request refused: ${why}`);
+      await refuse(conn, why);
+    } finally {
+      body?.fill(0); // the frame held the password
+      try {
+        conn.close();
+      } catch {
+        // closed by the helper already
+      }
+    }
+  };
+}
+
+/** The request's frame, or null when the helper hung up; one not sent in time is a ProtocolError. */
+async function firstFrame(conn: Deno.Conn): Promise<Uint8Array | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) =>
+    timer = setTimeout(() => reject(new ProtocolError(`no request within ${REQUEST_READ_MS} ms`)), REQUEST_READ_MS)
+  );
+  try {
+    return await Promise.race([readFrame((into) => conn.read(into)), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The helper's login for the frame's request, bounded by the deadline the helper sent. */
+async function answer(request: BrokerRequest, options: Options, warm: Warm, logger: Logger): Promise<LoginResult> {
+  const bad = request.requireGroups.find((group) => !GROUP_NAME.test(group));
+  if (bad !== undefined) throw new ProtocolError("a required group is not a group name");
+  const remainingMs = Math.min(request.remainingMs, MAX_TIMEOUT_SECONDS * 1000);
+  const deadline = Date.now() + remainingMs;
+  const reserve = options.cache ? cacheReserveMs(remainingMs / 1000) : 0;
+  const env: Record<string, string> = {
+    PAM_TYPE: request.type,
+    PAM_USER: request.user,
+    PAM_SERVICE: request.service,
+    PAM_RHOST: request.rhost,
+    PAM_RUSER: request.ruser,
+    PAM_TTY: request.tty,
+  };
+  const cached = options.cache && await openCache(options.cache, logger, deadline);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<LoginResult>((resolve) =>
+    timer = setTimeout(() =>
+      resolve({
+        exit: Exit.AUTHINFO_UNAVAIL,
+        outcome: "deadline",
+        msg: `deadline of ${remainingMs / 1000}s passed`,
+        fields: {},
+      }), remainingMs)
+  );
+  const login = handleLogin({ requireGroups: request.requireGroups }, {
+    getEnv: (name) => env[name] || undefined,
+    stdin: bytesStream(request.secret),
+    loadConfig: () => Promise.resolve(warm.config),
+    netGranted: () => true, // checked once, at start
+    warmUpTls: () => {},
+    connect: (config, pam) =>
+      Promise.resolve(
+        connectNetAuth(config, { service: pam.service, deadline: deadline - reserve, channel: warm.channel }),
+      ),
+    logger,
+    decide: cached || decide,
+  });
+  login.catch(() => {}); // past the deadline, its late failure concerns no one
+  try {
+    return await Promise.race([login, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The password as the stream readSecret reads; it zeroes the chunk (a view into the frame) as it copies. */
+function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.length > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+function refuse(conn: Deno.Conn, why: string): Promise<void> {
+  return writeAll(conn, encodeRefused(why)).catch(() => {});
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
