@@ -15,11 +15,13 @@ CACHE_DIR=
 MODE=compile
 ACTION=install
 PAM=0
+BROKER=0
 FORCE=0
 DRY_RUN=0
 CHANGED=0
 PAM_WIRED=0 # 1 once a pam-auth-update profile was placed: then no manual PAM lines are printed
 DEBIAN_PROFILE=/usr/share/pam-configs/netauth
+BROKER_UNIT=/etc/systemd/system/$NAME.service # --broker: the warm broker's unit (src/install/broker_unit.ts)
 LOG_FILE=/var/log/$NAME.log # what log= on the pam_exec lines in pam.d/ names: created 0640, kept by --uninstall
 
 usage() {
@@ -44,6 +46,9 @@ DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM li
                      with the same flags, for hosts where no denort can be had
   --pam              also wire PAM: on Debian/Ubuntu install and enable a pam-auth-update profile;
                      elsewhere print what to add and where. Without --pam no PAM file is touched
+  --broker           also run the warm broker (docs/broker.md): bake its socket into the helper and its
+                     sandbox, install $BROKER_UNIT and, where systemd runs, enable and
+                     (re)start it; --print-flags then prints the flags with the socket
   --force            install even when '--check' fails (a config is still needed), and replace a
                      $DEBIAN_PROFILE that install.sh did not write (kept as a backup;
                      --uninstall puts it back)
@@ -84,6 +89,7 @@ while [ $# -gt 0 ]; do
       ;;
     --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=*) opt=${1%%=*} val=${1#*=} ;;
     --pam) PAM=1 opt= ;;
+    --broker) BROKER=1 opt= ;;
     --force) FORCE=1 opt= ;;
     --dry-run) DRY_RUN=1 opt= ;;
     --uninstall) ACTION=uninstall opt= ;;
@@ -126,17 +132,23 @@ RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone
 PROFILE_BACKUP=$STAGE_LIB/pam-configs-netauth.orig
 LOGROTATE=/etc/logrotate.d/$NAME
 RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (README, "install.sh")
+# The warm broker (--broker): its socket in a root-only directory below the runtime's, and its unit.
+BROKER_SOCKET=
+if [ "$BROKER" = 1 ]; then BROKER_SOCKET=$RUNTIME_DIR/broker/socket; fi
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
 # src/install_plan.ts, with full read as root: the strict-modes walk sees every directory up to "/".
 # --print-flags, for runs from source, leaves out the install directory the installed helper also reads.
-print_flags() { deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}; }
+print_flags() {
+  deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} \
+    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"}
+}
 # One call writes $1/plan/: flags, baked-args, launcher (PAM runs it) and verify-launcher (the staged build's).
 write_plan() {
   mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install_plan.ts" \
     --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --runtime-dir "$RUNTIME_DIR" --plan-dir "$1/plan" \
-    --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
+    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} --launcher "$BIN" --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
     --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
 }
 
@@ -156,6 +168,9 @@ uninstall() {
   if [ "$recorded" = 1 ] && [ "$edited" = 0 ] && [ -z "$DESTDIR" ] && command -v pam-auth-update >/dev/null; then
     act pam-auth-update --package --remove netauth
   fi
+  if grep -qx "$DESTDIR$BROKER_UNIT" "$MANIFEST" && systemd_runs; then
+    act systemctl disable --now "$NAME.service" || true
+  fi
   while IFS= read -r path; do
     if [ "$path" = "$DESTDIR$DEBIAN_PROFILE" ] && [ "$edited" = 1 ]; then
       say "kept: $path (changed since install.sh wrote it; remove it and run pam-auth-update yourself)"
@@ -173,6 +188,7 @@ uninstall() {
     act mv -f "$PROFILE_BACKUP" "$DESTDIR$DEBIAN_PROFILE"
     say "restored: $DESTDIR$DEBIAN_PROFILE (the one install.sh found there; if it was enabled: pam-auth-update --enable netauth)"
   fi
+  if grep -qx "$DESTDIR$BROKER_UNIT" "$MANIFEST" && systemd_runs; then act systemctl daemon-reload || true; fi
   act rm -f "$MANIFEST"
   if [ -d "$STAGE_LIB" ] && [ ! -f "$PROFILE_BACKUP" ]; then act rmdir "$STAGE_LIB"; fi
   if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing removed"; else say "uninstalled $NAME from $DESTDIR$PREFIX"; fi
@@ -186,6 +202,33 @@ stop_or_note() {
     say "dry run: a real install would stop here: $*"
   else
     die "$*"
+  fi
+}
+
+# systemd is PID 1 and this is no staged install: units may be enabled and started.
+systemd_runs() { [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }
+
+# The broker's socket directory (root's, 0700) and unit; where systemd runs, the unit is enabled and
+# (re)started so that it serves with this build and config.
+install_broker() {
+  socket_dir=$DESTDIR${BROKER_SOCKET%/*}
+  if [ ! -d "$socket_dir" ]; then
+    act mkdir -p "$socket_dir"
+    CHANGED=1
+  fi
+  act chmod 0700 "$socket_dir"
+  if [ "$DRY_RUN" = 1 ]; then
+    say "would install: $DESTDIR$BROKER_UNIT (mode 0644)"
+    return 0
+  fi
+  place "$STAGE/plan/broker-unit" "$DESTDIR$BROKER_UNIT" 0644
+  if systemd_runs; then
+    act systemctl daemon-reload
+    act systemctl enable "$NAME.service"
+    act systemctl restart "$NAME.service"
+    say "broker: $NAME.service enabled and (re)started; a config change needs: systemctl restart $NAME"
+  else
+    say "broker: systemd is not running here; start it with: $BIN --serve (as root)"
   fi
 }
 
@@ -558,6 +601,7 @@ install_helper() {
     remove_other_mode_files
   fi
   install_runtime_dir
+  if [ "$BROKER" = 1 ]; then install_broker; fi
   if [ -n "$CACHE_DIR" ] && [ ! -d "$DESTDIR$CACHE_DIR" ]; then
     act mkdir -p "$DESTDIR$CACHE_DIR"
     act chmod 0700 "$DESTDIR$CACHE_DIR"

@@ -54,7 +54,12 @@ async function main(): Promise<ExitCode> {
       return Exit.SUCCESS;
     case "audit":
       return await auditCommand(
-        { configPath: options.configPath, cacheDir: options.cache?.dir, runtimeDir: options.runtimeDir },
+        {
+          configPath: options.configPath,
+          cacheDir: options.cache?.dir,
+          runtimeDir: options.runtimeDir,
+          brokerSocket: options.brokerSocket,
+        },
         {
           loadConfig: config,
           inspectArtefact: async (dir) => (await import("./artefact.ts")).inspectArtefact(dir),

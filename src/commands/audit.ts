@@ -6,7 +6,15 @@ import type { Config } from "../config.ts";
 import { Exit, type ExitCode } from "../exit_codes.ts";
 import { dirname } from "../paths.ts";
 import { inspectRuntimeDir, type RuntimeDirState } from "../runtime_dir.ts";
-import { ALLOWED_ENV, ALLOWED_SYS, installDirOf, netPermission, sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
+import {
+  ALLOWED_ENV,
+  ALLOWED_SYS,
+  installDirOf,
+  netPermission,
+  sandboxFlags,
+  sandboxTargetFor,
+  withBrokerSocket,
+} from "../sandbox.ts";
 import { VERSION } from "../version.ts";
 
 export interface Probe {
@@ -47,7 +55,7 @@ export interface AuditDeps {
 
 /** `--audit` as run: the config (or why it failed to load), the report as JSON; exit 0 only when it is ok. */
 export async function auditCommand(
-  options: { configPath: string; cacheDir?: string; runtimeDir?: string },
+  options: { configPath: string; cacheDir?: string; runtimeDir?: string; brokerSocket?: string },
   deps: AuditDeps,
 ): Promise<ExitCode> {
   const loaded = await deps.loadConfig().then(
@@ -62,6 +70,7 @@ export async function auditCommand(
     options.cacheDir,
     options.runtimeDir,
     artefact,
+    options.brokerSocket,
   );
   deps.print(JSON.stringify(report, null, 2));
   return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
@@ -74,8 +83,10 @@ export function runAudit(
   cacheDir?: string,
   runtimeDir?: string,
   artefact?: ArtefactState,
+  /** The warm broker's socket (--broker-socket): declared and probed with the rest. */
+  brokerSocket?: string,
 ): AuditReport {
-  const target = config ? sandboxTargetFor(config, cacheDir, runtimeDir) : {
+  const target = config ? withBrokerSocket(sandboxTargetFor(config, cacheDir, runtimeDir), brokerSocket) : {
     readPaths: [dirname(configFile), ...(runtimeDir ? [installDirOf(runtimeDir)] : [])],
     server: "",
     port: 0,
@@ -95,6 +106,12 @@ export function runAudit(
 
   for (const path of [...target.readPaths, ...cache]) probe({ name: "read", path }, path, true);
   for (const path of cache) probe({ name: "write", path }, path, true);
+  if (target.brokerSocket) {
+    const socket = target.brokerSocket;
+    probe({ name: "read", path: dirname(socket) }, dirname(socket), true);
+    probe({ name: "write", path: socket }, socket, true);
+    probe({ name: "net", host: `unix:${socket}` }, `unix:${socket}`, true);
+  }
   for (const path of ["/", "/etc/shadow", "/etc/passwd", "/root", "/tmp", "/proc/self/environ"]) {
     probe({ name: "read", path }, path, false);
   }

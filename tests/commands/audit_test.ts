@@ -4,11 +4,14 @@ import assert from "node:assert/strict";
 import { testConfig } from "../support/config.ts";
 import { auditCommand, type AuditDeps, type AuditReport } from "../../src/commands/audit.ts";
 import { configError } from "../../src/config.ts";
-import { sandboxFlags, sandboxTargetFor } from "../../src/sandbox.ts";
+import { sandboxFlags, sandboxTargetFor, withBrokerSocket } from "../../src/sandbox.ts";
 
 const config = testConfig({ pwnMe: false });
 
-async function audit(options: { cacheDir?: string; runtimeDir?: string }, overrides: Partial<AuditDeps> = {}) {
+async function audit(
+  options: { cacheDir?: string; runtimeDir?: string; brokerSocket?: string },
+  overrides: Partial<AuditDeps> = {},
+) {
   const printed: string[] = [];
   const inspected: string[] = [];
   const exit = await auditCommand({ configPath: config.file, ...options }, {
@@ -70,4 +73,14 @@ Deno.test("an installed helper's runtime directories and artefact are inspected 
     [`${runtimeDir}/tmp`, "does not exist: re-run install.sh"],
   ]);
   assert.equal(exit, 4);
+});
+
+Deno.test("with --broker-socket, the broker's socket is declared and probed: directory read, socket written, unix net", async () => {
+  const socket = "/l/runtime/broker/socket";
+  const { report } = await audit({ brokerSocket: socket });
+  assert.deepEqual(report.declared, sandboxFlags(withBrokerSocket(sandboxTargetFor(config), socket)));
+  const expected = (label: string) => report.probes.find((p) => `${p.permission}:${p.target}` === label)?.expected;
+  assert.equal(expected("read:/l/runtime/broker"), "granted");
+  assert.equal(expected(`write:${socket}`), "granted");
+  assert.equal(expected(`net:unix:${socket}`), "granted");
 });
