@@ -6,15 +6,20 @@
 //                      case runs for each tree in turn (before/after side by side, under the same load)
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
+// With the warm broker (install.sh --broker, docs/broker.md): logins through it beside the direct ones,
+// bursts of 50 and 200 both ways, and the broker's RSS after BROKER_LOGINS more logins.
 import { SECRETS, startFakeNetAuth } from "../tests/integration/fake_netauth.ts";
 import { makePki } from "../tests/integration/pki.ts";
 import { configToml, makeConfDir } from "../tests/integration/run_helper.ts";
 import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../tests/support/netauthd.ts";
+import { driveBroker, rssKiB, type RunningBroker, startInstalledBroker } from "./bench_broker.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));
 const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
-const BURST = 50;
+const BURSTS = [50, 200];
+/** Logins driven through the broker before its RSS is read again; CI's BENCH_RUNS=1 smoke check does 500. */
+const BROKER_LOGINS = RUNS === 1 ? 500 : 10_000;
 const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
 // pam_exec as a screen locker runs it: real and effective uid the (unprivileged) user's.
 const AS_NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
@@ -70,14 +75,15 @@ async function measure(c: Case): Promise<Sample> {
 }
 
 /**
- * BURST concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
+ * `size` concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
  * (on a small machine the last of 50 logins can run into the helper's 10 s deadline).
  */
-async function burst(c: Case): Promise<{ ms: number; kib: number; failed: number }> {
+async function burst(c: Case, size: number): Promise<{ size: number; ms: number; kib: number; failed: number }> {
   const started = performance.now();
-  const all = await Promise.allSettled(Array.from({ length: BURST }, () => measure(c)));
+  const all = await Promise.allSettled(Array.from({ length: size }, () => measure(c)));
   const ok = all.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
-  return { ms: performance.now() - started, kib: ok.reduce((sum, s) => sum + s.kib, 0), failed: BURST - ok.length };
+  const kib = ok.reduce((sum, s) => sum + s.kib, 0);
+  return { size, ms: performance.now() - started, kib, failed: size - ok.length };
 }
 
 const median = (xs: number[]) => {
@@ -97,12 +103,13 @@ async function install(
   tree: string,
   confDir: string,
   cacheDir?: string,
+  extra: string[] = [],
 ): Promise<{ prefix: string; launcher: string }> {
   const prefix = await Deno.makeTempDir({ prefix: "netauth-bench-prefix-" });
   await Deno.chmod(prefix, 0o755);
   installs.push({ tree, prefix });
   const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
-  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
+  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache, ...extra]);
   // install.sh copies deno beside the bundle. Pages cp has just written stay cached in small units that
   // map worse than a binary read back from disk (about 3.5 MiB more peak RSS per run): drop them, so the
   // copy is measured as it runs after a reboot.
@@ -161,6 +168,9 @@ const temps: string[] = [];
 /** Uninstalled at the end: an install also writes host files (the logrotate snippet) outside its prefix. */
 const installs: { tree: string; prefix: string }[] = [];
 let netauthd: NetAuthd | undefined;
+const brokers: RunningBroker[] = [];
+/** Broker cases need every tree's install.sh to know --broker (an older tree in BENCH_TREE may not). */
+const withBroker = TREES.every((tree) => Deno.readTextFileSync(`${tree}install.sh`).includes("--broker)"));
 const pki = await makePki();
 const fake = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
 temps.push(pki.dir);
@@ -199,6 +209,7 @@ try {
     console.log(`bench: no real netauthd (${gate.why})`);
   }
 
+  let brokerSocket: string | undefined;
   /** Every case for one tree, in a fixed order; `bursts` indexes the ones also run as a burst. */
   const perTree: Case[][] = [];
   const burstIndexes: number[] = [];
@@ -233,6 +244,18 @@ try {
     ];
     await measure({ ...cases[0], argv: [cached.launcher] }); // fills the offline cache
     if (perTree.length === 0) burstIndexes.push(0);
+    if (withBroker) {
+      // The same login through the warm broker, started as its unit would (one broker per tree).
+      const brokered = await install(tree, confDir, undefined, ["--broker"]);
+      temps.push(brokered.prefix);
+      brokerSocket = `${brokered.prefix}/lib/netauth-pam-helper/runtime/broker/socket`;
+      brokers.push(await startInstalledBroker(brokered.launcher, brokerSocket));
+      if (perTree.length === 0) burstIndexes.push(cases.length);
+      cases.push(
+        { ...cases[0], name: "successful auth via broker, root", argv: [brokered.launcher] },
+        { ...cases[2], name: "wrong password via broker", argv: [brokered.launcher] },
+      );
+    }
     if (realConf) {
       const real = await install(tree, realConf);
       temps.push(real.prefix);
@@ -254,12 +277,39 @@ try {
       }
     }
   }
-  const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
+  const burstResults = new Map<
+    string,
+    { c: Case; results: { size: number; ms: number; kib: number; failed: number }[] }
+  >();
   for (let i = 0; i < BURST_ROUNDS; i++) {
-    for (const k of burstIndexes) {
-      for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+    for (const size of BURSTS) {
+      for (const k of burstIndexes) {
+        for (const c of kinds[k]) {
+          const key = `${size} ${c.tree} ${c.server} ${c.name}`;
+          const entry = burstResults.get(key) ?? { c, results: [] };
+          entry.results.push(await burst(c, size));
+          burstResults.set(key, entry);
+        }
+      }
     }
   }
+  // The last tree's broker: RSS once warm (every case and burst above went through it), then after more logins.
+  const brokerRss = withBroker && brokerSocket
+    ? await (async () => {
+      const pid = brokers.at(-1)!.pid;
+      const warmKiB = rssKiB(pid);
+      const steps: number[] = [];
+      for (let done = 0; done < BROKER_LOGINS; done += BROKER_LOGINS / 5) {
+        await driveBroker(brokerSocket!, { user: "alice", secret: SECRETS.alice, expectExit: 0 }, BROKER_LOGINS / 5);
+        steps.push(rssKiB(pid));
+      }
+      return {
+        logins: BROKER_LOGINS,
+        warmMiB: warmKiB / 1024,
+        afterMiB: steps.map((k) => Number((k / 1024).toFixed(1))),
+      };
+    })()
+    : undefined;
 
   const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
   const rows = [...samples].map(([c, s]) => {
@@ -275,14 +325,15 @@ try {
       samplesKiB: s.map((x) => x.kib),
     };
   });
-  const burstRows = [...burstResults].map(([c, r]) => {
+  const burstRows = [...burstResults.values()].map(({ c, results: r }) => {
     const ms = median(r.map((x) => x.ms));
+    const size = r[0].size;
     return {
       tree: c.tree,
       server: c.server,
-      case: `burst of ${BURST} concurrent: ${c.name}`,
+      case: `burst of ${size} concurrent: ${c.name}`,
       medianTotalMs: Math.round(ms),
-      loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
+      loginsPerSecond: Number((size / (ms / 1000)).toFixed(1)),
       sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
       failed: r.reduce((sum, x) => sum + x.failed, 0),
       samplesMs: r.map((x) => Math.round(x.ms)),
@@ -313,11 +364,21 @@ try {
         `${r.failed} |`,
     );
   }
+  if (brokerRss) {
+    const scaled = BROKER_LOGINS < 10_000 ? ` (BENCH_RUNS=1: scaled down from 10,000)` : "";
+    console.log(
+      `\nbroker RSS: ${brokerRss.warmMiB.toFixed(1)} MiB once warm; after each fifth of ${brokerRss.logins} ` +
+        `more logins${scaled}: ${brokerRss.afterMiB.join(", ")} MiB`,
+    );
+  } else {
+    console.log("\nbroker cases skipped: a tree's install.sh has no --broker");
+  }
   const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows };
+  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows, brokerRss };
   await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nJSON: ${out}`);
 } finally {
+  for (const broker of brokers) await broker.stop().catch(() => {});
   await netauthd?.cleanup();
   await fake.stop();
   for (const { tree, prefix } of installs.reverse()) {

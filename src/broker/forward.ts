@@ -1,32 +1,46 @@
-// The helper's fast path: hand a checked PAM request to the warm broker and take its decision.
-// Anything short of a well-formed decision (no socket, an untrusted one, a refusal, a stall, a
-// malformed reply, a broker gone mid-request) is a fallback with a reason: the login goes direct.
-// Loads no gRPC and no node: module (tests/integration/reproducible_test.ts walks the bundle).
+/**
+ * The helper's fast path: hand a checked PAM request to the warm broker and take its decision.
+ * Anything short of a well-formed decision (no socket, an untrusted one, a refusal, a stall, a
+ * malformed reply, a broker gone mid-request) is a fallback with a reason: the login goes direct.
+ * Loads no gRPC and no node: module (tests/integration/reproducible_test.ts walks the bundle).
+ *
+ * @module
+ */
 import { EXIT_CODES, type ExitCode } from "../exit_codes.ts";
 import type { PamRequest } from "../pam_request.ts";
 import { type BrokerReply, decodeFrame, encodeRequest, type Frame, ProtocolError, readFrame } from "./protocol.ts";
 import { socketProblem } from "./socket.ts";
 
-/** How long the broker has to greet: the most a stalled broker costs a login before it goes direct. */
+/**
+ * How long the broker has to greet: the most a stalled broker costs a login before it goes direct
+ * (on a loaded host, that much of the helper's own running time: see withinBudget).
+ */
 export const GREETING_BUDGET_MS = 50;
 
+/** The broker's decision (`answered`), or why the login goes direct (`untrusted`: worth a warning). */
 export type Forwarded =
   | { answered: true; exit: ExitCode; outcome: string; msg: string; source?: BrokerReply["source"] }
   | { answered: false; why: string; untrusted?: boolean };
 
+/** What forwardToBroker needs. */
 export interface ForwardOptions {
+  /** The socket path (--broker-socket). */
   socket: string;
+  /** The PAM request, after the helper's local checks. */
   request: PamRequest;
   /** The password for auth; the caller zeroes it (the frame copy is zeroed here). */
   secret: Uint8Array | undefined;
+  /** The helper's --require-group names. */
   requireGroups: string[];
   /** The helper's deadline (ms since epoch): the broker is told how much of it is left. */
   deadline: number;
+  /** How long the greeting may take (default GREETING_BUDGET_MS). */
   budgetMs?: number;
 }
 
 const TIMED_OUT = Symbol("timed out");
 
+/** Asks the broker; never throws for anything the broker or its socket does. */
 export async function forwardToBroker(options: ForwardOptions): Promise<Forwarded> {
   const fallback = (why: string): Forwarded => ({ answered: false, why });
   const problem = await socketProblem(options.socket);
@@ -53,7 +67,7 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
   let abandoned = false;
   try {
     const budget = options.budgetMs ?? GREETING_BUDGET_MS;
-    const greeting = await withinMs(budget, async () => {
+    const greeting = await withinBudget(budget, async () => {
       const opened = await Deno.connect({ transport: "unix", path: options.socket });
       if (abandoned) opened.close();
       conn = opened;
@@ -111,11 +125,30 @@ async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
-async function withinMs<T>(ms: number, work: () => Promise<T>): Promise<T | typeof TIMED_OUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), ms));
+/** How often the greeting budget is checked: each check lets a greeting that has arrived be read first. */
+const TICK_MS = 10;
+
+/**
+ * `work`, or TIMED_OUT once `budgetMs` of this process's own running time has passed. A tick that
+ * comes late (the helper was not scheduled: a loaded host) counts as two ticks at most, so a greeting
+ * the broker sent in time is not missed because the helper itself was waiting for a CPU.
+ */
+async function withinBudget<T>(budgetMs: number, work: () => Promise<T>): Promise<T | typeof TIMED_OUT> {
   const running = work();
   running.catch(() => {}); // a late failure after the budget ran out is not this run's concern
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    let spent = 0;
+    let last = performance.now();
+    const tick = () => {
+      const now = performance.now();
+      spent += Math.min(now - last, 2 * TICK_MS);
+      last = now;
+      if (spent >= budgetMs) resolve(TIMED_OUT);
+      else timer = setTimeout(tick, TICK_MS);
+    };
+    timer = setTimeout(tick, TICK_MS);
+  });
   try {
     return await Promise.race([running, expired]);
   } finally {

@@ -1,28 +1,41 @@
-// The broker's wire format, helper <-> broker over the root-only unix socket. A frame is a 4-byte
-// big-endian length, then that many bytes: protocol version, kind, body. Every length is bounded and
-// checked before use; anything malformed is a ProtocolError (one line), never a crash.
-// No Deno or node: API here: the helper's fast path loads this and must stay small.
+/**
+ * The broker's wire format, helper <-> broker over the root-only unix socket. A frame is a 4-byte
+ * big-endian length, then that many bytes: protocol version, kind, body. Every length is bounded and
+ * checked before use; anything malformed is a ProtocolError (one line), never a crash.
+ * No Deno or node: API here: the helper's fast path loads this and must stay small.
+ *
+ * @module
+ */
 
 /** Bumped on any change to the bytes below; a peer speaking another version is refused. */
 export const PROTOCOL_VERSION = 1;
 /** The largest frame body either side accepts: a request with 512 password bytes fits many times over. */
 export const MAX_FRAME_BYTES = 8192;
-/** Bounds on request fields, checked on both sides (the broker validates everything again). */
+/** The longest field (user, service, host, group, password), checked on both sides. */
 export const MAX_FIELD_BYTES = 1024;
+/** The most --require-group names a request carries. */
 export const MAX_GROUPS = 64;
 
+/** The frame kinds: the broker's greeting, the helper's request, the broker's reply or refusal. */
 export const Kind = { HELLO: 1, REQUEST: 2, REPLY: 3, REFUSED: 4 } as const;
 
 /** What the helper forwards: the PAM request's fields as pam_exec gave them, its groups, the password. */
 export interface BrokerRequest {
+  /** PAM_TYPE. */
   type: "auth" | "account";
   /** Milliseconds left until the helper's deadline: the broker answers within them. */
   remainingMs: number;
+  /** PAM_USER, PAM_SERVICE, PAM_RHOST, PAM_RUSER and PAM_TTY as pam_exec gave them (empty when unset). */
   user: string;
+  /** PAM_SERVICE. */
   service: string;
+  /** PAM_RHOST, or empty. */
   rhost: string;
+  /** PAM_RUSER, or empty. */
   ruser: string;
+  /** PAM_TTY, or empty. */
   tty: string;
+  /** The helper's --require-group names. */
   requireGroups: string[];
   /** Empty for account. The frame holding it is zeroed by whoever encoded or read it. */
   secret: Uint8Array;
@@ -30,12 +43,17 @@ export interface BrokerRequest {
 
 /** The broker's decision, as the helper would have logged it. */
 export interface BrokerReply {
+  /** The PAM exit code. */
   exit: number;
+  /** The decision line's outcome word. */
   outcome: string;
+  /** The decision line's message. */
   msg: string;
+  /** Who decided, with a cache: NetAuth or the offline cache. */
   source?: "netauth" | "cache";
 }
 
+/** A decoded frame. */
 export type Frame =
   | { kind: "hello" }
   | { kind: "request"; request: BrokerRequest }
@@ -44,6 +62,7 @@ export type Frame =
 
 /** A frame that cannot be accepted: too long, truncated, wrong version, or fields out of bounds. */
 export class ProtocolError extends Error {
+  /** `message`: one line naming what was wrong. */
   constructor(message: string) {
     super(message);
     this.name = "ProtocolError";
@@ -95,14 +114,17 @@ class Writer {
   }
 }
 
+/** The broker's greeting, sent on accept: it is alive and speaks this version. */
 export function encodeHello(): Uint8Array {
   return new Writer().frame(Kind.HELLO);
 }
 
+/** A refusal with its reason (cut to 200 characters): the helper goes direct. */
 export function encodeRefused(reason: string): Uint8Array {
   return new Writer().text(reason.slice(0, 200)).frame(Kind.REFUSED);
 }
 
+/** The broker's decision for one request. */
 export function encodeReply(reply: BrokerReply): Uint8Array {
   return new Writer().u8(reply.exit).text(reply.outcome).text(reply.msg.slice(0, 512))
     .u8(SOURCES.indexOf(reply.source)).frame(Kind.REPLY);

@@ -1,7 +1,11 @@
-// `--serve`: the warm broker. One TLS/HTTP2 channel to NetAuth kept open, a unix socket in root's
-// 0700 directory, and for each request the helper's own login (commands/login.ts) with the frame's
-// fields as its PAM environment: everything is validated again, the same policy and offline cache
-// decide (so the direct path and the broker count the same tries, under the same locks).
+/**
+ * `--serve`: the warm broker. One TLS/HTTP2 channel to NetAuth kept open, a unix socket in root's
+ * 0700 directory, and for each request the helper's own login (commands/login.ts) with the frame's
+ * fields as its PAM environment: everything is validated again, the same policy and offline cache
+ * decide (so the direct path and the broker count the same tries, under the same locks).
+ *
+ * @module
+ */
 import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import type { Options } from "../cli.ts";
 import { GROUP_NAME, MAX_TIMEOUT_SECONDS } from "../cli.ts";
@@ -43,8 +47,11 @@ const CHANNEL_OPTIONS = {
 };
 const NUDGE_MS = 60_000;
 
+/** What the broker takes from main.ts. */
 export interface ServeDeps {
+  /** The baked config, read once at start (a change needs a restart). */
   loadConfig: () => Promise<Config>;
+  /** Whether the sandbox covers the configured server. */
   netGranted: (config: Config) => boolean;
   /** A fresh logger: each request binds its own fields. */
   newLogger: () => Logger;

@@ -1,6 +1,10 @@
-// Where the broker's socket lives and when it may be trusted: in a directory root's alone (0700,
-// under the install's runtime directory), itself root's, a socket and not a symbolic link. Only
-// callers whose effective uid is root reach it; anything else means the direct path.
+/**
+ * Where the broker's socket lives and when it may be trusted: in a directory root's alone (0700,
+ * under the install's runtime directory), itself root's, a socket and not a symbolic link. Only
+ * callers whose effective uid is root reach it; anything else means the direct path.
+ *
+ * @module
+ */
 import { dirname } from "../paths.ts";
 
 /** The socket below the install's runtime directory (install.sh --broker bakes this path in). */
@@ -8,11 +12,14 @@ export function brokerSocketFor(runtimeDir: string): string {
   return `${runtimeDir}/broker/socket`;
 }
 
-type Lstat = (path: string) => Promise<Deno.FileInfo>;
+/** Deno.lstat, or a test's stand-in. */
+export type Lstat = (path: string) => Promise<Deno.FileInfo>;
 
 /** Why a path must not be used: `untrusted` when something is there that root did not put there (a warning). */
 export interface SocketProblem {
+  /** The path and what is wrong with it, for the decision line. */
   why: string;
+  /** Something is there that root did not put there. */
   untrusted: boolean;
 }
 

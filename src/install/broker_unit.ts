@@ -1,14 +1,21 @@
-// The systemd unit for the warm broker (`install.sh --broker` installs it): the installed launcher
-// with --serve, root without capabilities, writing only the socket's and the cache's directories.
+/**
+ * The systemd unit for the warm broker (`install.sh --broker` installs it): the installed launcher
+ * with --serve, root without capabilities, writing only the socket's and the cache's directories.
+ *
+ * @module
+ */
 import { dirname } from "../paths.ts";
 
 /** Where install.sh puts the unit: the admin's own units, which no package overwrites. */
 export const BROKER_UNIT_PATH = "/etc/systemd/system/netauth-pam-helper.service";
 
+/** The paths the unit names. */
 export interface BrokerUnitSpec {
   /** The launcher PAM runs (PREFIX/sbin/netauth-pam-helper); its baked args name the socket. */
   launcher: string;
+  /** The broker's socket: its directory is writable. */
   socket: string;
+  /** The offline cache directory, writable too when there is one. */
   cacheDir?: string;
 }
 

@@ -22,3 +22,33 @@ Deno.test("it writes only the socket's directory (and the cache's, when there is
   assert.match(cached, /^ReadWritePaths=\/l\/runtime\/broker \/var\/cache\/netauth$/m);
   assert.deepEqual(settings("ExecStart"), ["/usr/local/sbin/netauth-pam-helper --serve"]);
 });
+
+const analyze = new Deno.Command("sh", { args: ["-c", "command -v systemd-analyze"] }).outputSync().success;
+
+Deno.test({
+  name: "systemd-analyze verifies the unit, and rates its exposure OK (below 3.0) offline",
+  ignore: !analyze,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netauth-unit-" });
+    try {
+      // verify needs ExecStart to exist: a stand-in launcher.
+      await Deno.mkdir(`${dir}/sbin`);
+      await Deno.writeTextFile(`${dir}/sbin/netauth-pam-helper`, "#!/bin/sh\n", { mode: 0o755 });
+      const unit = `${dir}/netauth-pam-helper.service`;
+      await Deno.writeTextFile(
+        unit,
+        brokerUnit({ launcher: `${dir}/sbin/netauth-pam-helper`, socket: `${dir}/runtime/broker/socket` }),
+      );
+      const verify = await new Deno.Command("systemd-analyze", { args: ["verify", unit] }).output();
+      const said = new TextDecoder().decode(verify.stderr) + new TextDecoder().decode(verify.stdout);
+      assert.equal(verify.code, 0, said);
+      assert.equal(said.trim(), "", said);
+      const security = await new Deno.Command("systemd-analyze", { args: ["security", "--offline=yes", unit] })
+        .output();
+      const score = /Overall exposure level for \S+: (\d+\.\d)/.exec(new TextDecoder().decode(security.stdout));
+      assert.ok(score && Number(score[1]) < 3, new TextDecoder().decode(security.stdout).slice(-300));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
