@@ -1,16 +1,23 @@
 // The bench's broker parts (scripts/bench.ts): start an installed broker the way its unit does, drive
 // it straight over its socket with the helper's own protocol, and read its resident set size.
-import { decodeFrame, encodeRequest, readFrame } from "../src/broker/protocol.ts";
+import { decodeFrame, encodeRequest, readFrame, writeAll } from "../src/broker/protocol.ts";
 
 export interface RunningBroker {
   pid: number;
   stop(): Promise<void>;
 }
 
-/** `LAUNCHER --serve` as root (PID 1 here need not be systemd); resolves once its socket answers. */
+/**
+ * `LAUNCHER --serve` as root, at the unit's `Nice=-10` (PID 1 here need not be systemd); resolves once
+ * its socket answers.
+ */
 export async function startInstalledBroker(launcher: string, socket: string): Promise<RunningBroker> {
-  const child = new Deno.Command(launcher, { args: ["--serve"], stdin: "null", stdout: "null", stderr: "null" })
-    .spawn();
+  const child = new Deno.Command("/usr/bin/nice", {
+    args: ["-n", "-10", launcher, "--serve"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   for (let tries = 0;; tries++) {
     const conn = await Deno.connect({ transport: "unix", path: socket }).catch(() => undefined);
     if (conn) {
@@ -59,7 +66,7 @@ export async function driveBroker(
         requireGroups: [],
         secret: new TextEncoder().encode(login.secret),
       });
-      for (let at = 0; at < frame.length;) at += await conn.write(frame.subarray(at));
+      await writeAll((bytes) => conn.write(bytes), frame);
       const body = await readFrame(read);
       const reply = body && decodeFrame(body);
       if (reply?.kind !== "reply" || reply.reply.exit !== login.expectExit) {

@@ -8,7 +8,15 @@
  */
 import { EXIT_CODES, type ExitCode } from "../exit_codes.ts";
 import type { PamRequest } from "../pam_request.ts";
-import { type BrokerReply, decodeFrame, encodeRequest, type Frame, ProtocolError, readFrame } from "./protocol.ts";
+import {
+  type BrokerReply,
+  decodeFrame,
+  encodeRequest,
+  type Frame,
+  ProtocolError,
+  readFrame,
+  writeAll,
+} from "./protocol.ts";
 import { socketProblem } from "./socket.ts";
 
 /**
@@ -79,7 +87,7 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
     }
     if (greeting?.kind === "refused") return fallback(`broker refused: ${greeting.reason}`);
     if (greeting?.kind !== "hello") return fallback("broker sent no greeting");
-    await writeAll(conn!, frame);
+    await writeAll((bytes) => conn!.write(bytes), frame);
     frame.fill(0);
     // No timer of its own here: the broker answers within the deadline sent, and main.ts's deadline timer backs that.
     const reply = await nextFrame(conn!);
@@ -119,10 +127,6 @@ function nextFrame(conn: Deno.UnixConn): Promise<Frame | undefined> {
       body.fill(0);
     }
   });
-}
-
-async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
 /** How often the greeting budget is checked: each check lets a greeting that has arrived be read first. */

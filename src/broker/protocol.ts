@@ -252,6 +252,11 @@ export async function readFrame(read: ReadSome): Promise<Uint8Array | null> {
   return body;
 }
 
+/** Writes all of `bytes` through `write` (like Deno.Conn's write, which may take only part). */
+export async function writeAll(write: (bytes: Uint8Array) => Promise<number>, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await write(bytes.subarray(at));
+}
+
 async function readFull(read: ReadSome, into: Uint8Array): Promise<number> {
   let at = 0;
   while (at < into.length) {

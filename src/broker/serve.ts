@@ -26,6 +26,7 @@ import {
   encodeReply,
   ProtocolError,
   readFrame,
+  writeAll,
 } from "./protocol.ts";
 import { socketDirProblem } from "./socket.ts";
 
@@ -141,13 +142,16 @@ function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => P
     const logger = warm.newLogger();
     let body: Uint8Array | null = null;
     try {
-      await writeAll(conn, encodeHello());
+      await writeAll((bytes) => conn.write(bytes), encodeHello());
       body = await firstFrame(conn);
       if (!body) return;
       const frame = decodeFrame(body);
       if (frame.kind !== "request") throw new ProtocolError(`expected a request, got a ${frame.kind} frame`);
       const result = await answer(frame.request, options, warm, logger);
-      await writeAll(conn, encodeReply({ ...result, source: result.fields.source as "netauth" | "cache" | undefined }));
+      await writeAll(
+        (bytes) => conn.write(bytes),
+        encodeReply({ ...result, source: result.fields.source as "netauth" | "cache" | undefined }),
+      );
       logger.log(exitInfo(result.exit).logLevel, result.msg, {
         ...result.fields,
         outcome: result.outcome,
@@ -246,9 +250,5 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 function refuse(conn: Deno.Conn, why: string): Promise<void> {
-  return writeAll(conn, encodeRefused(why)).catch(() => {});
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+  return writeAll((bytes) => conn.write(bytes), encodeRefused(why)).catch(() => {});
 }

@@ -39,6 +39,9 @@ ExecStart=${spec.launcher} --serve
 Restart=on-failure
 RestartSec=2s
 UMask=0077
+# In a login storm the helpers (nice 0, children of sshd) must not starve the broker that serves them:
+# starved, it greets too late and every login pays for the direct path, which makes the storm worse.
+Nice=-10
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths=${writable.join(" ")}

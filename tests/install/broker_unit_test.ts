@@ -14,6 +14,7 @@ Deno.test("the broker's unit carries the hardening issue 20 lists", () => {
   assert.deepEqual(settings("RestrictAddressFamilies"), ["AF_UNIX AF_INET AF_INET6"]);
   assert.deepEqual(settings("Restart"), ["on-failure"]);
   assert.equal(settings("MemoryMax").length, 1);
+  assert.deepEqual(settings("Nice"), ["-10"], "a login storm must not starve the broker");
 });
 
 Deno.test("it writes only the socket's directory (and the cache's, when there is one)", () => {
