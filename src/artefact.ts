@@ -1,6 +1,6 @@
 // `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle with
 // every chunk it may import, or the compiled binary) against the manifest install.sh wrote beside it
-// (src/manifest.ts). Both sit in the root-owned PREFIX/lib/netauth-pam-helper/, which the installed
+// (src/install/manifest.ts). Both sit in the root-owned PREFIX/lib/netauth-pam-helper/, which the installed
 // helper's sandbox may read.
 import { sha256Hex } from "./digest.ts";
 import { type Manifest, MANIFEST_NAME } from "./manifest_format.ts";

@@ -1,5 +1,5 @@
-// The shape of manifest.json: written by src/manifest.ts at install, read by `install.sh --verify`
-// (src/verify_install.ts) and by `--audit` (src/artefact.ts).
+// The shape of manifest.json: written by src/install/manifest.ts at install, read by `install.sh --verify`
+// (src/install/verify_install.ts) and by `--audit` (src/artefact.ts).
 
 export const MANIFEST_FORMAT = "netauth-pam-helper/manifest/v1";
 export const MANIFEST_NAME = "manifest.json";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pamExecLines, requiredOptions } from "../src/verify_install.ts";
+import { pamExecLines, requiredOptions } from "../../src/install/verify_install.ts";
 
 const HELPER = "/usr/local/sbin/netauth-pam-helper";
 

@@ -3,10 +3,10 @@
 // helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
 // outside the helper's sandbox.
 import { parseArgs } from "node:util";
-import { sha256Hex } from "./digest.ts";
-import { octalMode, strictProblem, withOwnerAndMode } from "./file_modes.ts";
-import { dirname } from "./paths.ts";
-import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
+import { sha256Hex } from "../digest.ts";
+import { octalMode, strictProblem, withOwnerAndMode } from "../file_modes.ts";
+import { dirname } from "../paths.ts";
+import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
 export interface Check {
   ok: boolean;

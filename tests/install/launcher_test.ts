@@ -1,6 +1,6 @@
 // The launcher text, and the launcher itself run by /bin/sh with a harmless command in the helper's place.
 import assert from "node:assert/strict";
-import { launcherScript, shellWord } from "../src/launcher.ts";
+import { launcherScript, shellWord } from "../../src/install/launcher.ts";
 
 const spec = {
   mode: "bundle" as const,

@@ -1,7 +1,7 @@
 // install.sh's last gate before it places anything: run the staged helper through its staged launcher
 // and require the version line, a fail-closed answer and exactly the declared sandbox. A build that
 // is anything else (a REPL from a wrong DENORT_BIN, a broken bundle) never reaches PAM.
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
 
 export interface LauncherRun {
   code: number;

@@ -4,12 +4,12 @@
 // installer, with full read so the strict-modes walk (loadConfig, checkCertificateModes) sees every
 // directory up to "/".
 import { parseArgs } from "node:util";
-import { checkCertificateModes } from "./certificate.ts";
-import { loadConfig } from "./config.ts";
-import { trimSlashes } from "./paths.ts";
-import { HelperError } from "./errors.ts";
+import { checkCertificateModes } from "../certificate.ts";
+import { loadConfig } from "../config.ts";
+import { trimSlashes } from "../paths.ts";
+import { HelperError } from "../errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
-import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
 
 /** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
 export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];

@@ -1,11 +1,11 @@
 // The install's manifest, PREFIX/lib/netauth-pam-helper/manifest.json: what was installed (per file its
 // SHA-256, owner and mode), from what (version, git commit, Deno, deno.lock) and with which sandbox,
 // runtime directories and PAM wiring. install.sh writes it with this module (outside the sandbox);
-// `install.sh --verify` (src/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
+// `install.sh --verify` (src/install/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
 import { parseArgs } from "node:util";
-import { sha256Hex } from "./digest.ts";
-import { octalMode } from "./file_modes.ts";
-import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
+import { sha256Hex } from "../digest.ts";
+import { octalMode } from "../file_modes.ts";
+import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
 export interface ManifestInputs {
   root: string;
@@ -109,7 +109,7 @@ if (import.meta.main) {
       );
     }
     const { flagsFor } = await import("./install_plan.ts");
-    const { VERSION } = await import("./version.ts");
+    const { VERSION } = await import("../version.ts");
     const manifest = await buildManifest({
       root,
       destdir: values.destdir,

@@ -1,7 +1,7 @@
 // The launcher PAM runs (PREFIX/sbin/netauth-pam-helper) and the root-owned directories the Deno
-// runtime keeps its own files in. install.sh writes both from here (src/install_plan.ts --plan-dir).
-import { runtimeDirs } from "./runtime_dir.ts";
-import { ALLOWED_ENV } from "./sandbox.ts";
+// runtime keeps its own files in. install.sh writes both from here (src/install/install_plan.ts --plan-dir).
+import { runtimeDirs } from "../runtime_dir.ts";
+import { ALLOWED_ENV } from "../sandbox.ts";
 
 export type BuildMode = "compile" | "bundle";
 
