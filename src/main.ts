@@ -1,5 +1,9 @@
-// Entry point: wires argv, environment, stdin and the NetAuth client into the commands
-// (src/commands/), then exits with the PAM code. Nothing here decides anything.
+/**
+ * Entry point: wires argv, environment, stdin and the NetAuth client into the commands
+ * (src/commands/), then exits with the PAM code. Nothing here decides anything.
+ *
+ * @module
+ */
 import { parseCommandLine } from "./cli.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";

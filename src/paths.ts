@@ -1,5 +1,10 @@
-// Path helpers for absolute POSIX paths, shared by the config, the sandbox and the strict-modes walk.
+/**
+ * Path helpers for absolute POSIX paths, shared by the config, the sandbox and the strict-modes walk.
+ *
+ * @module
+ */
 
+/** The directory holding `path` ("/" for a top-level path). */
 export function dirname(path: string): string {
   const cut = path.replace(/\/+$/, "").lastIndexOf("/");
   return cut <= 0 ? "/" : path.slice(0, cut);
@@ -10,6 +15,7 @@ export function trimSlashes(path: string): string {
   return path.replace(/(.)\/+$/, "$1");
 }
 
+/** `path` made absolute against directory `base` (an absolute `path` stays as it is). */
 export function resolvePath(base: string, path: string): string {
   return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
 }
