@@ -38,8 +38,20 @@ export async function flagsFor(paths: InstallPaths): Promise<string[]> {
   return sandboxFlags(sandboxTargetFor(config, paths.cacheDir, paths.runtimeDir));
 }
 
+/** What a launcher runs: the build mode, the artefact and deno as placed, the install's paths and its flags. */
+export interface LauncherTarget {
+  mode: BuildMode;
+  /** The compiled binary or the bundle. */
+  target: string;
+  paths: InstallPaths;
+  /** The sandbox flags (bundle mode: given to `deno run`; compile mode: baked in already). */
+  flags: string[];
+  /** The absolute path of deno (bundle mode only). */
+  deno?: string;
+}
+
 /** The launcher's command: the compiled binary, or `deno run` under `flags` on the bundle, then the baked args. */
-export function launcherCommand(mode: BuildMode, target: string, paths: InstallPaths, flags: string[], deno?: string) {
+export function launcherCommand({ mode, target, paths, flags, deno }: LauncherTarget): string[] {
   if (mode === "compile") return [target, ...bakedArgs(paths)];
   if (!deno?.startsWith("/")) throw new Error(`bundle mode needs the absolute path of deno, got "${deno ?? ""}"`);
   return [deno, ...BUNDLE_RUN_OPTIONS, ...flags, target, ...bakedArgs(paths)];
@@ -73,7 +85,8 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
   const launcher = (at: Placement) =>
     launcherScript({
       mode: spec.mode,
-      command: launcherCommand(spec.mode, at.artefact, spec.paths, flags, at.deno),
+      command: launcherCommand({ mode: spec.mode, target: at.artefact, paths: spec.paths, flags, deno: at.deno }),
+
       runtimeDir: at.runtimeDir,
       setpriv: spec.setpriv,
     });
