@@ -4,8 +4,8 @@ import type { Logger } from "../../src/log.ts";
 import type { PolicyOptions } from "../../src/policy.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { createLogger } from "../../src/log.ts";
-import { TEST_KDF } from "../support/cheap_kdf.ts";
-import { fakeNetAuth } from "../support/fake_client.ts";
+import { TEST_KDF } from "../../testkit/cheap_kdf.ts";
+import { fakeNetAuth } from "../../testkit/fake_client.ts";
 import type { NetAuthClient } from "../../src/netauth/client.ts";
 import type { PamRequest } from "../../src/pam_request.ts";
 

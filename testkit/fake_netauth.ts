@@ -1,8 +1,8 @@
 // A scripted NetAuth v2 server for the faults the real netauthd cannot produce on demand:
 // hangs, INTERNAL, foreign certificates, plaintext. It records what reaches it.
 import * as grpc from "@grpc/grpc-js";
-import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups, Method } from "../../src/netauth/messages.ts";
-import { NETAUTH2 } from "../../src/netauth/messages.ts";
+import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups, Method } from "../src/netauth/messages.ts";
+import { NETAUTH2 } from "../src/netauth/messages.ts";
 
 /** Every server starts with these; frozen, so a test changes only its own server's `secrets`. */
 export const SECRETS: Readonly<Record<string, string>> = Object.freeze({
