@@ -4,7 +4,7 @@
  * @module
  */
 import { parseLongOptions } from "./argv.ts";
-import { trimSlashes } from "./paths.ts";
+import { isFlagPath, trimSlashes } from "./paths.ts";
 import { Exit } from "./exit_codes.ts";
 import { HelperError } from "./errors.ts";
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from "./log.ts";
@@ -104,7 +104,7 @@ export function parseCommandLine(argv: string[]): Options {
 }
 
 function parseDirectory(option: string, dir: string): string {
-  if (!dir.startsWith("/") || /[,\s]/.test(dir)) {
+  if (!isFlagPath(dir)) {
     throw usageError(`${option} expects an absolute path without commas or spaces, got "${dir}"`);
   }
   return trimSlashes(dir);

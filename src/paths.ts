@@ -20,7 +20,16 @@ export function resolvePath(base: string, path: string): string {
   return path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
 }
 
+/**
+ * Whether `path` can stand in a Deno permission flag's list: absolute, and without a comma (the list's separator)
+ * or white space. `--cache-dir`, `--runtime-dir` and every sandbox path must be.
+ */
+export function isFlagPath(path: string): boolean {
+  return path.startsWith("/") && !/[,\s]/.test(path);
+}
+
 /** Whether `path` lies inside directory `dir` (not `dir` itself). */
+
 export function isBelow(path: string, dir: string): boolean {
   return path.startsWith(dir === "/" ? "/" : `${trimSlashes(dir)}/`);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { dirname, isBelow } from "./paths.ts";
+import { dirname, isBelow, isFlagPath } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
 import { PAM_ENV_NAMES } from "./pam_request.ts";
 
@@ -37,7 +37,7 @@ export function netPermission(server: string, port: number): string {
 export function sandboxFlags(target: SandboxTarget): string[] {
   const cache = target.cacheDir ? [target.cacheDir] : [];
   for (const path of [...target.readPaths, ...cache]) {
-    if (!path.startsWith("/") || /[,\s]/.test(path)) {
+    if (!isFlagPath(path)) {
       throw new Error(`sandbox path must be absolute, without commas or spaces: "${path}"`);
     }
   }

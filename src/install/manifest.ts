@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { sha256Hex } from "../digest.ts";
 import { octalMode } from "../file_modes.ts";
+import { runtimeDirs as runtimeDirsOf } from "../runtime_dir.ts";
 import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
 export interface ManifestInputs {
@@ -34,8 +35,7 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     const sha256 = await sha256Hex(Deno.readFileSync(at(path)));
     files.push({ path, sha256, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) });
   }
-  const runtimeDirs = ["", "/home", "/deno", "/tmp"].map((sub) => {
-    const path = `${inputs.runtimeDir}${sub}`;
+  const runtimeDirs = [inputs.runtimeDir, ...Object.values(runtimeDirsOf(inputs.runtimeDir))].map((path) => {
     const info = Deno.lstatSync(at(path));
     return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
   });
