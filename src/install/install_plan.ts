@@ -1,8 +1,12 @@
-// What install.sh needs from TypeScript, so shell only moves files: `install.sh --print-flags` (the
-// sandbox flags for DIR/config.toml), and for an install, in one call, the plan files: the flags, the
-// arguments baked into the installed helper and both launchers. Runs outside the helper's sandbox, as the
-// installer, with full read so the strict-modes walk (loadConfig, checkCertificateModes) sees every
-// directory up to "/".
+/**
+ * What install.sh needs from TypeScript, so shell only moves files: `install.sh --print-flags` (the
+ * sandbox flags for DIR/config.toml), and for an install, in one call, the plan files: the flags, the
+ * arguments baked into the installed helper and both launchers. Runs outside the helper's sandbox, as the
+ * installer, with full read so the strict-modes walk (loadConfig, checkCertificateModes) sees every
+ * directory up to "/".
+ *
+ * @module
+ */
 import { parseArgs } from "node:util";
 import { checkCertificateModes } from "../certificate.ts";
 import { loadConfig } from "../config.ts";
@@ -14,8 +18,11 @@ import { sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
 /** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
 export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
 
+/** The installed helper's directories, as `install.sh` was given them. */
 export interface InstallPaths {
+  /** `--conf-dir`: holds config.toml. */
   confDir: string;
+  /** `--cache-dir`, when the offline cache is on. */
   cacheDir?: string;
   /** The root-owned directory holding the runtime's HOME, DENO_DIR and TMPDIR. */
   runtimeDir?: string;
@@ -40,9 +47,11 @@ export async function flagsFor(paths: InstallPaths): Promise<string[]> {
 
 /** What a launcher runs: the build mode, the artefact and deno as placed, the install's paths and its flags. */
 export interface LauncherTarget {
+  /** The build mode. */
   mode: BuildMode;
   /** The compiled binary or the bundle. */
   target: string;
+  /** The install's directories (for the baked arguments). */
   paths: InstallPaths;
   /** The sandbox flags (bundle mode: given to `deno run`; compile mode: baked in already). */
   flags: string[];
@@ -59,18 +68,25 @@ export function launcherCommand({ mode, target, paths, flags, deno }: LauncherTa
 
 /** Where an artefact and bundle mode's deno are: as installed, or staged for the verification run. */
 export interface Placement {
+  /** The bundle or binary. */
   artefact: string;
+  /** Bundle mode's copy of deno. */
   deno: string;
   /** The runtime's HOME, DENO_DIR and TMPDIR go below it. */
   runtimeDir: string;
 }
 
+/** One install's plan: mode, directories, setpriv, and where the installed and the staged build are. */
 export interface PlanSpec {
+  /** The build mode. */
   mode: BuildMode;
   /** The installed helper's directories (`runtimeDir` as installed: baked into both launchers). */
   paths: InstallPaths;
+  /** Absolute path of util-linux's setpriv. */
   setpriv: string;
+  /** The build as installed: what PAM's launcher runs. */
   installed: Placement;
+  /** The build as staged: what the verification launcher runs. */
   staged: Placement;
 }
 
