@@ -1,7 +1,7 @@
 /**
  * The NetAuth v2 calls this helper makes, with typed request and reply shapes, and their codec.
- * Field names and numbers are proto/netauth.proto's (tests/netauth/messages_test.ts holds them to it);
- * fields we never send or read are skipped when decoding.
+ * Field names and numbers are proto/'s: tests/netauth/messages_test.ts holds the codec to protobufjs
+ * compiled from proto/ (test-only), tests/proto_test.ts to its declared numbers. Fields we never read are skipped.
  *
  * @module
  */
