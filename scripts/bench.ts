@@ -8,10 +8,10 @@
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
 // With the warm broker (install.sh --broker, docs/broker.md): logins through it beside the direct ones,
 // bursts of 50 and 200 both ways, and the broker's RSS after BROKER_LOGINS more logins.
-import { SECRETS, startFakeNetAuth } from "../tests/integration/fake_netauth.ts";
-import { makePki } from "../tests/integration/pki.ts";
-import { configToml, makeConfDir } from "../tests/integration/run_helper.ts";
-import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../tests/support/netauthd.ts";
+import { SECRETS, startFakeNetAuth } from "../testkit/fake_netauth.ts";
+import { makePki } from "../testkit/pki.ts";
+import { configToml, makeConfDir } from "../testkit/run_helper.ts";
+import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../testkit/netauthd.ts";
 import { driveBroker, rssKiB, type RunningBroker, startInstalledBroker } from "./bench_broker.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

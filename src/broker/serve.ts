@@ -16,7 +16,7 @@ import { Exit, type ExitCode, exitInfo } from "../exit_codes.ts";
 import type { Logger } from "../log.ts";
 import { decide } from "../policy.ts";
 import { notGrantedMessage } from "../sandbox.ts";
-import { connectNetAuth, openChannel } from "../netauth/grpc_client.ts";
+import { connectNetAuth, openSharedChannel, type SharedChannel } from "../netauth/grpc_client.ts";
 import { openCache } from "../cache/open.ts";
 import {
   type BrokerRequest,
@@ -74,9 +74,9 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   }
   await clearStaleSocket(socket);
   const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
-  const channel = openChannel(config, root, CHANNEL_OPTIONS);
-  channel.getChannel().getConnectivityState(true); // connect now, not at the first login
-  const nudge = setInterval(() => channel.getChannel().getConnectivityState(true), NUDGE_MS);
+  const channel = openSharedChannel(config, root, CHANNEL_OPTIONS);
+  channel.connect(); // now, not at the first login
+  const nudge = setInterval(() => channel.connect(), NUDGE_MS);
   const listener = Deno.listen({ transport: "unix", path: socket });
   await Deno.chmod(socket, 0o600);
   // A stray rejection must not end the broker: the logins in flight would fall back, but say so.
@@ -132,7 +132,7 @@ async function clearStaleSocket(socket: string): Promise<void> {
 
 interface Warm {
   config: Config;
-  channel: ReturnType<typeof openChannel>;
+  channel: SharedChannel;
   newLogger: () => Logger;
 }
 

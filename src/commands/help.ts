@@ -1,8 +1,13 @@
-// `--help` text: usage, exit codes and environment, for an admin at a terminal.
+/**
+ * `--help` text: usage, exit codes and environment, for an admin at a terminal.
+ *
+ * @module
+ */
 import { DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_TRIES, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SECONDS, USAGE } from "../cli.ts";
 import { EXIT_CODES } from "../exit_codes.ts";
 import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS } from "../log.ts";
 
+/** The text `--help` prints: usage, options with their defaults, exit codes, environment. */
 export function helpText(): string {
   const levels = `${LOG_LEVELS.slice(0, -1).join(", ")} or ${LOG_LEVELS.at(-1)}`;
   const codes = EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.pamName.padEnd(21)} ${e.meaning}`);
@@ -22,7 +27,7 @@ Options:
                         when NetAuth is unavailable; off by default
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default ${DEFAULT_CACHE_MAX_AGE})
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default ${DEFAULT_CACHE_TRIES})
-  --broker-socket PATH  ask the warm broker at PATH first (install.sh --broker); any trouble there,
+  --broker-socket PATH  ask the warm broker at PATH first (baked in by install.sh); on any trouble there
                         and the login takes the direct path
   --check               check config, certificate, sandbox and server; one line each;
                         with --require-group, also that NetAuth knows each group

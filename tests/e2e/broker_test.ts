@@ -2,8 +2,8 @@
 // starts it (PREFIX/sbin/netauth-pam-helper --serve: PID 1 here is not systemd), and pam_exec through
 // pamtester, su-style, against the real netauthd: through the broker, and direct once it is stopped.
 import assert from "node:assert/strict";
-import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
-import { makeConfDir } from "../integration/run_helper.ts";
+import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
+import { makeConfDir } from "../../testkit/run_helper.ts";
 import {
   addLocalUser,
   e2eTest,

@@ -1,10 +1,10 @@
 // The warm broker (`--serve`) and the helper's fast path, under the shipped sandbox, against the
 // scripted server: what a login through the broker looks like, and every way it falls back.
 import assert from "node:assert/strict";
-import { atUnload, it, removeAtUnload, startScripted } from "./fixture.ts";
-import { SECRETS } from "./fake_netauth.ts";
-import { decisionLine, runHelper } from "./run_helper.ts";
-import { type Broker, brokerFlags, makeSocketDir, startBroker } from "./broker.ts";
+import { atUnload, it, removeAtUnload, startScripted } from "../../testkit/fixture.ts";
+import { SECRETS } from "../../testkit/fake_netauth.ts";
+import { decisionLine, runHelper } from "../../testkit/run_helper.ts";
+import { type Broker, brokerFlags, makeSocketDir, startBroker } from "../../testkit/broker.ts";
 import { dirname } from "../../src/paths.ts";
 import { encodeRequest, MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../src/broker/protocol.ts";
 

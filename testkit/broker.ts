@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { denoDir } from "./run_helper.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** The helper's and the broker's sandbox, with the socket: what `install.sh --broker` bakes in. */
@@ -16,7 +16,7 @@ export async function brokerFlags(confDir: string, socket: string, cacheDir?: st
       "--config",
       `${ROOT}deno.json`,
       "--allow-read",
-      `${ROOT}src/install_plan.ts`,
+      `${ROOT}src/install/install_plan.ts`,
       "--conf-dir",
       confDir,
       "--broker-socket",
