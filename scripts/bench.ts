@@ -78,12 +78,28 @@ async function measure(c: Case): Promise<Sample> {
  * `size` concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
  * (on a small machine the last of 50 logins can run into the helper's 10 s deadline).
  */
-async function burst(c: Case, size: number): Promise<{ size: number; ms: number; kib: number; failed: number }> {
+async function burst(c: Case, size: number): Promise<BurstResult> {
   const started = performance.now();
   const all = await Promise.allSettled(Array.from({ length: size }, () => measure(c)));
   const ok = all.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
   const kib = ok.reduce((sum, s) => sum + s.kib, 0);
-  return { size, ms: performance.now() - started, kib, failed: size - ok.length };
+  // Why the others failed, by their decision line's path and outcome (for example a deadline after going direct).
+  const why = all.flatMap((r) => r.status === "rejected" ? [failureKind(String(r.reason?.message))] : []);
+  return { size, ms: performance.now() - started, kib, failed: size - ok.length, why };
+}
+
+interface BurstResult {
+  size: number;
+  ms: number;
+  kib: number;
+  failed: number;
+  why: string[];
+}
+
+/** A failed run's decision line, cut to what sorts it: the path taken (and why not the broker) and the outcome. */
+function failureKind(message: string): string {
+  const path = /path=\S+(?: broker="[^"]*")?/.exec(message)?.[0].replace(/\d+ ms/, "N ms") ?? "";
+  return `${path} ${/outcome=\S+/.exec(message)?.[0] ?? message.slice(0, 80)}`.trim();
 }
 
 const median = (xs: number[]) => {
@@ -250,8 +266,13 @@ try {
       temps.push(brokered.prefix);
       brokerSocket = `${brokered.prefix}/lib/netauth-pam-helper/runtime/broker/socket`;
       brokers.push(await startInstalledBroker(brokered.launcher, brokerSocket));
-      if (perTree.length === 0) burstIndexes.push(cases.length);
-      cases.push(
+      // Before the offline case (the last so far): its outage breaks the broker's channel, whose reconnect
+      // would land on the next case measured.
+      const offline = cases.length - 1;
+      if (perTree.length === 0) burstIndexes.push(offline);
+      cases.splice(
+        offline,
+        0,
         { ...cases[0], name: "successful auth via broker, root", argv: [brokered.launcher] },
         { ...cases[2], name: "wrong password via broker", argv: [brokered.launcher] },
       );
@@ -279,7 +300,7 @@ try {
   }
   const burstResults = new Map<
     string,
-    { c: Case; results: { size: number; ms: number; kib: number; failed: number }[] }
+    { c: Case; results: BurstResult[] }
   >();
   for (let i = 0; i < BURST_ROUNDS; i++) {
     for (const size of BURSTS) {
@@ -336,6 +357,11 @@ try {
       loginsPerSecond: Number((size / (ms / 1000)).toFixed(1)),
       sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
       failed: r.reduce((sum, x) => sum + x.failed, 0),
+      failures: Object.fromEntries(
+        [...new Set(r.flatMap((x) => x.why))].map((
+          kind,
+        ) => [kind, r.flatMap((x) => x.why).filter((w) => w === kind).length]),
+      ),
       samplesMs: r.map((x) => Math.round(x.ms)),
     };
   });
@@ -363,6 +389,10 @@ try {
       `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
         `${r.failed} |`,
     );
+  }
+  for (const r of burstRows.filter((row) => row.failed > 0)) {
+    const kinds = Object.entries(r.failures).map(([kind, n]) => `${n} × ${kind}`).join("; ");
+    console.log(`failed in ${r.case} (${r.server}): ${kinds}`);
   }
   if (brokerRss) {
     const scaled = BROKER_LOGINS < 10_000 ? ` (BENCH_RUNS=1: scaled down from 10,000)` : "";

@@ -102,9 +102,11 @@ async function main(): Promise<ExitCode> {
       const armDeadline = () => {
         if (armed) return;
         armed = true;
-        setTimeout(
+        // AbortSignal.timeout, not setTimeout: Deno's global timers load node:timers, which the broker's
+        // fast path must not (docs/broker.md).
+        AbortSignal.timeout(Math.max(0, deadline + DEADLINE_TIMER_SLACK_MS - Date.now())).addEventListener(
+          "abort",
           () => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)),
-          deadline + DEADLINE_TIMER_SLACK_MS - Date.now(),
         );
       };
       const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
@@ -120,6 +122,7 @@ async function main(): Promise<ExitCode> {
         getEnv: (name) => Deno.env.get(name),
         // A getter: creating the stream costs ~2 MiB, and a request refused on sight never reads it.
         get stdin() {
+          armDeadline(); // a stalled stdin ends at the deadline too (the broker's path reads it before the config)
           return Deno.stdin.readable;
         },
         loadConfig: () => (armDeadline(), config()),

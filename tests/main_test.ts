@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeHello, encodeReply, readFrame } from "../src/broker/protocol.ts";
 
 Deno.test("main.ts loads gRPC only through a dynamic import", async () => {
   const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", "src/main.ts"] }).output();
@@ -83,4 +84,38 @@ Deno.test("the broker's fast path is in main.ts's static graph and reaches no gR
       ),
     "the broker itself loads only with --serve",
   );
+});
+
+Deno.test({
+  name: "a login answered by the broker loads no node: module, no gRPC and no cache (the fast path)",
+  ignore: Deno.uid() !== 0, // the socket must sit in a root-only directory, as installed
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netauth-fastpath-" });
+    Deno.mkdirSync(`${dir}/broker`, { mode: 0o700 });
+    Deno.mkdirSync(`${dir}/cache`, { mode: 0o700 });
+    const socket = `${dir}/broker/socket`;
+    const listener = Deno.listen({ transport: "unix", path: socket });
+    // A scripted broker: greet, read the request, answer "permitted".
+    const served = (async () => {
+      for await (const conn of listener) {
+        await conn.write(encodeHello());
+        await readFrame((b) => conn.read(b));
+        await conn.write(encodeReply({ exit: 0, outcome: "permitted", msg: "account permitted" }));
+        conn.close();
+      }
+    })().catch(() => {});
+    try {
+      const args = ["--allow-all", "src/main.ts", "--broker-socket", socket, "--cache-dir", `${dir}/cache`];
+      const run = await modulesLoaded(
+        [...args, "--config", `${dir}/config.toml`],
+        { PAM_TYPE: "account", PAM_USER: "alice", PAM_SERVICE: "login" },
+      );
+      assert.equal(run.code, 0, "the broker's answer is the exit code (no config exists: the direct path would fail)");
+      assert.deepEqual(run.loaded, []);
+    } finally {
+      listener.close();
+      await served;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

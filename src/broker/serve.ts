@@ -148,16 +148,17 @@ function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => P
       const frame = decodeFrame(body);
       if (frame.kind !== "request") throw new ProtocolError(`expected a request, got a ${frame.kind} frame`);
       const result = await answer(frame.request, options, warm, logger);
-      await writeAll(
-        (bytes) => conn.write(bytes),
-        encodeReply({ ...result, source: result.fields.source as "netauth" | "cache" | undefined }),
-      );
+      // The decision is logged first: it stands even when the helper has gone by the time it is sent.
       logger.log(exitInfo(result.exit).logLevel, result.msg, {
         ...result.fields,
         outcome: result.outcome,
         exit: result.exit,
         ms: Math.round(performance.now() - started),
       });
+      await writeAll(
+        (bytes) => conn.write(bytes),
+        encodeReply({ ...result, source: result.fields.source as "netauth" | "cache" | undefined }),
+      );
     } catch (err) {
       if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) {
         logger.log("DEBUG", "helper hung up before its answer"); // it has gone direct

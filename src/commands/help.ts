@@ -28,7 +28,7 @@ Options:
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default ${DEFAULT_CACHE_MAX_AGE})
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default ${DEFAULT_CACHE_TRIES})
   --broker-socket PATH  ask the warm broker at PATH first (baked in by install.sh); on any trouble there
-                        and the login takes the direct path
+                        the login takes the direct path
   --check               check config, certificate, sandbox and server; one line each;
                         with --require-group, also that NetAuth knows each group
   --audit               print the permissions this process holds, as JSON

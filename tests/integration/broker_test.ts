@@ -41,8 +41,10 @@ it("the sandbox gains the socket only: its directory read, the socket written an
 
 it("a login through the broker: path=broker on the helper's line, the broker's own line, the secret at the server", async () => {
   const before = broker.lines.length;
+  const decided = broker.lines.filter((l) => / exit=\d+/.test(l)).length;
   const ok = await login("alice", SECRETS.alice);
   assert.equal(ok.code, 0, ok.stderr);
+  await broker.decisions(decided + 1); // its stderr is read in the background
   assert.match(ok.line, /path=broker/);
   assert.match(ok.line, /outcome=authenticated exit=0/);
   const brokerLine = broker.lines.slice(before).find((l) => l.includes("exit=0"));
