@@ -37,7 +37,7 @@ export const REQUEST_READ_MS = 1000;
 /**
  * HTTP/2 keepalive during calls every 5 minutes (what a Go gRPC server allows by default: more
  * often, or without calls, earns a GOAWAY), the idle timeout off for a day, and reconnects backing
- * off from 1 s to 30 s. The channel is nudged to reconnect every minute when idle.
+ * off from 1 s to 30 s. The channel reconnects as soon as it falls idle (grpc_client.ts openSharedChannel).
  */
 const CHANNEL_OPTIONS = {
   "grpc.keepalive_time_ms": 300_000,
@@ -46,7 +46,6 @@ const CHANNEL_OPTIONS = {
   "grpc.initial_reconnect_backoff_ms": 1000,
   "grpc.max_reconnect_backoff_ms": 30_000,
 };
-const NUDGE_MS = 60_000;
 
 /** What the broker takes from main.ts. */
 export interface ServeDeps {
@@ -74,9 +73,7 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   }
   await clearStaleSocket(socket);
   const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
-  const channel = openSharedChannel(config, root, CHANNEL_OPTIONS);
-  channel.connect(); // now, not at the first login
-  const nudge = setInterval(() => channel.connect(), NUDGE_MS);
+  const channel = openSharedChannel(config, root, CHANNEL_OPTIONS); // connects now, not at the first login
   const listener = Deno.listen({ transport: "unix", path: socket });
   await Deno.chmod(socket, 0o600);
   // A stray rejection must not end the broker: the logins in flight would fall back, but say so.
@@ -112,7 +109,6 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   })();
   await stopped;
   await accepting;
-  clearInterval(nudge);
   await Deno.remove(socket).catch(() => {});
   channel.close();
   log.log("INFO", "broker stopped", { socket });

@@ -32,10 +32,12 @@ export interface ClientContext {
   channel?: SharedChannel;
 }
 
-/** A channel kept open across runs (the broker's): every run's client calls on it. */
+/**
+ * A channel kept open across runs (the broker's): every run's client calls on it. It connects at once
+ * and again whenever it falls idle (the server closed it, or it timed out); after a failure grpc-js
+ * reconnects by itself, backing off.
+ */
 export interface SharedChannel {
-  /** Connects now when idle; after a failure grpc-js reconnects by itself, backing off. */
-  connect(): void;
   /** Ends the channel. */
   close(): void;
 }
@@ -63,7 +65,23 @@ export function openSharedChannel(
   options: Record<string, number> = {},
 ): SharedChannel {
   const client = openChannel(config, rootCertificate, options);
-  const shared = { connect: () => void client.getChannel().getConnectivityState(true), close: () => client.close() };
+  const channel = client.getChannel();
+  let closed = false;
+  // getConnectivityState(true) connects an idle channel; each change of state is watched for the next.
+  const keepWarm = () => {
+    if (closed) return;
+    const state = channel.getConnectivityState(true);
+    if (state !== grpc.connectivityState.SHUTDOWN) {
+      channel.watchConnectivityState(state, Date.now() + 3_600_000, keepWarm);
+    }
+  };
+  keepWarm();
+  const shared = {
+    close: () => {
+      closed = true;
+      client.close();
+    },
+  };
   sharedClients.set(shared, client);
   return shared;
 }
