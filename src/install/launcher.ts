@@ -27,6 +27,9 @@ export function shellWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** What the broker (--serve) alone gets from the launcher: a V8 heap cap, so its RSS stays flat (docs/broker.md). */
+export const SERVE_ENV = "DENO_V8_FLAGS=--max-old-space-size=64";
+
 /**
  * The launcher's sh text: clears the environment (keeping only what the helper reads), points HOME, DENO_DIR and
  * TMPDIR below the runtime directory, sets umask 022, makes every uid root when started as euid root, and execs.
@@ -51,12 +54,13 @@ as_root=
 # caller can neither trace nor signal the helper.
 if [ "$(/usr/bin/id -u)" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
 # The broker (--serve) is started by root, never by PAM; under systemd it holds no capabilities, and
-# setpriv --clear-groups would need CAP_SETGID.
-if [ "\${1-}" = --serve ]; then as_root=; fi
+# setpriv --clear-groups would need CAP_SETGID. It is long-lived: V8's heap is capped, so its RSS stays flat.
+serve_env=
+if [ "\${1-}" = --serve ]; then as_root= serve_env=${SERVE_ENV}; fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
-  ${keep.join(" ")} \\
+  ${keep.join(" ")} $serve_env \\
   $as_root ${spec.command.map(shellWord).join(" ")} "$@"
 `;
 }

@@ -1,6 +1,6 @@
 // The launcher text, and the launcher itself run by /bin/sh with a harmless command in the helper's place.
 import assert from "node:assert/strict";
-import { launcherScript, shellWord } from "../../src/install/launcher.ts";
+import { launcherScript, SERVE_ENV, shellWord } from "../../src/install/launcher.ts";
 import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
 const spec = {
@@ -100,4 +100,23 @@ testWhere(needsRoot("setpriv can only give a process root's effective uid as roo
     ]);
     assert.match(locker, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
   },
+});
+
+Deno.test("--serve alone gets the V8 heap cap from the launcher; a PAM call does not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
+  try {
+    const launcher = `${dir}/launcher`;
+    // The "helper" prints the variable it was given.
+    const command = ["/bin/sh", "-c", 'echo "v8=${DENO_V8_FLAGS-}"', "helper"];
+    const text = launcherScript({ mode: "bundle", command, runtimeDir: dir, setpriv: "/usr/bin/setpriv" });
+    await Deno.writeTextFile(launcher, text, { mode: 0o755 });
+    const run = async (...args: string[]) =>
+      new TextDecoder().decode(
+        (await new Deno.Command(launcher, { args, env: { DENO_V8_FLAGS: "--hostile" } }).output()).stdout,
+      ).trim();
+    assert.equal(await run("--serve"), `v8=${SERVE_ENV.split("=").slice(1).join("=")}`);
+    assert.equal(await run(), "v8=", "the caller's DENO_V8_FLAGS never passes, and a PAM call gets none");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
