@@ -221,9 +221,14 @@ async function answer(request: BrokerRequest, options: Options, warm: Warm, logg
     loadConfig: () => Promise.resolve(warm.config),
     netGranted: () => true, // checked once, at start
     warmUpTls: () => {},
-    connect: (config, pam) =>
+    connect: (config, pam, rootCertificate) =>
       Promise.resolve(
-        connectNetAuth(config, { service: pam.service, deadline: deadline - reserve, channel: warm.channel }),
+        connectNetAuth(config, {
+          service: pam.service,
+          deadline: deadline - reserve,
+          channel: warm.channel,
+          rootCertificate, // for a fresh channel while the warm one waits to reconnect
+        }),
       ),
     logger,
     decide: cached || decide,

@@ -26,7 +26,7 @@ export interface ClientContext {
   service: string;
   /** Absolute end of the whole run (ms since epoch); every call shares it. */
   deadline: number;
-  /** A PEM root certificate (ignored with tls.pwn_me, and when `channel` is given). */
+  /** A PEM root certificate (ignored with tls.pwn_me, and while a given `channel` is usable). */
   rootCertificate?: Uint8Array;
   /** A warm channel (the broker's, from openSharedChannel) to call on; the client's close() leaves it open. */
   channel?: SharedChannel;
@@ -107,7 +107,10 @@ function openChannel(config: Config, rootCertificate?: Uint8Array, options: grpc
  */
 export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
   const shared = context.channel && sharedClients.get(context.channel);
-  const client = shared ?? openChannel(config, context.rootCertificate);
+  // A shared channel between reconnect attempts (after an outage) would fail every call at once until its backoff
+  // ends, though NetAuth may be back: such a run connects afresh, as a run without a broker does.
+  const usable = shared?.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE;
+  const client = shared && usable ? shared : openChannel(config, context.rootCertificate);
   const metadata = new grpc.Metadata();
   // Metadata values must be printable ASCII (grpc-js throws otherwise); PAM_SERVICE is the caller's.
   metadata.set("client-name", asciiOnly(config.clientId));
@@ -176,7 +179,7 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
       return { ok: reply.SystemOK === true, firstFailure: failure };
     },
     close() {
-      if (!context.channel) client.close();
+      if (client !== shared) client.close();
     },
   };
 }

@@ -201,6 +201,21 @@ it("broker and direct path count the same offline tries (one cache, one lock)", 
   }
 });
 
+it("after an outage, the first login through the broker reaches NetAuth again (no wait for the channel's backoff)", async () => {
+  server.pause();
+  try {
+    // An outage long enough for the warm channel's reconnects to fail and back off for seconds.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const during = await login("alice", SECRETS.alice, { args: ["--cache-dir", cacheDir] });
+    assert.match(during.line, /path=broker/);
+  } finally {
+    server.resume();
+  }
+  const after = await login("alice", SECRETS.alice);
+  assert.equal(after.code, 0, after.line);
+  assert.match(after.line, /path=broker source=netauth outcome=authenticated/);
+});
+
 it("the broker killed in the middle of a burst fails no login wrongly", async () => {
   const done = broker.lines.filter((l) => / exit=\d+/.test(l)).length;
   const burst = Array.from(
