@@ -97,7 +97,7 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
     try {
       for await (const conn of listener) {
         if (inFlight >= MAX_IN_FLIGHT) {
-          refuse(conn, "busy").finally(() => conn.close());
+          refuse(conn, "busy").finally(() => closeQuietly(conn));
           continue;
         }
         inFlight++;
@@ -167,11 +167,7 @@ function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => P
       await refuse(conn, why);
     } finally {
       body?.fill(0); // the frame held the password
-      try {
-        conn.close();
-      } catch {
-        // closed by the helper already
-      }
+      closeQuietly(conn);
     }
   };
 }
@@ -183,7 +179,9 @@ async function firstFrame(conn: Deno.Conn): Promise<Uint8Array | null> {
     timer = setTimeout(() => reject(new ProtocolError(`no request within ${REQUEST_READ_MS} ms`)), REQUEST_READ_MS)
   );
   try {
-    return await Promise.race([readFrame((into) => conn.read(into)), late]);
+    const reading = readFrame((into) => conn.read(into));
+    reading.catch(() => {}); // after the time ran out, the connection is closed under it: not worth a line
+    return await Promise.race([reading, late]);
   } finally {
     clearTimeout(timer);
   }
@@ -249,6 +247,14 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
+  }
 }
 
 function refuse(conn: Deno.Conn, why: string): Promise<void> {

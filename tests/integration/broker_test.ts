@@ -105,6 +105,8 @@ it("malformed frames get a refusal, and the broker keeps serving", async () => {
   const frame = (body: number[]) => Uint8Array.of(0, 0, body.length >> 8, body.length & 0xff, ...body);
   assert.match(await refusalOf(frame([PROTOCOL_VERSION + 1, 2])), /protocol version 2, expected 1/);
   assert.match(await refusalOf(frame([PROTOCOL_VERSION, 9])), /unknown frame kind 9/);
+  // A caller that connects and sends nothing holds no slot for long.
+  assert.match(await refusalOf(new Uint8Array()), /no request within 1000 ms/);
   assert.match(
     await refusalOf(Uint8Array.of(0, 1, 0, 0)),
     new RegExp(`frame length 65536, expected 2 to ${MAX_FRAME_BYTES}`),
