@@ -156,6 +156,43 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
       assert.deepEqual(r.decisions, ["erin auth:7"], r.context);
       assert.match(await server!.log(), /Authentication Failed: entity=erin/);
     });
+    await t.step(
+      "through the warm broker (install.sh --broker, --serve started by hand): the same verdicts",
+      async () => {
+        await installHelper(`${dir}/prefix`, server!.clientConfigDir, "--broker");
+        const socket = `${dir}/prefix/lib/netauth-pam-helper/runtime/broker/socket`;
+        const broker = new Deno.Command(`${dir}/prefix/sbin/netauth-pam-helper`, {
+          args: ["--serve"],
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        try {
+          // Up once its socket answers (PID 1 here is not systemd).
+          for (
+            let i = 0;
+            !(await Deno.connect({ transport: "unix", path: socket }).then((c) => (c.close(), true), () => false));
+            i++
+          ) {
+            assert.ok(i < 600, "the broker did not start");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          const before = (await Deno.readTextFile(helperLog)).length;
+          const r = await password("alice", ALICE_SECRET);
+          assert.equal(r.code, 0, r.context);
+          assert.deepEqual(r.decisions, ["alice auth:0", "alice account:0"], r.context);
+          const lines = (await Deno.readTextFile(helperLog)).slice(before).split("\n").filter((l) =>
+            / exit=\d/.test(l)
+          );
+          assert.ok(lines.length === 2 && lines.every((l) => l.includes(" path=broker ")), lines.join("\n"));
+          const wrong = await password("alice", "not-her-password");
+          assert.deepEqual(wrong.decisions, ["alice auth:7"], wrong.context);
+        } finally {
+          broker.kill("SIGTERM");
+          await broker.status;
+        }
+      },
+    );
     await t.step("netauthd down: password and key logins refused (helper: 9)", async () => {
       await server!.stop();
       const r = await password("alice", ALICE_SECRET);
