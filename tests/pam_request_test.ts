@@ -111,3 +111,29 @@ Deno.test("the stdin bytes are zeroed where the helper can reach them", async ()
   await secretFailure(refused);
   assert.deepEqual(refused, new Uint8Array(3));
 });
+
+/** A ReadInto over `chunks`, one chunk (or what fits) per read, like a pipe. */
+function readerOf(...chunks: Uint8Array[]) {
+  const left = chunks.map((c) => c.slice());
+  let reads = 0;
+  const read = (into: Uint8Array) => {
+    reads++;
+    const chunk = left[0];
+    if (!chunk) return Promise.resolve(null);
+    const n = Math.min(chunk.length, into.length);
+    into.set(chunk.subarray(0, n));
+    left[0] = chunk.subarray(n);
+    if (left[0].length === 0) left.shift();
+    return Promise.resolve(n);
+  };
+  return { read, reads: () => reads };
+}
+
+Deno.test("plain reads (what the helper uses: no stream) give the same bytes, framing and limits", async () => {
+  assert.deepEqual(await readSecret(readerOf(bytes("pa"), bytes("ss\n"), Uint8Array.of(0)).read), bytes("pass\n"));
+  const endless = readerOf(...Array.from({ length: 100 }, () => bytes("x".repeat(100))));
+  await assert.rejects(readSecret(endless.read), /password longer than 512 bytes/);
+  assert.ok(endless.reads() <= 7, `read ${endless.reads()} times past the cap`);
+  await assert.rejects(readSecret(readerOf().read), /no password on stdin/);
+  await assert.rejects(readSecret(readerOf(bytes("a\0b")).read), /contains a NUL byte/);
+});

@@ -11,7 +11,7 @@ import { Exit, type ExitCode } from "../exit_codes.ts";
 import { HelperError, type HelperOutcome } from "../errors.ts";
 import type { LogFields, Logger } from "../log.ts";
 import type { NetAuthClient } from "../netauth/client.ts";
-import { type PamRequest, readPamRequest, readSecret } from "../pam_request.ts";
+import { type PamRequest, type ReadInto, readPamRequest, readSecret } from "../pam_request.ts";
 import type { Decide, Outcome, PolicyOptions } from "../policy.ts";
 import type { Forwarded } from "../broker/forward.ts";
 
@@ -20,7 +20,7 @@ export interface LoginDeps {
   /** Reads the PAM environment (PAM_TYPE, PAM_USER, ...). */
   getEnv: (name: string) => string | undefined;
   /** Where pam_exec's `expose_authtok` writes the password. */
-  stdin: ReadableStream<Uint8Array>;
+  stdin: ReadableStream<Uint8Array> | ReadInto;
   /** Reads and checks the config file. */
   loadConfig: () => Promise<Config>;
   /** Whether the sandbox lets this process reach the configured server. */
