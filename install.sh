@@ -210,9 +210,12 @@ preflight() {
   fi
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
-  # PAM runs PREFIX/sbin/$NAME as root: no one else may be able to rename a directory on the way to it.
-  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/verify_install.ts" --prefix-problem "$PREFIX"); then
-    stop_or_note "unsafe --prefix $PREFIX: $problem; anyone who can rename it could replace what PAM runs as root"
+  # PAM runs PREFIX/sbin/$NAME as root and the helper trusts its config, cache and log: no one else may be
+  # able to rename a directory or replace a symbolic link on the way to them (walked as written, with lstat).
+  if [ -z "$DESTDIR" ] && ! problems=$(deno_run --allow-read "$ROOT/src/verify_install.ts" --path-problems \
+    --prefix "$PREFIX" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --log-file "$LOG_FILE"); then
+    say "$problems" | sed '$d' # one line each; the last stops the install
+    stop_or_note "$(say "$problems" | tail -n 1)"
   fi
   FLAGS=
   if [ ! -r "$CONF_DIR/config.toml" ]; then

@@ -57,6 +57,7 @@ async function main(): Promise<ExitCode> {
         {
           loadConfig: config,
           inspectArtefact: async (dir) => (await import("./artefact.ts")).inspectArtefact(dir),
+          cacheProblem: async (dir) => (await import("./cache/open.ts")).cacheProblem(dir),
           print,
         },
       );

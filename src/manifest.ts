@@ -17,6 +17,8 @@ export interface ManifestInputs {
   /** Installed paths (without DESTDIR) of the regular files to record. */
   files: string[];
   runtimeDir: string;
+  confDir: string;
+  cacheDir?: string;
   sandbox: string[];
   debianProfile?: string;
   logFile?: string;
@@ -56,6 +58,8 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     prefix: inputs.prefix,
     artefact: inputs.artefact,
     launcher: inputs.launcher,
+    confDir: inputs.confDir,
+    cacheDir: inputs.cacheDir ?? null,
     sandbox: inputs.sandbox,
     runtimeDirs,
     pam: { debianProfile: inputs.debianProfile ?? null },
@@ -119,6 +123,8 @@ if (import.meta.main) {
       launcher,
       files: values.file,
       runtimeDir,
+      confDir,
+      cacheDir: values["cache-dir"],
       sandbox: await flagsFor({ confDir, cacheDir: values["cache-dir"], runtimeDir }),
       debianProfile: values["debian-profile"],
       logFile: values["log-file"],

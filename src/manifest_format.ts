@@ -34,6 +34,9 @@ export interface Manifest {
   /** The file the launcher runs: the bundle or the compiled binary. */
   artefact: string;
   launcher: string;
+  /** The config and offline cache directories as given to install.sh (absent in older manifests). */
+  confDir?: string;
+  cacheDir?: string | null;
   sandbox: string[];
   runtimeDirs: DirEntry[];
   pam: { debianProfile: string | null };

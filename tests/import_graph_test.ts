@@ -20,6 +20,7 @@ const LAYERS: Record<string, string[]> = {
     "netauth/messages.ts",
     "netauth/tls_warm_up.ts",
     "manifest_format.ts",
+    "pam_files.ts",
   ],
   "2 decisions and services": [
     "policy.ts",
