@@ -132,7 +132,7 @@ class Walk {
     if (++this.links > MAX_LINKS) return unsafe(path, info, "leads through too many symbolic links");
     try {
       const link = await this.fs.readLink(path);
-      const target = normalizePath(link.startsWith("/") ? link : `${dirname(path)}/${link}`);
+      const target = link.startsWith("/") ? normalizePath(link) : await this.relativeTarget(dirname(path), link);
       const found = await this.visit(target, role);
       // The sandbox grants the link's path, not the target's: judge the target through the link.
       return found === "outside" ? this.judge(target, await this.fs.stat(path), role) : found;
@@ -140,6 +140,17 @@ class Walk {
       if (err instanceof Deno.errors.NotFound && role === "leaf") return { state: "missing" };
       return cannotCheck(path, err);
     }
+  }
+
+  /**
+   * A relative link read from `dir`: its leading ".." climb from the real directory, as the kernel's
+   * do (the rest stays as written and is walked). Without leave to ask, `dir` as written.
+   */
+  private async relativeTarget(dir: string, link: string): Promise<string> {
+    let base = await this.fs.realPath(dir).catch(() => dir);
+    let rest = normalizePath(`/${link}`).slice(1);
+    for (; rest === ".." || rest.startsWith("../"); rest = rest.slice(3)) base = dirname(base);
+    return normalizePath(rest ? `${base}/${rest}` : base);
   }
 
   /** At the sandbox's limit: a link above, whose owner cannot be seen from here, is refused. */
