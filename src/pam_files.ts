@@ -130,3 +130,43 @@ function included(name: string | undefined, source: PamSource, context: { only?:
   const text = source.read(path);
   return text === undefined ? [] : pamExecLines(path, text, source, context);
 }
+
+/** Where --verify reads: the host's PAM files, or those below DESTDIR as if it were "/". */
+export interface PamHost {
+  destdir: string;
+  pamDir: string;
+  /** The helper's paths as installed: the launcher and the artefact. */
+  targets: string[];
+  readText?: (path: string) => string;
+  realPath?: (path: string) => string;
+}
+
+/** Includes resolved as libpam does, and the helper recognised by its path or by its real path (a link to it). */
+export function hostPamSource(host: PamHost): PamSource {
+  const readText = host.readText ?? Deno.readTextFileSync;
+  const realPath = host.realPath ?? Deno.realPathSync;
+  const at = (path: string) => `${host.destdir}${path}`;
+  const attempt = <T>(fn: () => T) => {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  };
+  const read = (path: string) => attempt(() => readText(path));
+  const real = (path: string) => attempt(() => realPath(at(path)));
+  const realTargets = host.targets.map(real).filter((path) => path !== undefined);
+  return {
+    read,
+    resolve: (name) =>
+      name.startsWith("/")
+        ? at(normalizePath(name))
+        : [`${host.pamDir}/${name}`, at(`/usr/lib/pam.d/${name}`)].find((path) => read(path) !== undefined),
+    runsHelper: (command) => {
+      const path = normalizePath(command);
+      if (host.targets.includes(path)) return true;
+      const resolved = real(path);
+      return resolved !== undefined && realTargets.includes(resolved);
+    },
+  };
+}

@@ -7,7 +7,6 @@ import { sha256Hex } from "./digest.ts";
 import {
   denoFs,
   type Fs,
-  normalizePath,
   octalMode,
   ownerProblem,
   strictProblem,
@@ -16,7 +15,7 @@ import {
   writableProblem,
 } from "./file_modes.ts";
 import { dirname } from "./paths.ts";
-import { hasOption, pamExecLines, type PamLine, type PamSource } from "./pam_files.ts";
+import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
 
 export interface Check {
@@ -220,45 +219,12 @@ export function requiredOptions(type: string): string[] {
   return type === "auth" ? ["expose_authtok", "quiet", "seteuid"] : ["quiet", "seteuid"];
 }
 
-/** The PAM files as PAM reads them (src/pam_files.ts): below DESTDIR, the helper recognised by its real path too. */
-function pamSource(inputs: VerifyInputs): PamSource {
-  const readText = inputs.readText ?? Deno.readTextFileSync;
-  const realPath = inputs.realPath ?? Deno.realPathSync;
-  const at = (path: string) => `${inputs.destdir}${path}`;
-  const read = (path: string) => {
-    try {
-      return readText(path);
-    } catch {
-      return undefined;
-    }
-  };
-  const real = (path: string) => {
-    try {
-      return realPath(at(path));
-    } catch {
-      return undefined;
-    }
-  };
-  const targets = [inputs.manifest.launcher, inputs.manifest.artefact];
-  const realTargets = targets.map(real).filter((path) => path !== undefined);
-  return {
-    read,
-    resolve: (name) =>
-      name.startsWith("/")
-        ? at(normalizePath(name))
-        : [`${inputs.pamDir}/${name}`, at(`/usr/lib/pam.d/${name}`)].find((path) => read(path) !== undefined),
-    runsHelper: (command) => {
-      const path = normalizePath(command);
-      if (targets.includes(path)) return true;
-      const resolved = real(path);
-      return resolved !== undefined && realTargets.includes(resolved);
-    },
-  };
-}
-
 async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
   const readDir = inputs.readDir ?? Deno.readDirSync;
-  const source = pamSource(inputs);
+  const source = hostPamSource({
+    ...inputs,
+    targets: [inputs.manifest.launcher, inputs.manifest.artefact],
+  });
   const found = new Map<string, PamLine>();
   const checks: Check[] = [];
   let entries: Deno.DirEntry[];
