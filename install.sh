@@ -32,7 +32,9 @@ PREFIX/sbin/$NAME (0755) that clears the environment and gives the runtime root-
 DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM lines name
 ($LOG_FILE, with a logrotate snippet), and prints the PAM lines to add (unless --pam wired them).
 
-  --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local)
+  --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local); refused
+                     when a directory or symbolic link on the way is another user's to swap (the
+                     same for --conf-dir, --cache-dir and the log file's directory)
   --destdir DIR      stage into DIR (packaging, tests): paths inside stay as if installed at PREFIX
   --conf-dir DIR     NetAuth config directory the helper may read (default /etc/netauth)
   --cache-dir DIR    enable the offline credential cache in DIR (created root-owned 0700): the
@@ -51,7 +53,8 @@ DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM li
                      every action, changes nothing
   --uninstall        remove exactly what a previous install put there (PAM profile included)
   --verify           check the install against its manifest.json (hashes, owners, modes, runtime
-                     directories) and every PAM line that runs the helper; exit 1 on any DRIFT,
+                     directories, every path up to /) and every PAM line that runs the helper,
+                     read as PAM reads it; exit 1 on any DRIFT,
                      2 when there is no manifest to check against
   --print-flags      print the sandbox flags for CONF_DIR/config.toml on one line, and exit
   --help             this text
