@@ -63,7 +63,11 @@ function filesBelow(destdir: string): Fs {
     lstat: (path) => Deno.lstat(at(path)),
     stat: (path) => Deno.stat(at(path)),
     readLink: (path) => Deno.readLink(at(path)),
-    realPath: async (path) => (await Deno.realPath(at(path))).slice(destdir.length) || "/",
+    realPath: async (path) => {
+      const [real, root] = [await Deno.realPath(at(path)), await Deno.realPath(destdir)];
+      if (real !== root && !real.startsWith(`${root}/`)) throw new Error(`${path} leads out of ${destdir}`);
+      return real.slice(root.length) || "/";
+    },
   };
 }
 

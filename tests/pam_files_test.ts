@@ -1,6 +1,14 @@
 // --verify reads PAM files as libpam and pam_exec do: each spelling that runs the helper is found.
 import assert from "node:assert/strict";
-import { hasOption, logicalLines, pamExecLines, type PamLine, type PamSource, pamTokens } from "../src/pam_files.ts";
+import {
+  hasOption,
+  hostPamSource,
+  logicalLines,
+  pamExecLines,
+  type PamLine,
+  type PamSource,
+  pamTokens,
+} from "../src/pam_files.ts";
 import { requiredOptions } from "../src/verify_install.ts";
 
 const HELPER = "/usr/local/sbin/netauth-pam-helper";
@@ -96,4 +104,32 @@ Deno.test("libpam's words and lines", () => {
     { line: 6, text: " e " },
     { line: 7, text: "g  " },
   ]);
+});
+
+Deno.test("the host's PAM files: includes resolve as libpam's, the helper is known by any spelling of its path", () => {
+  const files: Record<string, string> = { "/etc/pam.d/a": "", "/usr/lib/pam.d/a": "", "/usr/lib/pam.d/b": "" };
+  const links: Record<string, string> = { "/usr/sbin/nh": HELPER, [HELPER]: HELPER };
+  const host = hostPamSource({
+    destdir: "",
+    pamDir: "/etc/pam.d",
+    targets: [HELPER],
+    readText: (path) =>
+      files[path] ?? (() => {
+        throw new Deno.errors.NotFound(path);
+      })(),
+    realPath: (path) =>
+      links[path] ?? (() => {
+        throw new Deno.errors.NotFound(path);
+      })(),
+  });
+  assert.deepEqual(["a", "b", "c", "/etc//x/./y"].map(host.resolve), [
+    "/etc/pam.d/a",
+    "/usr/lib/pam.d/b",
+    undefined,
+    "/etc/x/y",
+  ]);
+  assert.deepEqual(
+    ["/usr/local//sbin/./netauth-pam-helper/", "/usr/sbin/nh", "/usr/bin/other"].map(host.runsHelper),
+    [true, true, false],
+  );
 });
