@@ -17,7 +17,9 @@ export interface ManifestInputs {
   /** Installed paths (without DESTDIR) of the regular files to record. */
   files: string[];
   runtimeDir: string;
+  /** The config directory given to install.sh. */
   confDir: string;
+  /** `--cache-dir`, when given. */
   cacheDir?: string;
   sandbox: string[];
   debianProfile?: string;

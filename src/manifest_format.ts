@@ -34,8 +34,9 @@ export interface Manifest {
   /** The file the launcher runs: the bundle or the compiled binary. */
   artefact: string;
   launcher: string;
-  /** The config and offline cache directories as given to install.sh (absent in older manifests). */
+  /** The config directory given to install.sh (absent in older manifests). */
   confDir?: string;
+  /** The offline cache directory given to install.sh, null without one (absent in older manifests). */
   cacheDir?: string | null;
   sandbox: string[];
   runtimeDirs: DirEntry[];

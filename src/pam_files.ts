@@ -7,8 +7,11 @@
 // first word that starts with "/" or that it does not know: that word is the command it runs.
 import { normalizePath } from "./file_modes.ts";
 
+/** A pam_exec line that runs the helper, where PAM reads it. */
 export interface PamLine {
+  /** The service file, or the file an include led to. */
   file: string;
+  /** Its line number (the first physical line of a continued one). */
   line: number;
   /** auth, account, session or password, lower case. */
   type: string;
@@ -20,6 +23,7 @@ export interface PamLine {
 export interface PamSource {
   /** The path an include name resolves to: absolute as given, else in /etc/pam.d or /usr/lib/pam.d. */
   resolve(name: string): string | undefined;
+  /** A file's text, or undefined when it cannot be read. */
   read(path: string): string | undefined;
   /** Whether `command` is the helper (the launcher or the artefact), however it is spelled. */
   runsHelper(command: string): boolean;
@@ -133,11 +137,15 @@ function included(name: string | undefined, source: PamSource, context: { only?:
 
 /** Where --verify reads: the host's PAM files, or those below DESTDIR as if it were "/". */
 export interface PamHost {
+  /** `--destdir`, or "" for the host itself. */
   destdir: string;
+  /** The service directory: DESTDIR/etc/pam.d. */
   pamDir: string;
   /** The helper's paths as installed: the launcher and the artefact. */
   targets: string[];
+  /** Reads a file (Deno's by default; tests pass a fake). */
   readText?: (path: string) => string;
+  /** A path's real path (Deno's by default). */
   realPath?: (path: string) => string;
 }
 

@@ -33,6 +33,7 @@ export interface VerifyInputs {
   readFile?: (path: string) => Uint8Array;
   readDir?: (path: string) => Iterable<Deno.DirEntry>;
   readText?: (path: string) => string;
+  /** A path's real path, for a PAM line naming the helper through a link (Deno's by default). */
   realPath?: (path: string) => string;
   /** For the walks up to "/"; by default the host's files below `destdir`. */
   fs?: Fs;
@@ -92,9 +93,13 @@ async function aboveChecks(dirs: string[], fs: Fs): Promise<Check[]> {
 
 /** What install.sh was given for the helper's other paths: the same walk, each named by its option. */
 export interface NamedPaths {
+  /** `--prefix`. */
   prefix?: string;
+  /** `--conf-dir`. */
   confDir?: string;
+  /** `--cache-dir`, when given. */
   cacheDir?: string | null;
+  /** The log file the PAM lines name: its directory is walked. */
   logFile?: string;
 }
 
