@@ -217,8 +217,9 @@ preflight() {
   # able to rename a directory or replace a symbolic link on the way to them (walked as written, with lstat).
   if [ -z "$DESTDIR" ] && ! problems=$(deno_run --allow-read "$ROOT/src/verify_install.ts" --path-problems \
     --prefix "$PREFIX" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --log-file "$LOG_FILE"); then
+    last=$(say "$problems" | tail -n 1)
     say "$problems" | sed '$d' # one line each; the last stops the install
-    stop_or_note "$(say "$problems" | tail -n 1)"
+    stop_or_note "${last:-cannot check the paths (see above)}"
   fi
   FLAGS=
   if [ ! -r "$CONF_DIR/config.toml" ]; then
