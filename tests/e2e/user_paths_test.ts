@@ -1,9 +1,10 @@
 // Issue 16's reproductions, as root: a path reached through another user's symbolic link (a prefix, a
 // cache directory), a dangling prefix, and PAM lines that --verify must read as PAM reads them.
 import assert from "node:assert/strict";
-import { startFakeNetAuth } from "../integration/fake_netauth.ts";
-import { makePki } from "../integration/pki.ts";
-import { configToml, makeConfDir, printFlags, runHelper } from "../integration/run_helper.ts";
+import { startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import { makePki } from "../../testkit/pki.ts";
+import { configToml, makeConfDir, printFlags, runHelper } from "../../testkit/run_helper.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const NOBODY = 65534;
@@ -17,7 +18,12 @@ globalThis.addEventListener("unload", () => {
 });
 
 const it = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, ignore: !asRoot, sanitizeOps: false, sanitizeResources: false });
+  testWhere(needsRoot("links made as nobody and a root-run install.sh need root"), {
+    name,
+    fn,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  });
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 async function install(...args: string[]): Promise<{ code: number; out: string }> {

@@ -1,11 +1,15 @@
-// PAM service files read as Linux-PAM reads them, for `install.sh --verify`: a line that PAM runs must not
-// escape the check by its spelling. libpam joins a line ending in a backslash with the next line that
-// is not blank or a comment, cuts every line at its first "#", splits on blanks except that a word
-// starting with "[" runs to the first "]" ("\]" inside is a "]"), compares types and the include and
-// substack controls without regard to case, and reads an included file's lines of that type only
-// (Debian's "@include" takes all of them). pam_exec takes its options without regard to case, up to the
-// first word that starts with "/" or that it does not know: that word is the command it runs.
-import { normalizePath } from "./file_modes.ts";
+/**
+ * PAM service files read as Linux-PAM reads them, for `install.sh --verify`: a line that PAM runs must not
+ * escape the check by its spelling. libpam joins a line ending in a backslash with the next line that
+ * is not blank or a comment, cuts every line at its first "#", splits on blanks except that a word
+ * starting with "[" runs to the first "]" ("\\]" inside is a "]"), compares types and the include and
+ * substack controls without regard to case, and reads an included file's lines of that type only
+ * (Debian's "@include" takes all of them). pam_exec takes its options without regard to case, up to the
+ * first word that starts with "/" or that it does not know: that word is the command it runs.
+ *
+ * @module
+ */
+import { normalizePath } from "../file_modes.ts";
 
 /** A pam_exec line that runs the helper, where PAM reads it. */
 export interface PamLine {
