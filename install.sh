@@ -419,15 +419,6 @@ install_runtime_dir() {
   printf '%s\n' "$runtime" >>"$STAGE/manifest"
 }
 
-# Root fills the runtime's code cache once, with a full --check (every module loads); callers only
-# ever read it. Skipped for --destdir and --dry-run, where the launcher's paths do not exist yet.
-warm_code_cache() {
-  if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$DRY_RUN" = 1 ] || [ "$(id -u)" != 0 ]; then return 0; fi
-  "$BIN" --check >/dev/null 2>&1 || true
-  "$BIN" --audit >/dev/null 2>&1 || true # the one chunk --check does not load
-  say "code cache: warmed by root in $RUNTIME_DIR/deno"
-}
-
 log_path_problem() {
   log=$DESTDIR$LOG_FILE
   if [ -L "$log" ] || { [ -e "$log" ] && [ ! -f "$log" ]; }; then
@@ -583,7 +574,6 @@ install_helper() {
     mv -f "$STAGE/manifest.new" "$MANIFEST"
     CHANGED=1
   fi
-  warm_code_cache
   if [ "$CHANGED" = 0 ]; then
     say "nothing changed: $NAME is up to date"
   elif [ "$DRY_RUN" = 1 ]; then

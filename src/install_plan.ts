@@ -11,8 +11,19 @@ import { HelperError } from "./errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
 import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
 
-/** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
-export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
+/**
+ * `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time, and no
+ * V8 code cache: compiled code that nothing could verify would otherwise decide the login (README, "Code cache").
+ */
+export const BUNDLE_RUN_OPTIONS = [
+  "run",
+  "--quiet",
+  "--no-code-cache",
+  "--no-config",
+  "--no-lock",
+  "--no-remote",
+  "--no-npm",
+];
 
 export interface InstallPaths {
   confDir: string;

@@ -1,7 +1,8 @@
 // The launcher PAM runs (PREFIX/sbin/netauth-pam-helper) and the root-owned directories the Deno
 // runtime keeps its own files in. install.sh writes both from here (src/install_plan.ts --plan-dir).
+import { STARTED_ENV } from "./deadline.ts";
 import { runtimeDirs } from "./runtime_dir.ts";
-import { ALLOWED_ENV } from "./sandbox.ts";
+import { PASSED_ENV } from "./sandbox.ts";
 
 export type BuildMode = "compile" | "bundle";
 
@@ -28,13 +29,26 @@ export function launcherScript(spec: LauncherSpec): string {
     `TMPDIR=${dirs.tmp}`,
     "DENO_NO_UPDATE_CHECK=1",
   ].map(shellWord);
-  const keep = ALLOWED_ENV.map((name) => `\${${name}+"${name}=$${name}"}`);
+  const keep = PASSED_ENV.map((name) => `\${${name}+"${name}=$${name}"}`);
   return `#!/bin/sh -p
 # netauth-pam-helper launcher (${spec.mode} mode), written by install.sh; re-run install.sh to change it.
 # -p: keep the effective uid pam_exec gives (root under su and sudo); plain sh would drop to the caller's.
 IFS=' '
 # Files the runtime creates as root (code cache, runtime dirs) never take a caller's umask.
 umask 022
+# When the kernel started this process (pam_exec's fork; env, setpriv and deno exec in place), in epoch ms:
+# the helper's deadline and logged ms count from it, and the runtime may not read /proc itself. Field 22
+# of /proc/PID/stat is in USER_HZ ticks (100 a second), /proc/uptime in seconds since boot; the clock is
+# read before the uptime, so a slow \`date\` makes the start earlier (a longer wait), never later.
+started_ms=
+digits() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+field22() { start_tick=\${20}; }
+if now_ns=$(/usr/bin/date +%s%N) && { read -r stat </proc/$$/stat && read -r up _ </proc/uptime; } 2>/dev/null; then
+  field22 \${stat##*) }
+  if digits "\${up%.*}" && digits "\${up#*.}" && digits "$start_tick" && digits "$now_ns"; then
+    started_ms=$((now_ns / 1000000 - (\${up%.*} * 100 + 1\${up#*.} - 100 - start_tick) * 10))
+  fi
+fi
 as_root=
 # Under su/sudo without pam_exec's seteuid the real uid is the caller's: make every uid root, so the
 # caller can neither trace nor signal the helper.
@@ -42,7 +56,7 @@ if [ "$(/usr/bin/id -u)" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reui
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
-  ${keep.join(" ")} \\
+  \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} \\
   $as_root ${spec.command.map(shellWord).join(" ")} "$@"
 `;
 }

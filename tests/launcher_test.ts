@@ -50,8 +50,9 @@ async function runLauncher(command: string[], env: Record<string, string>, prefi
   }
 }
 
-Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the runtime's own reach the command", async () => {
+Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the launcher's own reach the command", async () => {
   const printed = await runLauncher(["/usr/bin/env"], {
+    NETAUTH_STARTED_MS: "5", // the caller's guess at a start time: the launcher sets its own
     PAM_TYPE: "auth",
     PAM_USER: "alice",
     NETAUTH_LOGLEVEL: "debug",
@@ -62,15 +63,27 @@ Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the runtime's own reach 
     OTEL_DENO: "true",
     DENO_AUDIT_PERMISSIONS: "/etc/shadow",
   });
-  assert.deepEqual(printed.trim().split("\n").sort(), [
+  assert.deepEqual(printed.trim().split("\n").sort().map((l) => l.replace(/^(NETAUTH_STARTED_MS=)\d{13}$/, "$1*")), [
     "DENO_DIR=/usr/local/lib/netauth-pam-helper/runtime/deno",
     "DENO_NO_UPDATE_CHECK=1",
     "HOME=/usr/local/lib/netauth-pam-helper/runtime/home",
     "NETAUTH_LOGLEVEL=debug",
+    "NETAUTH_STARTED_MS=*",
     "PAM_TYPE=auth",
     "PAM_USER=alice",
     "TMPDIR=/usr/local/lib/netauth-pam-helper/runtime/tmp",
   ]);
+});
+
+Deno.test("the start time passed on is the kernel's for the process, from before it exec'd the launcher", async () => {
+  const spawned = Date.now();
+  // The process waits a second, then execs the launcher in place, as pam_exec's child execs it after its set-up.
+  const printed = await runLauncher(["/usr/bin/env"], {}, ["/bin/sh", "-c", 'sleep 1; exec "$0" "$@"']);
+  const ended = Date.now();
+  const started = Number(printed.match(/^NETAUTH_STARTED_MS=(\d+)$/m)?.[1]);
+  assert.ok(ended - started >= 1000, `started ${ended - started} ms before the end: the second before exec is missing`);
+  // USER_HZ ticks and /proc/uptime's hundredths: the start is read to within 20 ms, and never later than it was.
+  assert.ok(started >= spawned - 20, `started ${spawned - started} ms before the test spawned it`);
 });
 
 Deno.test("the command runs with umask 022 whatever the caller's umask", async () => {

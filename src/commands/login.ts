@@ -32,17 +32,6 @@ export interface LoginResult {
   fields: LogFields;
 }
 
-/** The deadline timer fires this long after the deadline: a NetAuth call's own deadline error comes first. */
-export const DEADLINE_TIMER_SLACK_MS = 200;
-
-/**
- * How much earlier NetAuth's share of the deadline ends with a cache, so the offline check still
- * fits in it: a quarter of the timeout, at most one second (one scrypt check takes about 0.1 s).
- */
-export function cacheReserveMs(timeoutSeconds: number): number {
-  return Math.min(1000, timeoutSeconds * 250);
-}
-
 export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promise<LoginResult> {
   let secret: Uint8Array | undefined;
   try {
