@@ -49,10 +49,14 @@ if now_ns=$(/usr/bin/date +%s%N) && { read -r stat </proc/$$/stat && read -r up 
     started_ms=$((now_ns / 1000000 - (\${up%.*} * 100 + 1\${up#*.} - 100 - start_tick) * 10))
   fi
 fi
+# Under su/sudo (pam_exec lines carry no seteuid) the real uid is the caller's: make every uid root, so the
+# caller can neither trace nor signal the helper. The shell reads its effective uid itself: a child such as
+# \`id\` would have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
+euid=
+{ while IFS='	' read -r key _ eff _; do [ "$key" = Uid: ] && euid=$eff && break; done </proc/$$/status; } 2>/dev/null
+[ -n "$euid" ] || euid=$(/usr/bin/id -u)
 as_root=
-# Under su/sudo without pam_exec's seteuid the real uid is the caller's: make every uid root, so the
-# caller can neither trace nor signal the helper.
-if [ "$(/usr/bin/id -u)" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
+if [ "$euid" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\

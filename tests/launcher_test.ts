@@ -13,9 +13,11 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   const text = launcherScript(spec);
   assert.match(text, /^#!\/bin\/sh -p\n/);
   assert.match(text, /^IFS=' '$/m);
+  // The effective uid comes from the shell's own /proc/PID/status, not from a child the caller could kill.
+  assert.match(text, /^\{ while IFS='\t' read -r key _ eff _; do .* done <\/proc\/\$\$\/status; \} 2>\/dev\/null$/m);
   assert.match(
     text,
-    /^if \[ "\$\(\/usr\/bin\/id -u\)" = 0 \]; then as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'; fi$/m,
+    /^if \[ "\$euid" = 0 \]; then as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'; fi$/m,
   );
   assert.match(
     text,
@@ -97,10 +99,11 @@ Deno.test("arguments pass through unchanged, after the baked ones", async () => 
 });
 
 Deno.test({
-  name: "started with euid root and a caller's real uid (su without seteuid), every uid and gid becomes root",
+  name: "started with euid root and a caller's real uid (su, sudo), every uid and gid becomes root",
   ignore: Deno.uid() !== 0,
   async fn() {
-    const asSu = ["setpriv", "--ruid=65534", "--rgid=65534", "--clear-groups"];
+    // su's own ids: the caller's real uid and gids, effective uid root.
+    const asSu = ["setpriv", "--ruid=65534", "--regid=65534", "--clear-groups"];
     const status = await runLauncher(["/bin/cat", "/proc/self/status"], {}, asSu);
     assert.match(status, /^Uid:\s+0\s+0\s+0\s+0$/m);
     assert.match(status, /^Gid:\s+0\s+0\s+0\s+0$/m);
