@@ -51,10 +51,19 @@ export interface Pam {
   ms: number;
 }
 
-/** One pamtester call; the password goes to pam's conversation on stdin. `prefix` runs it under another command. */
-export async function pamtester(service: string, user: string, op: string, password = "", prefix: string[] = []) {
+/**
+ * One pamtester call; the password goes to pam's conversation on stdin. `prefix` runs it under another command.
+ * Several operations (`["setcred", "authenticate"]`) run in order on one PAM handle.
+ */
+export async function pamtester(
+  service: string,
+  user: string,
+  op: string | string[],
+  password = "",
+  prefix: string[] = [],
+) {
   const started = performance.now();
-  const [cmd, ...args] = [...prefix, "pamtester", "-v", service, user, op];
+  const [cmd, ...args] = [...prefix, "pamtester", "-v", service, user, ...[op].flat()];
   const child = new Deno.Command(cmd, {
     args,
     stdin: "piped",
