@@ -407,7 +407,12 @@ install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
   # A symbolic link's own mode is always 0777 and means nothing (Deno links node_compat_bin/node to itself).
   if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o \( ! -type l -perm /022 \) \) -print -quit)" ]; then
-    :
+    # Earlier installs warmed a V8 code cache here. No login reads one now (README, "Code cache"): keep none.
+    if [ "$DRY_RUN" != 1 ] && [ -n "$(find "$runtime/deno" -maxdepth 1 -name 'v8_code_cache_v2*' -print -quit)" ]; then
+      rm -f "$runtime/deno"/v8_code_cache_v2*
+      say "removed: $runtime/deno/v8_code_cache_v2 (no login uses a V8 code cache)"
+      CHANGED=1
+    fi
   elif [ "$DRY_RUN" = 1 ]; then
     say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
   else
