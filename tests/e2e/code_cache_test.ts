@@ -4,20 +4,22 @@
 // with --no-code-cache, so through the real pam_exec the wrong password is still refused.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
-import { e2eTest, installHelper, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
+import { ALICE_SECRET } from "../support/netauthd.ts";
+import {
+  authAsPamExec,
+  e2eTest,
+  missingPrerequisite,
+  pamtester,
+  shippedPamExecLines,
+  withInstalledHelper,
+} from "./pam.ts";
 
 const missing = await missingPrerequisite();
 const EXIT_TABLE = /AUTH_ERR:\{code:7,/;
 
 e2eTest("a tampered V8 code cache in the runtime directory changes no verdict", missing, async (t) => {
   const service = `netauth-codecache-${Deno.pid}`;
-  const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
-  await Deno.chmod(prefix, 0o755);
-  let server: NetAuthd | undefined;
-  try {
-    server = await startNetAuthd();
-    await installHelper(prefix, server.clientConfigDir);
+  await withInstalledHelper(async ({ prefix }) => {
     const lib = `${prefix}/lib/netauth-pam-helper`;
     const launcher = `${prefix}/sbin/netauth-pam-helper`;
     const cacheDb = `${lib}/runtime/deno/v8_code_cache_v2`;
@@ -29,7 +31,7 @@ e2eTest("a tampered V8 code cache in the runtime directory changes no verdict", 
     const chunk = [...Deno.readDirSync(lib)].map((e) => `${lib}/${e.name}`)
       .find((path) => path.endsWith(".js") && EXIT_TABLE.test(Deno.readTextFileSync(path)));
     assert.ok(chunk, `no chunk in ${lib} holds the exit table`);
-    const runOld = (password: string) => login(oldLauncher, password);
+    const runOld = (password: string) => authAsPamExec([oldLauncher], password, service);
 
     await t.step("the tamper works against a helper that uses the code cache (the control)", async () => {
       const original = Deno.readFileSync(chunk);
@@ -46,55 +48,30 @@ e2eTest("a tampered V8 code cache in the runtime directory changes no verdict", 
       assert.equal(
         poisoned.code,
         0,
-        `the tampered cache no longer works, so this test proves nothing: ${poisoned.out}`,
+        `the tampered cache no longer works, so this test proves nothing: ${poisoned.line}`,
       );
     });
 
     await t.step("through pam_exec and the installed launcher the wrong password is refused", async () => {
       const before = cacheEntry(cacheDb, chunk);
-      const lines = Deno.readTextFileSync(`${ROOT}pam.d/common-lines`).split("\n")
-        .filter((line) => line.includes("pam_exec.so"))
-        .map((line) =>
-          line.replace("/usr/local/sbin/netauth-pam-helper", launcher)
-            .replace("/var/log/netauth-pam-helper.log", `${prefix}/pam.log`).replace(
-              /\[success=\d+ [^\]]*\]/,
-              "required",
-            )
+      try {
+        Deno.writeTextFileSync(
+          `/etc/pam.d/${service}`,
+          shippedPamExecLines(launcher, `${prefix}/pam.log`).join("\n") + "\n",
         );
-      assert.equal(lines.length, 2);
-      Deno.writeTextFileSync(`/etc/pam.d/${service}`, lines.join("\n") + "\n");
-      const wrong = await pamtester(service, "alice", "authenticate", "not-her-password");
-      assert.notEqual(wrong.code, 0, wrong.output);
-      // pam_exec turns every failure into a system error; the helper's own line says what it decided.
-      assert.match(Deno.readTextFileSync(`${prefix}/pam.log`), /outcome=denied exit=7 /);
-      assert.equal((await pamtester(service, "alice", "authenticate", ALICE_SECRET)).code, 0);
-      assert.equal((await pamtester(service, "alice", "acct_mgmt")).code, 0);
+        const wrong = await pamtester(service, "alice", "authenticate", "not-her-password");
+        assert.notEqual(wrong.code, 0, wrong.output);
+        assert.match(Deno.readTextFileSync(`${prefix}/pam.log`), /outcome=denied exit=7 /);
+        assert.equal((await pamtester(service, "alice", "authenticate", ALICE_SECRET)).code, 0);
+        assert.equal((await pamtester(service, "alice", "acct_mgmt")).code, 0);
+      } finally {
+        await Deno.remove(`/etc/pam.d/${service}`).catch(() => {});
+      }
       // Nothing the launcher runs read or wrote the cache's entry.
       assert.deepEqual(cacheEntry(cacheDb, chunk), before);
     });
-  } finally {
-    await Deno.remove(`/etc/pam.d/${service}`).catch(() => {});
-    await sh(`${ROOT}install.sh`, ["--uninstall", "--prefix", prefix]);
-    await server?.cleanup();
-    await Deno.remove(prefix, { recursive: true });
-  }
+  });
 });
-
-/** One auth login through `launcher` as pam_exec runs it (PAM variables only, password on stdin). */
-async function login(launcher: string, password: string): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command(launcher, {
-    clearEnv: true,
-    env: { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: "netauth-codecache" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(password));
-  await writer.close();
-  const out = await child.output();
-  return { code: out.code, out: new TextDecoder().decode(out.stderr) };
-}
 
 interface CacheEntry {
   hash: bigint;

@@ -4,7 +4,7 @@
 // it loads into the launcher as root under su; with the shipped lines the kernel's secure-exec keeps it out.
 import assert from "node:assert/strict";
 import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
-import { e2eTest, installHelper, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
+import { e2eTest, installHelper, missingPrerequisite, pamtester, ROOT, sh, shippedPamExecLines } from "./pam.ts";
 
 const missing = await missingPrerequisite() ??
   ((await sh("sh", ["-c", "command -v gcc"])).code === 0 ? undefined : "gcc not installed");
@@ -57,16 +57,7 @@ e2eTest("LD_PRELOAD from the PAM environment never loads into the helper as root
 
     /** pam_env, then the shipped pam_exec lines (`required`, so a failure fails), as `edit` leaves them. */
     const stack = (edit: (line: string) => string) => {
-      const shipped = Deno.readTextFileSync(`${ROOT}pam.d/common-lines`).split("\n")
-        .filter((line) => line.includes("pam_exec.so"))
-        .map((line) =>
-          edit(
-            line.replace("/usr/local/sbin/netauth-pam-helper", launcher)
-              .replace("/var/log/netauth-pam-helper.log", `${prefix}/pam.log`)
-              .replace(/\[success=\d+ [^\]]*\]/, "required"),
-          )
-        );
-      assert.equal(shipped.length, 2);
+      const shipped = shippedPamExecLines(launcher, `${prefix}/pam.log`).map(edit);
       const pamEnv = `auth optional pam_env.so readenv=1 envfile=${dir}/env user_readenv=0 conffile=/dev/null`;
       Deno.writeTextFileSync(`/etc/pam.d/${service}`, [pamEnv, ...shipped, ""].join("\n"));
     };
