@@ -1,7 +1,11 @@
-// The login's deadline and the `ms=` its log line reports, both counted from when the kernel started this
-// process (pam_exec's fork), not from when the module ran: under load, starting Deno alone can take seconds.
-// The runtime may not read /proc without --allow-all, so the root-owned launcher reads the start time
-// (src/launcher.ts) and passes it in STARTED_ENV; without it (a run from source) they count from `fallback`.
+/**
+ * The login's deadline and the `ms=` its log line reports, both counted from when the kernel started this
+ * process (pam_exec's fork), not from when the module ran: under load, starting Deno alone can take seconds.
+ * The runtime may not read /proc without --allow-all, so the root-owned launcher reads the start time
+ * (src/install/launcher.ts) and passes it in STARTED_ENV; without it (a run from source) they count from now.
+ *
+ * @module
+ */
 
 /** Set by the launcher, never passed from the PAM environment: epoch ms at which the kernel started us. */
 export const STARTED_ENV = "NETAUTH_STARTED_MS";
@@ -26,9 +30,11 @@ export interface Clock {
   wall: () => number;
   /** Monotonic ms (performance.now): elapsed time immune to wall-clock steps. */
   monotonic: () => number;
+  /** Calls `fire` once, `ms` from now. */
   setTimer: (fire: () => void, ms: number) => void;
 }
 
+/** The real clocks and timers. */
 export const systemClock: Clock = {
   wall: () => Date.now(),
   monotonic: () => performance.now(),

@@ -4,7 +4,7 @@
 // with --no-code-cache, so through the real pam_exec the wrong password is still refused.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ALICE_SECRET } from "../support/netauthd.ts";
+import { ALICE_SECRET } from "../../testkit/netauthd.ts";
 import {
   authAsPamExec,
   e2eTest,

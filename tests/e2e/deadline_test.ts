@@ -2,7 +2,7 @@
 // module ran. Through the installed launcher both count from the kernel's start of the process pam_exec forked:
 // a process that spent two seconds before it exec'd the launcher has already used up a one-second deadline.
 import assert from "node:assert/strict";
-import { ALICE_SECRET } from "../support/netauthd.ts";
+import { ALICE_SECRET } from "../../testkit/netauthd.ts";
 import { authAsPamExec, e2eTest, missingPrerequisite, withInstalledHelper } from "./pam.ts";
 
 const missing = await missingPrerequisite();

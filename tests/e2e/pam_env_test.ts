@@ -3,7 +3,7 @@
 // records every process it loads into stands in for the attacker's. With pam_exec's `seteuid` (the old lines)
 // it loads into the launcher as root under su; with the shipped lines the kernel's secure-exec keeps it out.
 import assert from "node:assert/strict";
-import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
+import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import { e2eTest, installHelper, missingPrerequisite, pamtester, ROOT, sh, shippedPamExecLines } from "./pam.ts";
 
 const missing = await missingPrerequisite() ??
@@ -100,13 +100,13 @@ e2eTest("LD_PRELOAD from the PAM environment never loads into the helper as root
       assert.deepEqual(asRoot, []);
     });
 
-    await t.step("a root caller (sshd, login): logins decide; root's PAM environment is root's (README)", async () => {
+    await t.step("a root caller (sshd, login): logins decide; root's PAM environment is root's (docs/security.md)", async () => {
       stack((line) => line);
       assert.equal((await auth(ALICE_SECRET, [])).code, 0);
       assert.notEqual((await auth("not-her-password", [])).code, 0);
-      // Not defended, and the README says so: no exec by a root process is secure-exec, so the loader honours
+      // Not defended, and docs/security.md says so: no exec by a root process is secure-exec, so the loader honours
       // LD_PRELOAD. Only a root-owned module or env file (or pam_env's user_readenv) can put it there.
-      assert.ok(loads().includes("ruid=0 euid=0"), "the README's 'not defended' row no longer holds: update it");
+      assert.ok(loads().includes("ruid=0 euid=0"), "docs/security.md's 'not defended' no longer holds: update it");
     });
   } finally {
     await Deno.remove(`/etc/pam.d/${service}`).catch(() => {});
