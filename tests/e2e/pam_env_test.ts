@@ -100,7 +100,7 @@ e2eTest("LD_PRELOAD from the PAM environment never loads into the helper as root
       assert.deepEqual(asRoot, []);
     });
 
-    await t.step("a root caller (sshd, login): logins decide; root's PAM environment is root's (docs/security.md)", async () => {
+    await t.step("a root caller (sshd, login): logins decide; the PAM environment is root's", async () => {
       stack((line) => line);
       assert.equal((await auth(ALICE_SECRET, [])).code, 0);
       assert.notEqual((await auth("not-her-password", [])).code, 0);
