@@ -49,15 +49,17 @@ IFS=' '
 umask 022
 # When the kernel started this process (pam_exec's fork; env, setpriv and deno exec in place), in epoch ms:
 # the helper's deadline and logged ms count from it, and the runtime may not read /proc itself. Field 22
-# of /proc/PID/stat is in USER_HZ ticks (100 a second), /proc/uptime in seconds since boot; the clock is
-# read before the uptime, so a slow \`date\` makes the start earlier (a longer wait), never later.
+# of /proc/PID/stat is in USER_HZ ticks (100 a second), /proc/uptime in seconds since boot, read on both
+# sides of \`date\`: their midpoint is off by at most half the time \`date\` took, however loaded the host.
 started_ms=
 digits() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
 field22() { start_tick=\${20}; }
-if now_ns=$(/usr/bin/date +%s%N) && { read -r stat </proc/$$/stat && read -r up _ </proc/uptime; } 2>/dev/null; then
+centis() { digits "\${1%.*}" && digits "\${1#*.}" && cs=$((\${1%.*} * 100 + 1\${1#*.} - 100)); }
+if { read -r stat </proc/$$/stat && read -r up1 _ </proc/uptime; } 2>/dev/null && now_ns=$(/usr/bin/date +%s%N) &&
+  { read -r up2 _ </proc/uptime; } 2>/dev/null && centis "$up1" && up1=$cs && centis "$up2"; then
   field22 \${stat##*) }
-  if digits "\${up%.*}" && digits "\${up#*.}" && digits "$start_tick" && digits "$now_ns"; then
-    started_ms=$((now_ns / 1000000 - (\${up%.*} * 100 + 1\${up#*.} - 100 - start_tick) * 10))
+  if digits "$start_tick" && digits "$now_ns"; then
+    started_ms=$((now_ns / 1000000 - (up1 + cs - 2 * start_tick) * 5))
   fi
 fi
 # Under su/sudo (pam_exec lines carry no seteuid) the real uid is the caller's: make every uid root, so the
