@@ -45,7 +45,7 @@ export function launcherScript(spec: LauncherSpec): string {
 # netauth-pam-helper launcher (${spec.mode} mode), written by install.sh; re-run install.sh to change it.
 # -p: keep the effective uid pam_exec gives (root under su and sudo); plain sh would drop to the caller's.
 IFS=' '
-# Files the runtime creates as root (code cache, runtime dirs) never take a caller's umask.
+# Files the runtime creates as root (its analysis caches, runtime dirs) never take a caller's umask.
 umask 022
 # When the kernel started this process (pam_exec's fork; env, setpriv and deno exec in place), in epoch ms:
 # the helper's deadline and logged ms count from it, and the runtime may not read /proc itself. Field 22
