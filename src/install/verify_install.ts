@@ -164,7 +164,7 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   return checks;
 }
 
-/** Everything below the runtime directory (code cache, temporary files) must be root's and not writable by others. */
+/** Everything below the runtime directory (analysis caches, temporary files) must be root's and not writable by others. */
 function runtimeContents(
   root: string,
   at: (path: string) => string,
