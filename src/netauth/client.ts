@@ -28,14 +28,24 @@ export interface NetAuthClient {
 /**
  * - `unauthenticated`: AuthEntity refused (wrong secret, unknown or locked entity).
  * - `not_found`: no such entity.
- * - `unavailable`: unreachable, deadline passed, TLS failure, server INTERNAL.
+ * - `unavailable`: a transport failure only: no connection, TLS failure, nothing answered in time, the
+ *   connection lost before a reply. The one kind the offline cache may answer for.
  * - `oversized`: a reply over the helper's limits (src/netauth/grpc_client.ts): a broken server, not a verdict.
- * - `refused`: any other status, such as PERMISSION_DENIED.
+ * - `bad_reply`: the server sent something that does not parse or does not fit (src/netauth/reply_checks.ts).
+ * - `refused`: any other status the server sent, such as PERMISSION_DENIED or INTERNAL.
  */
-export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "refused";
+export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "bad_reply" | "refused";
+
+/** How far the connection got before a failure: TCP, the TLS handshake, or the call itself. */
+export type Phase = "connect" | "tls" | "rpc";
 
 export class NetAuthError extends Error {
-  constructor(readonly kind: NetAuthErrorKind, message: string) {
+  constructor(
+    readonly kind: NetAuthErrorKind,
+    message: string,
+    /** Set on `unavailable`: where it failed, and whether it was silence (the deadline) rather than an error. */
+    readonly transport?: { phase: Phase; unanswered: boolean },
+  ) {
     super(message);
     this.name = "NetAuthError";
   }

@@ -2,6 +2,7 @@
 // "No connection established. Last error: Error: <cause>. Resolution note: <note>" (the note is
 // empty with this helper's resolver), and Deno's TLS stack words its causes as OpenSSL does.
 // Pure, so every wording is unit-tested without a server (tests/netauth/failure_text_test.ts).
+import type { Phase } from "./client.ts";
 
 export interface FailureContext {
   /** `tls.certificate`, resolved. */
@@ -12,13 +13,35 @@ export interface FailureContext {
   address: string;
 }
 
-/** `STATUS: cause`, or a sentence naming the config key to look at for a TLS failure. */
-export function describeFailure(status: string, details: string, where: FailureContext): string {
+/** How far a failed connection got: the phase, and the address TCP reached. */
+export interface Reached {
+  phase: Phase;
+  peer?: string;
+}
+
+/**
+ * A sentence naming the config key to look at for a TLS failure; with `reached`, the phase and
+ * address of a transport failure; `STATUS: cause` otherwise.
+ */
+export function describeFailure(status: string, details: string, where: FailureContext, reached?: Reached): string {
   const cause = details
     .replace(/^No connection established\. Last error: /, "")
     .replace(/\. Resolution note: (.*)$/s, (_, note: string) => note.trim() ? ` (${note.trim()})` : "")
     .replace(/^Error(?: \[[A-Z0-9_]+\])?: /, "");
-  return tlsFailure(cause, where) ?? `${status}: ${cause}`;
+  const tls = tlsFailure(cause, where);
+  if (tls || !reached) return tls ?? `${status}: ${cause}`;
+  const peer = reached.peer ?? where.address;
+  if (reached.phase === "connect") return `no TCP connection to ${where.address}: ${cause}`;
+  if (reached.phase === "tls") return `connected to ${peer}, TLS handshake failed: ${cause}`;
+  return `connected to ${peer}, connection lost before a reply: ${cause}`;
+}
+
+/** A deadline that passed, as the admin asks about it: did TCP connect, did TLS finish, did the call go unanswered? */
+export function describeSilence(s: Reached & { seconds: number; method: string; address: string }): string {
+  const after = `after ${s.seconds.toFixed(1)} s`;
+  if (s.phase === "connect" || !s.peer) return `no TCP connection to ${s.address} ${after}`;
+  if (s.phase === "tls") return `connected to ${s.peer}, TLS handshake unanswered ${after}`;
+  return `connected to ${s.peer}, ${s.method} unanswered ${after}`;
 }
 
 function tlsFailure(cause: string, where: FailureContext): string | undefined {
