@@ -194,3 +194,15 @@ for (const [fault, type, args, why] of faults) {
     assert.equal(run.line, badReply(type, why));
   });
 }
+
+it("a connection dropped before the reply is a transport failure: the offline cache answers", async () => {
+  for (const fault of ["drop", "drop_after_headers"] as const) {
+    const run = await againstBroken(fault, "account");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.line,
+      'level=info msg="account permitted from the offline cache" entity=alice service=sshd type=account source=cache ' +
+        "outcome=permitted exit=0 ms=N",
+    );
+  }
+});

@@ -16,7 +16,9 @@ export type Fault =
   | "gzip_bomb"
   | "other_entity"
   | "garbled_id"
-  | "nameless_group";
+  | "nameless_group"
+  | "drop"
+  | "drop_after_headers";
 
 export interface FaultyNetAuth {
   port: number;
@@ -132,6 +134,8 @@ function reply(fault: Fault, stream: number): Uint8Array[] {
       ];
     case "nameless_group": // ListOfGroups { Groups: [Group {}] }
       return [...start, ...data(stream, grpcMessage(Uint8Array.of(10, 0))), ...ok(stream)];
+    default: // drops are serve()'s
+      return [];
   }
 }
 
@@ -165,6 +169,11 @@ async function serve(conn: Deno.Conn, server: FaultyNetAuth): Promise<void> {
       if (type === Type.HEADERS) open.add(stream);
       if ((type === Type.DATA || type === Type.HEADERS) && flags & END_STREAM && open.delete(stream)) {
         server.calls++;
+        if (server.fault === "drop") return conn.close();
+        if (server.fault === "drop_after_headers") {
+          await send(headers(stream, GRPC, false));
+          return conn.close();
+        }
         await send(reply(server.fault, stream));
       }
     }
