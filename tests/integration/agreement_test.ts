@@ -139,8 +139,9 @@ it("TLS failures say what is wrong in the config's words, without a trailing res
 /**
  * Runs `type` for alice against the broken server while her cache entry is fresh, so that a cache
  * answer would show: a wrong password for auth, and any account. Asserts the entry is untouched.
+ * `entry` runs a built bundle instead of src/main.ts.
  */
-async function againstBroken(fault: Fault, type: "auth" | "account", args: string[] = []) {
+async function againstBroken(fault: Fault, type: "auth" | "account", args: string[] = [], entry?: string) {
   const store = new CacheStore(cacheDir);
   const online = await runHelper({
     confDir,
@@ -150,7 +151,7 @@ async function againstBroken(fault: Fault, type: "auth" | "account", args: strin
     args: ["--cache-dir", cacheDir],
   });
   assert.equal(online.code, 0, online.stderr);
-  const entry = await Deno.readTextFile(store.pathFor("alice"));
+  const cached = await Deno.readTextFile(store.pathFor("alice"));
   broken.faulty.fault = fault;
   const calls = broken.faulty.calls;
   const run = await runHelper({
@@ -159,9 +160,10 @@ async function againstBroken(fault: Fault, type: "auth" | "account", args: strin
     env: pam("alice", type),
     stdin: type === "auth" ? "not-alice-pw" : "",
     args: ["--cache-dir", cacheDir, ...args],
+    entry,
   });
   assert.ok(broken.faulty.calls > calls, "the broken server was not asked");
-  assert.equal(await Deno.readTextFile(store.pathFor("alice")), entry, "the offline cache answered or changed");
+  assert.equal(await Deno.readTextFile(store.pathFor("alice")), cached, "the offline cache answered or changed");
   return { ...run, line: withoutMs(run.stderr.trim()) };
 }
 
@@ -194,6 +196,19 @@ for (const [fault, type, args, why] of faults) {
     assert.equal(run.line, badReply(type, why));
   });
 }
+
+it("the shipped bundle too reads an empty grpc-status as a bad reply, never as OK", async () => {
+  const outdir = await Deno.makeTempDir({ prefix: "netauth-bundle-" });
+  removeAtUnload(outdir);
+  const root = new URL("../../", import.meta.url).pathname;
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "--config", `${root}deno.json`, "bundle", "--outdir", outdir],
+  }).output();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  const run = await againstBroken("empty_status", "auth", [], `${outdir}/netauth-pam-helper.js`);
+  assert.equal(run.code, 4, run.stderr);
+  assert.equal(run.line, badReply("auth", 'grpc-status \\"\\" is not a status code'));
+});
 
 it("a connection dropped before the reply is a transport failure: the offline cache answers", async () => {
   for (const fault of ["drop", "drop_after_headers"] as const) {

@@ -50,6 +50,8 @@ const cases: [grpc.ServiceError, string, number, number][] = [
   // grpc-js's own: what it could not read.
   [serviceError(grpc.status.INTERNAL, "Response message parsing error: truncated varint"), "bad_reply", 4, 4],
   [serviceError(grpc.status.UNAVAILABLE, "Received HTTP status code 503"), "bad_reply", 4, 4],
+  // A proxy's HTTP 401 is no verdict: it must neither deny (7) nor remove a cache entry.
+  [serviceError(grpc.status.UNAUTHENTICATED, "Received HTTP status code 401"), "bad_reply", 4, 4],
   [serviceError(grpc.status.UNKNOWN, "Received HTTP status code 200"), "bad_reply", 4, 4],
   [serviceError(grpc.status.CANCELLED, "Call cancelled"), "bad_reply", 4, 4],
   [serviceError(grpc.status.INTERNAL, "Received RST_STREAM with code 2"), "bad_reply", 4, 4],
