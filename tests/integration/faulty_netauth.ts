@@ -1,7 +1,8 @@
 // A NetAuth that is TLS-verified but broken or hostile, for the replies grpc-js's own server
 // cannot send: an empty grpc-status, HTTP errors, a compressed frame without an encoding, a
-// gzip bomb, a status message larger than any header limit. It speaks HTTP/2 itself, frame by
-// frame, behind the same TLS front as the scripted server (fake_netauth.ts).
+// gzip bomb, a status message larger than any header limit; and, for contrast, a connection
+// dropped mid-call, which is an outage. It speaks HTTP/2 itself, frame by frame, behind the same
+// TLS front as the scripted server (fake_netauth.ts).
 import { gzipSync } from "node:zlib";
 import { Front } from "./fake_netauth.ts";
 
