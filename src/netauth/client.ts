@@ -39,12 +39,21 @@ export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" |
 /** How far the connection got before a failure: TCP, the TLS handshake, or the call itself. */
 export type Phase = "connect" | "tls" | "rpc";
 
+/** How a transport failure happened, for the decision line and the outage record. */
+export interface TransportFailure {
+  phase: Phase;
+  /** Silence until the deadline, rather than an error. */
+  unanswered: boolean;
+  /** TLS refused the server (certificate, name, plaintext): a misconfiguration rather than an outage. */
+  tlsRejected: boolean;
+}
+
 export class NetAuthError extends Error {
   constructor(
     readonly kind: NetAuthErrorKind,
     message: string,
-    /** Set on `unavailable`: where it failed, and whether it was silence (the deadline) rather than an error. */
-    readonly transport?: { phase: Phase; unanswered: boolean },
+    /** Set on `unavailable`: where it failed, and how (README, "Exit codes"). */
+    readonly transport?: TransportFailure,
   ) {
     super(message);
     this.name = "NetAuthError";

@@ -24,10 +24,7 @@ export interface Reached {
  * address of a transport failure; `STATUS: cause` otherwise.
  */
 export function describeFailure(status: string, details: string, where: FailureContext, reached?: Reached): string {
-  const cause = details
-    .replace(/^No connection established\. Last error: /, "")
-    .replace(/\. Resolution note: (.*)$/s, (_, note: string) => note.trim() ? ` (${note.trim()})` : "")
-    .replace(/^Error(?: \[[A-Z0-9_]+\])?: /, "");
+  const cause = causeOf(details);
   const tls = tlsFailure(cause, where);
   if (tls || !reached) return tls ?? `${status}: ${cause}`;
   const peer = reached.peer ?? where.address;
@@ -43,6 +40,17 @@ export function describeSilence(s: Reached & { seconds: number; method: string; 
   if (s.phase === "tls") return `connected to ${s.peer}, TLS handshake unanswered ${after}`;
   return `connected to ${s.peer}, ${s.method} unanswered ${after}`;
 }
+
+/** Whether a connection failure is TLS refusing the server (a misconfiguration, not an outage). */
+export function isTlsRejection(details: string, where: FailureContext): boolean {
+  return tlsFailure(causeOf(details), where) !== undefined;
+}
+
+const causeOf = (details: string) =>
+  details
+    .replace(/^No connection established\. Last error: /, "")
+    .replace(/\. Resolution note: (.*)$/s, (_, note: string) => note.trim() ? ` (${note.trim()})` : "")
+    .replace(/^Error(?: \[[A-Z0-9_]+\])?: /, "");
 
 function tlsFailure(cause: string, where: FailureContext): string | undefined {
   const notSigned = `TLS: the server's certificate is not signed by the CA in tls.certificate (${where.certificate})`;

@@ -4,7 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { NetAuthError } from "./client.ts";
 import type { ConnectionTrace } from "./connection_trace.ts";
-import { describeFailure, describeSilence, type FailureContext } from "./failure_text.ts";
+import { describeFailure, describeSilence, type FailureContext, isTlsRejection } from "./failure_text.ts";
 
 // Trailers whose grpc-status the server sent as a decimal code, and those it sent as anything else.
 const sentByServer = new WeakSet<grpc.Metadata>();
@@ -81,11 +81,12 @@ export function toNetAuthError(
   if (parse) return bad(`${method} reply does not parse (${parse[1]})`);
   if (err.code === grpc.status.DEADLINE_EXCEEDED) {
     const text = describeSilence({ ...trace, method, address: where.address });
-    return new NetAuthError("unavailable", text, { phase: trace.phase, unanswered: true });
+    return new NetAuthError("unavailable", text, { phase: trace.phase, unanswered: true, tlsRejected: false });
   }
   if (err.code === grpc.status.UNAVAILABLE) {
     const text = describeFailure("UNAVAILABLE", firstLine(details), where, trace);
-    return new NetAuthError("unavailable", text, { phase: trace.phase, unanswered: false });
+    const tlsRejected = isTlsRejection(firstLine(details), where);
+    return new NetAuthError("unavailable", text, { phase: trace.phase, unanswered: false, tlsRejected });
   }
   // Deno ends a call this way when, for one, the status message is over its header limit.
   if (err.code === grpc.status.CANCELLED) return bad(`${method} reply was cut off before its status (${details})`);

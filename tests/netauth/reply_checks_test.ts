@@ -110,12 +110,22 @@ Deno.test("the error's text names the status and the cause, the sizes, or the ph
     inCall,
   );
   assert.equal(late.message, "connected to 192.0.2.1:1729, AuthEntity unanswered after 9.9 s");
-  assert.deepEqual(late.transport, { phase: "rpc", unanswered: true });
+  assert.deepEqual(late.transport, { phase: "rpc", unanswered: true, tlsRejected: false });
   const refusedTcp = serviceError(
     grpc.status.UNAVAILABLE,
     "No connection established. Last error: Error: connect ECONNREFUSED 192.0.2.1:1729. Resolution note: ",
   );
   const noTcp = toNetAuthError(refusedTcp, "AuthEntity", where, { phase: "connect", seconds: 0.1 });
   assert.equal(noTcp.message, "no TCP connection to netauth.test:1729: connect ECONNREFUSED 192.0.2.1:1729");
-  assert.deepEqual(noTcp.transport, { phase: "connect", unanswered: false });
+  assert.deepEqual(noTcp.transport, { phase: "connect", unanswered: false, tlsRejected: false });
+  const stranger = serviceError(
+    grpc.status.UNAVAILABLE,
+    "No connection established. Last error: Error: self-signed certificate. Resolution note: ",
+  );
+  const rejected = toNetAuthError(stranger, "AuthEntity", where, {
+    phase: "tls",
+    peer: "192.0.2.1:1729",
+    seconds: 0.1,
+  });
+  assert.deepEqual(rejected.transport, { phase: "tls", unanswered: false, tlsRejected: true });
 });
