@@ -41,6 +41,7 @@ export type Phase = "connect" | "tls" | "rpc";
 
 /** How a transport failure happened, for the decision line and the outage record. */
 export interface TransportFailure {
+  /** How far the connection got. */
   phase: Phase;
   /** Silence until the deadline, rather than an error. */
   unanswered: boolean;

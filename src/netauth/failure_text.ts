@@ -15,7 +15,9 @@ export interface FailureContext {
 
 /** How far a failed connection got: the phase, and the address TCP reached. */
 export interface Reached {
+  /** The phase the failure happened in. */
   phase: Phase;
+  /** The address TCP reached, once it did. */
   peer?: string;
 }
 

@@ -6,7 +6,7 @@ import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
 import { netPermission } from "../sandbox.ts";
 import { type EntityInfo, type NetAuthClient, NetAuthError, type ServerHealth } from "./client.ts";
-import { type ConnectionTrace, traced } from "./connection_trace.ts";
+import { type ConnectionTrace, traceConnections } from "./connection_trace.ts";
 import type { FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
 import { type Entity, type Method, NETAUTH2 } from "./messages.ts";
@@ -37,13 +37,11 @@ const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffs
 export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
   registerHostResolver();
   guardStatus();
+  const credentials = config.pwnMe
+    ? grpc.credentials.createInsecure()
+    : grpc.credentials.createSsl(context.rootCertificate ? Buffer.from(context.rootCertificate) : null);
   const trace: ConnectionTrace = { phase: "connect" };
-  const credentials = traced(
-    config.pwnMe
-      ? grpc.credentials.createInsecure()
-      : grpc.credentials.createSsl(context.rootCertificate ? Buffer.from(context.rootCertificate) : null),
-    trace,
-  );
+  traceConnections(credentials, trace);
   const client = new grpc.Client(targetFor(config.server, config.port), credentials, {
     // Proxy variables come from the user-steerable PAM environment: never consult them.
     "grpc.enable_http_proxy": 0,

@@ -1,14 +1,18 @@
-// Which failures are NetAuth being down and which are the server's own doing. Only a transport
-// failure may let the offline cache answer (README, "Offline cache"); anything the server sent
-// that does not parse or does not fit is a bad reply, and a status it sent is its answer.
+/**
+ * Which failures are NetAuth being down and which are the server's own doing. Only a transport
+ * failure may let the offline cache answer (README, "Offline cache"); anything the server sent
+ * that does not parse or does not fit is a bad reply, and a status it sent is its answer.
+ *
+ * @module
+ */
 import * as grpc from "@grpc/grpc-js";
 import { NetAuthError } from "./client.ts";
 import type { ConnectionTrace } from "./connection_trace.ts";
 import { describeFailure, describeSilence, type FailureContext, isTlsRejection } from "./failure_text.ts";
 
 // Trailers whose grpc-status the server sent as a decimal code, and those it sent as anything else.
-const sentByServer = new WeakSet<grpc.Metadata>();
-const malformedStatus = new WeakMap<grpc.Metadata, string>();
+const sentByServer = new WeakSet<object>();
+const malformedStatus = new WeakMap<object, string>();
 let guarded = false;
 
 /**
@@ -42,9 +46,19 @@ const KIND_BY_SERVER_STATUS: Partial<Record<grpc.status, "unauthenticated" | "no
   [grpc.status.NOT_FOUND]: "not_found",
 };
 
+/** What a failed grpc-js call reports (the part of its `ServiceError` read here). */
+export interface CallFailure {
+  /** The gRPC status code; missing when a filter rejected a message without one. */
+  code?: number;
+  /** The status details: the server's message, or grpc-js's own. */
+  details?: string;
+  /** The trailers the status came in, or grpc-js's own empty metadata. */
+  metadata: object;
+}
+
 /** A failed call as the policy sees it (exported for tests/netauth/reply_checks_test.ts). */
 export function toNetAuthError(
-  err: grpc.ServiceError,
+  err: CallFailure,
   method: string,
   where: FailureContext,
   trace: ConnectionTrace & { seconds: number },
@@ -57,7 +71,7 @@ export function toNetAuthError(
   const status = malformedStatus.get(err.metadata);
   if (status !== undefined) return bad(`grpc-status ${JSON.stringify(status)} is not a status code`);
   if (sentByServer.has(err.metadata)) {
-    const kind = KIND_BY_SERVER_STATUS[err.code] ?? "refused";
+    const kind = KIND_BY_SERVER_STATUS[err.code as grpc.status] ?? "refused";
     return new NetAuthError(
       kind,
       describeFailure(grpc.status[err.code] ?? String(err.code), firstLine(details), where),
