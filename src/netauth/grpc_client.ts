@@ -1,6 +1,10 @@
-// The NetAuth v2 client over @grpc/grpc-js. Loaded only once a request has passed every
-// local check, so bad input never pays for gRPC's start-up. Messages go through our own codec
-// (messages.ts) and grpc-js's generic unary call: no schema is compiled at run time.
+/**
+ * The NetAuth v2 client over @grpc/grpc-js. Loaded only once a request has passed every
+ * local check, so bad input never pays for gRPC's start-up. Messages go through our own codec
+ * (messages.ts) and grpc-js's generic unary call: no schema is compiled at run time.
+ *
+ * @module
+ */
 import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
@@ -12,6 +16,7 @@ import { registerHostResolver, targetFor } from "./host_resolver.ts";
 import { type Entity, type Method, NETAUTH2 } from "./messages.ts";
 import { guardStatus, toNetAuthError } from "./reply_checks.ts";
 
+/** What one run adds to the config for its calls. */
 export interface ClientContext {
   /** The PAM service, sent as `service-name` metadata. */
   service: string;
@@ -26,14 +31,18 @@ export interface ClientContext {
  * 512 KiB leaves room for 1024 groups with half a KiB each. grpc-js refuses a longer message from
  * its length prefix, before buffering it; its own default is 4 MiB.
  */
-export const MAX_REPLY_BYTES = 512 * 1024;
-/** Groups kept from EntityGroups. A reply over either limit is an error, never silently cut. */
-export const MAX_GROUPS = 1024;
-export const MAX_GROUP_NAME = 128;
+const MAX_REPLY_BYTES = 512 * 1024;
+/** Groups kept from EntityGroups, and the longest name. A reply over a limit is an error, never silently cut. */
+const MAX_GROUPS = 1024;
+const MAX_GROUP_NAME = 128;
 
 // grpc-js frames what serialize returns with Buffer methods; ours is a view of the same bytes.
 const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
+/**
+ * The NetAuth client for one run: one HTTP/2 channel to the configured server, every call bounded by
+ * `context.deadline` and every reply by size. Nothing is sent until the first call; `close()` ends the channel.
+ */
 export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
   registerHostResolver();
   guardStatus();

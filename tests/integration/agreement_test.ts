@@ -1,10 +1,10 @@
 // Where users would notice a difference from NetAuth's own Go client (issue 8, item 5), against
 // the scripted server; tests/e2e/netauthd_agreement_test.ts has the real one.
 import assert from "node:assert/strict";
-import { atUnload, it, removeAtUnload, startFaulty, startScripted } from "./fixture.ts";
-import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import type { Fault } from "./faulty_netauth.ts";
-import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
+import { atUnload, it, removeAtUnload, startFaulty, startScripted } from "../../testkit/fixture.ts";
+import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import type { Fault } from "../../testkit/faulty_netauth.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "../../testkit/run_helper.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 
 const scripted = await startScripted({ cache: true });
