@@ -10,6 +10,7 @@ const LAYERS: Record<string, string[]> = {
   "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
   "1 local checks": [
     "file_modes.ts",
+    "deadline.ts",
     "config.ts",
     "certificate.ts",
     "pam_request.ts",
@@ -25,6 +26,8 @@ const LAYERS: Record<string, string[]> = {
   ],
   "2 decisions and services": [
     "policy.ts",
+    "netauth/connection_trace.ts",
+    "netauth/reply_checks.ts",
     "netauth/host_resolver.ts",
     "netauth/grpc_client.ts",
     "cache/lock.ts",

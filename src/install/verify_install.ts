@@ -205,7 +205,7 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   return checks;
 }
 
-/** Everything below the runtime directory (code cache, temporary files) must be root's and not writable by others. */
+/** Everything below the runtime directory (analysis caches, temporary files) must be root's and not writable by others. */
 function runtimeContents(
   root: string,
   at: (path: string) => string,
@@ -239,8 +239,14 @@ function runtimeContents(
 
 /** The options the README requires on every pam_exec line that runs the helper. */
 export function requiredOptions(type: string): string[] {
-  return type === "auth" ? ["expose_authtok", "quiet", "seteuid"] : ["quiet", "seteuid"];
+  return type === "auth" ? ["expose_authtok", "quiet"] : ["quiet"];
 }
+
+/**
+ * Options no such line may carry: `seteuid` makes every uid root before exec, which turns the kernel's
+ * secure-exec off under su and sudo, so LD_PRELOAD from the PAM environment loads into the launcher as root.
+ */
+export const REFUSED_OPTIONS: readonly string[] = ["seteuid"];
 
 async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
   const readDir = inputs.readDir ?? Deno.readDirSync;
@@ -273,10 +279,15 @@ async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
   for (const line of found.values()) {
     const where = `pam ${line.file}:${line.line} ${line.type}`;
     const lacking = requiredOptions(line.type).filter((option) => !hasOption(line.options, option));
+    const refused = REFUSED_OPTIONS.filter((option) => hasOption(line.options, option));
+    const problems = [
+      ...(lacking.length > 0 ? [`lacks ${lacking.join(", ")}`] : []),
+      ...(refused.length > 0 ? [`carries ${refused.join(", ")}`] : []),
+    ];
     checks.push(
-      lacking.length === 0
+      problems.length === 0
         ? ok(`${where}: ${line.options.join(" ")}`)
-        : drift(`${where}: lacks ${lacking.join(", ")} (README, "PAM")`),
+        : drift(`${where}: ${problems.join("; ")} (README, "PAM")`),
     );
   }
   return checks;

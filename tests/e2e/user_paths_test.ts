@@ -141,10 +141,10 @@ it("issue 16: --verify reads PAM files as PAM does, and walks links above the in
     const write = (path: string, text: string) => Deno.writeTextFileSync(`${destdir}${path}`, `${text}\n`);
     write("/etc/pam.d/caps", `AUTH required pam_exec.so quiet ${helper}`);
     write("/etc/pam.d/brackets", `auth required pam_exec.so quiet [${helper}]`);
-    write("/etc/pam.d/slashes", `account required pam_exec.so quiet /usr/local//sbin/./netauth-pam-helper`);
+    write("/etc/pam.d/slashes", `account required pam_exec.so quiet seteuid /usr/local//sbin/./netauth-pam-helper`);
     write("/etc/pam.d/includes", "auth include /etc/netauth-extra");
     write("/etc/netauth-extra", `auth required pam_exec.so quiet seteuid ${helper}`);
-    write("/srv/pam/linked", `session optional pam_exec.so quiet ${helper}`);
+    write("/srv/pam/linked", `session optional pam_exec.so quiet Seteuid ${helper}`);
     Deno.symlinkSync("../../srv/pam/linked", `${pamDir}/linked`);
     write("/srv/pam/users", "");
     Deno.chownSync(`${destdir}/srv/pam/users`, NOBODY, NOBODY);
@@ -164,11 +164,11 @@ it("issue 16: --verify reads PAM files as PAM does, and walks links above the in
     assert.deepEqual(drift, [
       `DRIFT above /usr/local: is a symbolic link and is not owned by root (owner uid ${NOBODY}, mode 777)`,
       `DRIFT pam ${pamDir}/users: symbolic link: /srv/pam/users is not owned by root (owner uid ${NOBODY}, mode 644)`,
-      `DRIFT pam ${pamDir}/brackets:1 auth: lacks expose_authtok, seteuid (README, "PAM")`,
-      `DRIFT pam ${pamDir}/caps:1 auth: lacks expose_authtok, seteuid (README, "PAM")`,
-      `DRIFT pam ${destdir}/etc/netauth-extra:1 auth: lacks expose_authtok (README, "PAM")`,
-      `DRIFT pam ${pamDir}/linked:1 session: lacks seteuid (README, "PAM")`,
-      `DRIFT pam ${pamDir}/slashes:1 account: lacks seteuid (README, "PAM")`,
+      `DRIFT pam ${pamDir}/brackets:1 auth: lacks expose_authtok (README, "PAM")`,
+      `DRIFT pam ${pamDir}/caps:1 auth: lacks expose_authtok (README, "PAM")`,
+      `DRIFT pam ${destdir}/etc/netauth-extra:1 auth: lacks expose_authtok; carries seteuid (README, "PAM")`,
+      `DRIFT pam ${pamDir}/linked:1 session: carries seteuid (README, "PAM")`,
+      `DRIFT pam ${pamDir}/slashes:1 account: carries seteuid (README, "PAM")`,
     ]);
     assert.match(
       verify.out,
