@@ -247,6 +247,14 @@ function pamChecks(inputs: VerifyInputs): Check[] {
   });
 }
 
+/** Prints one `ok ...` or `DRIFT ...` line per check and a closing count; gives back the exit status (0 or 1). */
+export function reportChecks(checks: Check[], print: (line: string) => void): number {
+  for (const check of checks) print(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
+  const drifted = checks.filter((c) => !c.ok).length;
+  print(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
+  return drifted === 0 ? 0 : 1;
+}
+
 /** A manifest this module can check, or why not. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
@@ -286,8 +294,5 @@ if (import.meta.main) {
     destdir: values.destdir,
     pamDir: values["pam-dir"] ?? `${values.destdir}/etc/pam.d`,
   });
-  for (const check of checks) console.log(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
-  const drifted = checks.filter((c) => !c.ok).length;
-  console.log(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
-  Deno.exit(drifted === 0 ? 0 : 1);
+  Deno.exit(reportChecks(checks, console.log));
 }
