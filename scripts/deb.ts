@@ -1,4 +1,4 @@
-// `deno task deb [--outdir DIR] [--version V]`: netauth-pam-helper_<version>_<arch>.deb from this checkout,
+// `deno task deb [--outdir DIR] [--version V] [--compression xz|none]`: netauth-pam-helper_<version>_<arch>.deb from this checkout,
 // reproducibly: SOURCE_DATE_EPOCH from the commit, every mtime clamped to it, root:root owners, fixed
 // modes, dpkg-deb's sorted members. Needs `deno install --frozen` once; no network after that.
 import { parseArgs } from "node:util";
@@ -15,7 +15,7 @@ const DESCRIPTION = `NetAuth logins through pam_exec, sandboxed by Deno
  common-auth and common-account; local accounts never reach it.`;
 
 /** What the launcher, the runtime and the PAM lines use. */
-const DEPENDS = "libc6 (>= 2.27), libgcc-s1, util-linux, libpam-modules, libpam-runtime (>= 1.0.1-6)";
+const DEPENDS = "libc6 (>= 2.27), libgcc-s1, util-linux (>= 2.32), libpam-modules, libpam-runtime (>= 1.0.1-6)";
 
 const decoder = new TextDecoder();
 
@@ -48,14 +48,16 @@ function installedSize(tree: string): number {
 }
 
 async function md5sums(tree: string): Promise<string> {
-  const files = walkTree(tree).filter((rel) => Deno.lstatSync(`${tree}/${rel}`).isFile && !rel.startsWith("etc/"));
+  const files = walkTree(tree).filter((rel) =>
+    Deno.lstatSync(`${tree}/${rel}`).isFile && !rel.startsWith("etc/") && !rel.startsWith("DEBIAN/")
+  );
   const out = await new Deno.Command("md5sum", { args: ["--", ...files], cwd: tree, stdout: "piped" }).output();
   if (!out.success) throw new BuildError("md5sum failed");
   return decoder.decode(out.stdout);
 }
 
 /** Builds the .deb into `outdir`; gives back its path. */
-export async function buildDeb(outdir: string, version: string): Promise<string> {
+export async function buildDeb(outdir: string, version: string, compression = "xz"): Promise<string> {
   const arch = debianArch(Deno.build.arch);
   if (!arch || Deno.build.os !== "linux") {
     throw new BuildError(
@@ -75,6 +77,14 @@ export async function buildDeb(outdir: string, version: string): Promise<string>
       sourceDateEpoch: epoch,
       source: commit && status !== undefined ? { commit, dirty: status !== "" } : null,
     });
+    const overrides = `${tree}/usr/share/lintian/overrides`;
+    Deno.mkdirSync(overrides, { recursive: true });
+    Deno.copyFileSync(`${ROOT}packaging/debian/lintian-overrides`, `${overrides}/${PACKAGE}`);
+    for (const rel of ["usr/share/lintian", "usr/share/lintian/overrides", `usr/share/lintian/overrides/${PACKAGE}`]) {
+      Deno.chmodSync(`${tree}/${rel}`, rel.endsWith(PACKAGE) ? 0o644 : 0o755);
+      Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
+    }
+    Deno.utimeSync(`${tree}/usr/share`, epoch, epoch);
     const control = `${tree}/DEBIAN`;
     Deno.mkdirSync(control);
     const fields = [
@@ -101,7 +111,8 @@ export async function buildDeb(outdir: string, version: string): Promise<string>
     }
     const deb = `${outdir}/${PACKAGE}_${version}_${arch}.deb`;
     const out = await new Deno.Command("dpkg-deb", {
-      args: ["--root-owner-group", "-Zxz", "--build", tree, deb],
+      // One xz thread: multi-threaded xz splits into blocks by thread count, so bytes would depend on the builder.
+      args: ["--root-owner-group", `-Z${compression}`, "--threads-max=1", "--build", tree, deb],
       env: { SOURCE_DATE_EPOCH: String(epoch) },
       stdout: "piped",
       stderr: "piped",
@@ -117,13 +128,19 @@ if (import.meta.main) {
   try {
     const { values } = parseArgs({
       args: Deno.args,
-      options: { outdir: { type: "string", default: `${ROOT}dist` }, version: { type: "string", default: VERSION } },
+      options: {
+        outdir: { type: "string", default: `${ROOT}dist` },
+        version: { type: "string", default: VERSION },
+        // Tests that install the package twice skip xz's minutes; the contents are the same.
+        compression: { type: "string", default: "xz" },
+      },
     });
     if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(values.version)) {
       throw new BuildError(`not a Debian version: ${values.version}`);
     }
     const started = performance.now();
-    const deb = await buildDeb(values.outdir, values.version);
+    if (!["xz", "none"].includes(values.compression)) throw new BuildError("--compression expects xz or none");
+    const deb = await buildDeb(values.outdir, values.version, values.compression);
     const size = Deno.statSync(deb).size;
     console.log(`${deb} (${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
   } catch (err) {

@@ -70,7 +70,7 @@ function changelog(version: string, epoch: number): string {
   );
   return `${PACKAGE} (${version}) unstable; urgency=medium
 
-  * Built from the netauth-pam-helper source tree; see its git history for changes.
+  * Built from the netauth-pam-helper source tree; its git log has the changes.
 
  -- ${MAINTAINER}  ${date}
 `;

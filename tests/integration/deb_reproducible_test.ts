@@ -1,0 +1,86 @@
+// `deno task deb` twice, from two clones of the same commit in different directories, by different users
+// (root, then nobody with umask 027) with different HOME and DENO_DIR: the two .deb files are byte-identical.
+import assert from "node:assert/strict";
+import { commitAsClone, copyCheckout } from "./checkout.ts";
+import { denoDir } from "./run_helper.ts";
+
+const decoder = new TextDecoder();
+const NOBODY = 65534;
+
+async function sha256(path: string): Promise<string> {
+  return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", Deno.readFileSync(path))))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `deno task deb --outdir OUT` in `checkout`, as `uid` when given; the one .deb it wrote. */
+async function buildDeb(checkout: string, out: string, env: Record<string, string>, uid?: number): Promise<string> {
+  const deno = Deno.execPath();
+  const task = [deno, "task", "--quiet", "--config", `${checkout}/deno.json`, "deb", "--outdir", out];
+  const cmd = uid === undefined ? task : [
+    "setpriv",
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    "--clear-groups",
+    "sh",
+    "-c",
+    'umask 027 && exec "$@"',
+    "sh",
+    ...task,
+  ];
+  const res = await new Deno.Command(cmd[0], { args: cmd.slice(1), cwd: checkout, env, clearEnv: true }).output();
+  assert.equal(res.code, 0, decoder.decode(res.stderr));
+  const debs = [...Deno.readDirSync(out)].filter((e) => e.name.endsWith(".deb")).map((e) => `${out}/${e.name}`);
+  assert.equal(debs.length, 1, debs.join());
+  return debs[0];
+}
+
+/** The data members as `tar tv` lists them: what to look at when the hashes differ. */
+function listing(deb: string): string {
+  const out = new Deno.Command("sh", { args: ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar tv --full-time', "sh", deb] })
+    .outputSync();
+  return decoder.decode(out.stdout);
+}
+
+Deno.test({
+  name: "deno task deb: two clones, two users, two caches, one .deb byte for byte",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const base = await Deno.makeTempDir({ prefix: "netauth-deb-repro-" });
+    try {
+      Deno.chmodSync(base, 0o755);
+      const a = `${base}/a/netauth-pam-helper`;
+      const b = `${base}/somewhere/much/deeper/copy`;
+      for (const dir of [a, b]) {
+        await copyCheckout(dir);
+        await commitAsClone(dir);
+      }
+      // The second builder: nobody, its own home and DENO_DIR (seeded with the npm cache: no network).
+      const home = `${base}/nobody-home`;
+      const otherDenoDir = `${home}/.cache/deno`;
+      Deno.mkdirSync(otherDenoDir, { recursive: true });
+      const cp = await new Deno.Command("cp", { args: ["-r", `${denoDir()}/npm`, `${otherDenoDir}/npm`] }).output();
+      assert.equal(cp.code, 0, decoder.decode(cp.stderr));
+      for (const path of [home, b]) {
+        const chown = await new Deno.Command("chown", { args: ["-R", `${NOBODY}:${NOBODY}`, path] }).output();
+        assert.equal(chown.code, 0);
+      }
+      const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+      const first = await buildDeb(a, `${base}/out-a`, {
+        PATH: path,
+        HOME: Deno.env.get("HOME") ?? "/root",
+        DENO_DIR: denoDir(),
+      });
+      const second = await buildDeb(b, `${home}/out`, {
+        PATH: path,
+        HOME: home,
+        DENO_DIR: otherDenoDir,
+        TZ: "Pacific/Kiritimati",
+      }, NOBODY);
+      const [x, y] = [await sha256(first), await sha256(second)];
+      if (x !== y) assert.equal(listing(second), listing(first), "the .deb files differ in their data members");
+      assert.equal(y, x, "the .deb files differ (control member or ar header)");
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
