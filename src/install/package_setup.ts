@@ -99,7 +99,9 @@ export async function setupHost(options: SetupOptions): Promise<number> {
   makeRuntimeDirs(at(PACKAGED.runtimeDir));
   makeLogFile(at(PACKAGED.logFile));
   if (!exists(at(config))) {
-    say(`netauth-pam-helper: no ${config} yet: ${keep}`);
+    say(
+      `netauth-pam-helper: no ${config} yet: NetAuth logins are refused (exit 3) until you write it and run: ${SETUP_COMMAND}`,
+    );
     return SETUP_EXIT.NOT_SET_UP;
   }
   let flags: string[];

@@ -97,8 +97,8 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
   let sshd: Sshd | undefined;
   try {
     server = await startNetAuthd();
-    const first = await buildDeb(`${dir}/v1`, "0.1.0~e2e1");
-    const second = await buildDeb(`${dir}/v2`, "0.1.0~e2e2");
+    const first = await buildDeb(`${dir}/v1`, "0.1.0+e2e1");
+    const second = await buildDeb(`${dir}/v2`, "0.1.0+e2e2");
     root = await privateRoot(dir);
     const r = root;
     const pamBefore = (await r.run("sh", "-c", snapshot)).output;
@@ -141,7 +141,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       "apt-get install with no config yet: installs cleanly, NetAuth logins refused with exit 3",
       async () => {
         const started = performance.now();
-        const res = await r.run("apt-get", "install", "-y", "-q", "--no-download", first);
+        const res = await r.run("apt-get", "install", "-y", "-q", first);
         console.log(`apt-get install: ${Math.round(performance.now() - started)} ms`);
         assert.equal(res.code, 0, res.output);
         assert.match(res.output, /no \/etc\/netauth\/config\.toml yet/, res.output);
@@ -199,9 +199,9 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
     });
 
     await t.step("upgrade to a bumped version: logins keep working, --verify clean", async () => {
-      const res = await r.run("apt-get", "install", "-y", "-q", "--no-download", second);
+      const res = await r.run("apt-get", "install", "-y", "-q", second);
       assert.equal(res.code, 0, res.output);
-      assert.match((await r.run("dpkg-query", "-W", "netauth-pam-helper")).output, /0\.1\.0~e2e2/);
+      assert.match((await r.run("dpkg-query", "-W", "netauth-pam-helper")).output, /0\.1\.0\+e2e2/);
       const ok = await login("alice", ALICE_SECRET);
       assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
       const own = await r.run("netauth-pam-helper", "--verify");

@@ -63,8 +63,13 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
       "usr/local/lib/netauth-pam-helper/manifest.json",
       "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
       "usr/local/sbin/netauth-pam-helper",
+      "usr/local/share/man/man8/netauth-pam-helper.8",
       "var/log/netauth-pam-helper.log",
     ]);
+    assert.equal(
+      Deno.readTextFileSync(`${destdir}/usr/local/share/man/man8/netauth-pam-helper.8`),
+      Deno.readTextFileSync(new URL("../../man/netauth-pam-helper.8", import.meta.url)),
+    );
     for (const name of ["grpc_client", "open", "artefact"]) {
       assert.ok(chunks.some((f) => f.includes(`/${name}-`)), `no ${name} chunk in ${chunks}`);
     }
