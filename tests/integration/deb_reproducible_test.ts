@@ -1,5 +1,6 @@
 // `deno task deb` twice, from two clones of the same commit in different directories, by different users
 // (root, then nobody with umask 027) with different HOME and DENO_DIR: the two .deb files are byte-identical.
+// Then Debian's own judges: lintian, lexgrog and man -l.
 import assert from "node:assert/strict";
 import { commitAsClone, copyCheckout } from "./checkout.ts";
 import { denoDir } from "./run_helper.ts";
@@ -41,6 +42,26 @@ function listing(deb: string): string {
   return decoder.decode(out.stdout);
 }
 
+/** lintian (no error, no warning beyond its overrides), and man-db on the packaged man page. */
+async function judgedByDebianTools(deb: string, dir: string): Promise<void> {
+  const lintian = await new Deno.Command("lintian", { args: ["--fail-on", "error,warning", deb] }).output();
+  const said = decoder.decode(lintian.stdout) + decoder.decode(lintian.stderr);
+  assert.equal(lintian.code, 0, said);
+  assert.doesNotMatch(said, /^[EW]: /m);
+  const x = await new Deno.Command("dpkg-deb", { args: ["-x", deb, `${dir}/x`] }).output();
+  assert.equal(x.code, 0);
+  const page = `${dir}/x/usr/share/man/man8/netauth-pam-helper.8.gz`;
+  const lexgrog = await new Deno.Command("lexgrog", { args: [page] }).output();
+  assert.match(decoder.decode(lexgrog.stdout), /: "netauth-pam-helper - check a login against a NetAuth server/);
+  const man = await new Deno.Command("man", { args: ["-l", page], env: { MANWIDTH: "100", MAN_KEEP_FORMATTING: "" } })
+    .output();
+  assert.equal(man.code, 0, decoder.decode(man.stderr));
+  assert.equal(decoder.decode(man.stderr), "", "man warns about the page");
+  for (const section of ["SYNOPSIS", "EXIT STATUS", "PAM LINES", "OFFLINE CACHE", "SEE ALSO"]) {
+    assert.match(decoder.decode(man.stdout), new RegExp(`^${section}$`, "m"));
+  }
+}
+
 Deno.test({
   name: "deno task deb: two clones, two users, two caches, one .deb byte for byte",
   ignore: Deno.uid() !== 0,
@@ -79,6 +100,7 @@ Deno.test({
       const [x, y] = [await sha256(first), await sha256(second)];
       if (x !== y) assert.equal(listing(second), listing(first), "the .deb files differ in their data members");
       assert.equal(y, x, "the .deb files differ (control member or ar header)");
+      await judgedByDebianTools(first, base);
     } finally {
       await Deno.remove(base, { recursive: true });
     }
