@@ -6,7 +6,16 @@ const SRC = new URL("../src/", import.meta.url).pathname;
 
 /** Lowest first. A new module must be placed here, which is the point: say where it belongs. */
 const LAYERS: Record<string, string[]> = {
-  "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
+  "0 facts": [
+    "version.ts",
+    "log.ts",
+    "exit_codes.ts",
+    "errors.ts",
+    "paths.ts",
+    "digest.ts",
+    "argv.ts",
+    "install/package_layout.ts",
+  ],
   "1 local checks": [
     "file_modes.ts",
     "config.ts",
@@ -41,6 +50,7 @@ const LAYERS: Record<string, string[]> = {
     "manifest.ts",
     "verify_install.ts",
     "verify_build.ts",
+    "install/package_setup.ts",
   ],
 };
 
