@@ -42,6 +42,15 @@ async function stagedRoot(configMode?: number): Promise<string> {
   return root;
 }
 
+async function inStagedRoot(configMode: number | undefined, fn: (root: string) => Promise<void>) {
+  const root = await stagedRoot(configMode);
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
 async function setup(root: string, check = { code: 0, output: "server: ok\n" }) {
   const lines: string[] = [];
   const ran: string[] = [];
@@ -82,8 +91,7 @@ Deno.test({
   name: "--setup without a config: exit 2, one line naming the file and the command, no launcher",
   ...asRoot,
   async fn() {
-    const root = await stagedRoot();
-    try {
+    await inStagedRoot(undefined, async (root) => {
       const r = await setup(root);
       assert.equal(r.code, SETUP_EXIT.NOT_SET_UP);
       assert.match(r.out, /no \/etc\/netauth\/config\.toml yet: .*exit 3.* netauth-pam-helper --setup$/);
@@ -94,9 +102,7 @@ Deno.test({
       assert.equal(info.uid, 0);
       assert.equal(info.mode! & 0o777, 0o755);
       assert.equal(Deno.statSync(`${root}${PACKAGED.logFile}`).mode! & 0o777, 0o640);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
 
@@ -104,8 +110,7 @@ Deno.test({
   name: "--setup with a config others may write: a warning naming the file, nothing written (fail closed)",
   ...asRoot,
   async fn() {
-    const root = await stagedRoot(0o666);
-    try {
+    await inStagedRoot(0o666, async (root) => {
       const r = await setup(root);
       assert.equal(r.code, SETUP_EXIT.NOT_SET_UP);
       assert.match(r.out, /warning: .*config\.toml.*writable/);
@@ -115,9 +120,7 @@ Deno.test({
       );
       assert.ok(!exists(`${root}${PACKAGED.launcher}`));
       assert.ok(!exists(`${root}${PACKAGED.manifest}`));
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
 
@@ -125,8 +128,7 @@ Deno.test({
   name: "--setup with a config: the launcher with the host's sandbox, manifest.json, then --check and --audit",
   ...asRoot,
   async fn() {
-    const root = await stagedRoot(0o644);
-    try {
+    await inStagedRoot(0o644, async (root) => {
       const r = await setup(root);
       assert.equal(r.code, SETUP_EXIT.OK, r.out);
       const launcher = Deno.readTextFileSync(`${root}${PACKAGED.launcher}`);
@@ -138,9 +140,7 @@ Deno.test({
       assert.ok(manifest.sandbox.includes("--allow-net=netauth.test:1729"));
       assert.deepEqual(r.ran, [`${root}${PACKAGED.launcher} --check`, `${root}${PACKAGED.launcher} --audit`]);
       assert.match(r.out, /^check: server: ok$/m);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
 
@@ -148,16 +148,13 @@ Deno.test({
   name: "--setup whose --check fails: the launcher is written, exit 1 and a warning with the command",
   ...asRoot,
   async fn() {
-    const root = await stagedRoot(0o644);
-    try {
+    await inStagedRoot(0o644, async (root) => {
       const r = await setup(root, { code: 9, output: "server: FAIL unreachable\n" });
       assert.equal(r.code, SETUP_EXIT.CHECK_FAILED);
       assert.match(r.out, /^check: server: FAIL unreachable$/m);
       assert.match(r.out, /warning: --check failed \(exit 9.*run: netauth-pam-helper --setup$/);
       assert.ok(exists(`${root}${PACKAGED.launcher}`));
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
 
