@@ -130,12 +130,12 @@ RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (README
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
-# src/install_plan.ts, with full read as root: the strict-modes walk sees every directory up to "/".
+# src/install/install_plan.ts, with full read as root: the strict-modes walk sees every directory up to "/".
 # --print-flags, for runs from source, leaves out the install directory the installed helper also reads.
-print_flags() { deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}; }
+print_flags() { deno_run --allow-read "$ROOT/src/install/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}; }
 # One call writes $1/plan/: flags, baked-args, launcher (PAM runs it) and verify-launcher (the staged build's).
 write_plan() {
-  mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install_plan.ts" \
+  mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install/install_plan.ts" \
     --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --runtime-dir "$RUNTIME_DIR" --plan-dir "$1/plan" \
     --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
     --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
@@ -212,7 +212,7 @@ preflight() {
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
   # PAM runs PREFIX/sbin/$NAME as root: no one else may be able to rename a directory on the way to it.
-  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/verify_install.ts" --prefix-problem "$PREFIX"); then
+  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/install/verify_install.ts" --prefix-problem "$PREFIX"); then
     stop_or_note "unsafe --prefix $PREFIX: $problem; anyone who can rename it could replace what PAM runs as root"
   fi
   FLAGS=
@@ -333,7 +333,7 @@ verify_build() {
   make_runtime_dir "$stage/runtime"
   chmod 0755 "$stage/plan/verify-launcher"
   # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
-  if ! deno_run --allow-run="$stage/plan/verify-launcher" "$ROOT/src/verify_build.ts" "$stage/plan/verify-launcher" $FLAGS; then
+  if ! deno_run --allow-run="$stage/plan/verify-launcher" "$ROOT/src/install/verify_build.ts" "$stage/plan/verify-launcher" $FLAGS; then
     if [ -n "${DENORT_BIN:-}" ]; then
       die "the helper built with DENORT_BIN=$DENORT_BIN is not netauth-pam-helper (see above): DENORT_BIN must name the denort runtime of deno $(deno_version) (denort-<target>.zip of the same Deno release), not deno itself. Nothing was installed"
     fi
@@ -521,7 +521,7 @@ pam_lines() {
   say "Why each line, and complete stacks: $ROOT/pam.d/ (README.md there)"
 }
 
-# manifest.json (src/manifest.ts): per installed file its SHA-256, owner and mode, and what it was built
+# manifest.json (src/install/manifest.ts): per installed file its SHA-256, owner and mode, and what it was built
 # from and with; --verify and --audit check against it.
 write_manifest() {
   if [ "$DRY_RUN" = 1 ]; then
@@ -537,7 +537,7 @@ write_manifest() {
       set -- "$@" --file "${path#"$DESTDIR"}"
     fi
   done <"$STAGE/manifest"
-  deno_run --allow-read --allow-run=git "$ROOT/src/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
+  deno_run --allow-read --allow-run=git "$ROOT/src/install/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
     --prefix "$PREFIX" --mode "$MODE" --artefact "$(artefact "$LIB")" --launcher "$BIN" \
     --runtime-dir "$RUNTIME_DIR" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@" \
     >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
@@ -604,7 +604,7 @@ install_helper() {
 
 verify() {
   [ -f "$MANIFEST_JSON" ] || EXIT=2 die "no $MANIFEST_JSON: nothing to verify (install first, or pass its --prefix/--destdir)"
-  deno_run --allow-read "$ROOT/src/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
+  deno_run --allow-read "$ROOT/src/install/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
     --pam-dir "$DESTDIR/etc/pam.d"
 }
 

@@ -48,7 +48,8 @@ const gzip = (bytes: Uint8Array) => run("gzip", ["-9n"], "gzip", bytes);
 /** The helper's bundle (deno task bundle) and setup.js, built with the frozen npm cache: no network. */
 async function bundles(lib: string): Promise<void> {
   const deno = Deno.execPath();
-  const hint = "run `deno install --frozen` first (the npm cache the lock names)";
+  const hint = "needs the npm packages deno.lock names and deno bundle's esbuild in DENO_DIR: " +
+    "run `deno install --frozen` and one `deno task bundle` where the npm registry is reachable";
   await run(
     deno,
     ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--outdir", lib],

@@ -1,5 +1,9 @@
-// Entry point: wires argv, environment, stdin and the NetAuth client into the commands
-// (src/commands/), then exits with the PAM code. Nothing here decides anything.
+/**
+ * Entry point: wires argv, environment, stdin and the NetAuth client into the commands
+ * (src/commands/), then exits with the PAM code. Nothing here decides anything.
+ *
+ * @module
+ */
 import { parseCommandLine } from "./cli.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";
@@ -11,7 +15,8 @@ import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
-import { decide } from "./policy.ts";
+import { type Decide, decide } from "./policy.ts";
+
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
 import { warmUpTls } from "./netauth/tls_warm_up.ts";
@@ -78,8 +83,8 @@ async function main(): Promise<ExitCode> {
       });
     case "run": {
       // The deadline covers everything, a stalled stdin included. Performance (README): the timer is
-      // armed at the first step that can block (opening the cache, else loading the config), so a
-      // PAM request refused on sight never pays for Deno's timers (~3 MiB); it fires at the same time.
+      // armed at the first step that can block (loading the config), so a PAM request refused on
+      // sight never pays for Deno's timers (~3 MiB); it fires at the same time.
       const reason = `deadline of ${options.timeoutSeconds}s passed`;
       let armed = false;
       const armDeadline = () => {
@@ -91,10 +96,13 @@ async function main(): Promise<ExitCode> {
         );
       };
       const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
-      if (options.cache) armDeadline();
-      // The cache's modules (and scrypt) load only where a cache is configured.
-      const cached = options.cache &&
-        await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
+      const cache = options.cache;
+      // The cache (its modules, node:crypto, the directory walk) opens at the decision: only a request
+      // that passed every local check pays for it.
+      const decideWithCache: Decide = async (...call) => {
+        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline);
+        return await (cached ?? decide)(...call);
+      };
       const result = await handleLogin({ requireGroups: options.requireGroups }, {
         getEnv: (name) => Deno.env.get(name),
         // A getter: creating the stream costs ~2 MiB, and a request refused on sight never reads it.
@@ -106,7 +114,7 @@ async function main(): Promise<ExitCode> {
         warmUpTls,
         connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
         logger,
-        decide: cached || decide,
+        decide: cache ? decideWithCache : decide,
       });
       return finish(result.exit, result.outcome, result.msg, result.fields);
     }

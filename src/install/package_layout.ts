@@ -1,6 +1,10 @@
-// Where the Debian package (scripts/deb.ts) puts things, and what `netauth-pam-helper --setup` writes on
-// the host (src/install/package_setup.ts): one table for the builder, the setup step and their tests.
-// The same tree as `install.sh --prefix /usr --mode bundle`, so --audit and --verify read it unchanged.
+/**
+ * Where the Debian package (scripts/deb.ts) puts things, and what `netauth-pam-helper --setup` writes on
+ * the host (src/install/package_setup.ts): one table for the builder, the setup step and their tests.
+ * The same tree as `install.sh --prefix /usr --mode bundle`, so --audit and --verify read it unchanged.
+ *
+ * @module
+ */
 
 /** The package's name, its launcher's and its directories'. */
 export const PACKAGE = "netauth-pam-helper";

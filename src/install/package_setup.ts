@@ -1,13 +1,17 @@
-// `netauth-pam-helper --setup` and `--verify` for the Debian package (bundled into
-// /usr/lib/netauth-pam-helper/setup.js, run by the packaged deno as root; postinst runs --setup).
-// The sandbox names the host's server, so the launcher is written here, on the host, by the same
-// src/install_plan.ts install.sh uses. Without a usable config nothing is written: the shipped front
-// script keeps refusing NetAuth logins with exit 3.
-import { flagsFor, planFiles } from "../install_plan.ts";
+/**
+ * `netauth-pam-helper --setup` and `--verify` for the Debian package (bundled into
+ * /usr/lib/netauth-pam-helper/setup.js, run by the packaged deno as root; postinst runs --setup).
+ * The sandbox names the host's server, so the launcher is written here, on the host, by the same
+ * src/install/install_plan.ts install.sh uses. Without a usable config nothing is written: the shipped front
+ * script keeps refusing NetAuth logins with exit 3.
+ *
+ * @module
+ */
+import { flagsFor, planFiles } from "./install_plan.ts";
 import { octalMode } from "../file_modes.ts";
 import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
-import { parseManifest, reportChecks, verifyInstall } from "../verify_install.ts";
+import { parseManifest, reportChecks, verifyInstall } from "./verify_install.ts";
 import { sha256Hex } from "../digest.ts";
 import { PACKAGED, SETUP_COMMAND } from "./package_layout.ts";
 
@@ -16,9 +20,11 @@ const SETPRIV = "/usr/bin/setpriv";
 /** Exit statuses of --setup: 0 set up and checked; 1 set up, but --check failed; 2 nothing written. */
 export const SETUP_EXIT = { OK: 0, CHECK_FAILED: 1, NOT_SET_UP: 2 } as const;
 
-/** Where the packaged tree is: "" on a host, a staging directory in tests. */
+/** How --setup reaches the host. */
 export interface SetupOptions {
+  /** Where the packaged tree is: "" on a host, a staging directory in tests. */
   destdir: string;
+  /** Prints one line for the admin. */
   print: (line: string) => void;
   /** Runs the written launcher with one argument (--check, --audit); gives back its exit code and output. */
   runLauncher: (path: string, arg: string) => Promise<{ code: number; output: string }>;

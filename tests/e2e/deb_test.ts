@@ -6,7 +6,7 @@
 // namespace: the host's dpkg database, /etc/pam.d and /etc/netauth never change, and a killed test
 // leaves nothing behind.
 import assert from "node:assert/strict";
-import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
+import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import { freeIds, missingNssCache } from "./nss_cache.ts";
 import { e2eTest, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
 import { missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";

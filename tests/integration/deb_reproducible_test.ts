@@ -3,7 +3,7 @@
 // Then Debian's own judges: lintian, lexgrog and man -l.
 import assert from "node:assert/strict";
 import { commitAsClone, copyCheckout } from "./checkout.ts";
-import { denoDir } from "./run_helper.ts";
+import { denoDir } from "../../testkit/run_helper.ts";
 
 const decoder = new TextDecoder();
 const NOBODY = 65534;
@@ -75,12 +75,16 @@ Deno.test({
         await copyCheckout(dir);
         await commitAsClone(dir);
       }
-      // The second builder: nobody, its own home and DENO_DIR (seeded with the npm cache: no network).
+      // The second builder: nobody, its own home and DENO_DIR (seeded from ours), and no CA bundle: no network.
       const home = `${base}/nobody-home`;
       const otherDenoDir = `${home}/.cache/deno`;
       Deno.mkdirSync(otherDenoDir, { recursive: true });
-      const cp = await new Deno.Command("cp", { args: ["-r", `${denoDir()}/npm`, `${otherDenoDir}/npm`] }).output();
-      assert.equal(cp.code, 0, decoder.decode(cp.stderr));
+      // npm/: what `deno install --frozen` fetched; dl/: the esbuild `deno bundle` fetched on its first run.
+      for (const sub of ["npm", "dl"]) {
+        const cp = await new Deno.Command("cp", { args: ["-r", `${denoDir()}/${sub}`, `${otherDenoDir}/${sub}`] })
+          .output();
+        assert.equal(cp.code, 0, decoder.decode(cp.stderr));
+      }
       for (const path of [home, b]) {
         const chown = await new Deno.Command("chown", { args: ["-R", `${NOBODY}:${NOBODY}`, path] }).output();
         assert.equal(chown.code, 0);

@@ -2,7 +2,7 @@
 // from different directories, users' caches and working directories, are byte-identical.
 import assert from "node:assert/strict";
 import { copyCheckout } from "./checkout.ts";
-import { denoDir } from "./run_helper.ts";
+import { denoDir } from "../../testkit/run_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const decoder = new TextDecoder();

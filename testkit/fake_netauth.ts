@@ -1,8 +1,8 @@
 // A scripted NetAuth v2 server for the faults the real netauthd cannot produce on demand:
 // hangs, INTERNAL, foreign certificates, plaintext. It records what reaches it.
 import * as grpc from "@grpc/grpc-js";
-import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups, Method } from "../../src/netauth/messages.ts";
-import { NETAUTH2 } from "../../src/netauth/messages.ts";
+import * as protoLoader from "@grpc/proto-loader";
+import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups } from "../src/netauth/messages.ts";
 
 /** Every server starts with these; frozen, so a test changes only its own server's `secrets`. */
 export const SECRETS: Readonly<Record<string, string>> = Object.freeze({
@@ -67,28 +67,23 @@ export interface FakeNetAuth {
   stop(): Promise<void>;
 }
 
-const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+// Requests decoded and replies encoded by proto-loader (protobufjs) from proto/, not by the helper's
+// codec, so that a codec bug on either side shows as a failed call. keepCase: the .proto's field names.
+// AuthRequest.Secret is `bytes` there, so it arrives as the bytes on the wire (a Buffer).
+const FROM_PROTO = protoLoader.loadSync("netauth_v2.proto", {
+  includeDirs: [new URL("../proto", import.meta.url).pathname],
+  keepCase: true,
+})["netauth.v2.NetAuth2"] as grpc.ServiceDefinition;
 // Encoding 600,000 groups takes a while: done once per reply object, so that tests time the helper.
 const encoded = new WeakMap<object, Buffer>();
-const serverSide = <Req, Reply>(m: Method<Req, Reply>, cacheReplies = false) => ({
-  path: m.path,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: (r: Req) => toBuffer(m.request.encode(r)),
-  requestDeserialize: (b: Buffer) => m.request.decode(b),
-  responseSerialize: (r: Reply) => {
-    if (!cacheReplies) return toBuffer(m.reply.encode(r));
-    if (!encoded.has(r as object)) encoded.set(r as object, toBuffer(m.reply.encode(r)));
+const cachingReplies = (m: grpc.MethodDefinition<unknown, unknown>) => ({
+  ...m,
+  responseSerialize(r: unknown) {
+    if (!encoded.has(r as object)) encoded.set(r as object, m.responseSerialize(r));
     return encoded.get(r as object)!;
   },
-  responseDeserialize: (b: Buffer) => m.reply.decode(b),
 });
-// The same codec as the helper's, server side: AuthRequest.Secret is read as the bytes on the wire.
-const service = Object.fromEntries(
-  Object.entries(NETAUTH2).map((
-    [name, m],
-  ) => [name, serverSide(m as Method<unknown, unknown>, name === "EntityGroups")]),
-) as grpc.ServiceDefinition;
+const service: grpc.ServiceDefinition = { ...FROM_PROTO, EntityGroups: cachingReplies(FROM_PROTO.EntityGroups) };
 const groupReplies = new WeakMap<readonly string[], ListOfGroups>();
 function groupReply(groups: readonly string[]) {
   if (!groupReplies.has(groups)) groupReplies.set(groups, { Groups: groups.map((Name) => ({ Name })) });
