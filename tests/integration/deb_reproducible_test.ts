@@ -13,7 +13,7 @@ async function sha256(path: string): Promise<string> {
     .map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** `deno task deb --outdir OUT` in `checkout`, as `uid` when given; the one .deb it wrote. */
+/** `deno task deb --outdir OUT` in `checkout`; as `uid` with only `env` when given; the one .deb it wrote. */
 async function buildDeb(checkout: string, out: string, env: Record<string, string>, uid?: number): Promise<string> {
   const deno = Deno.execPath();
   const task = [deno, "task", "--quiet", "--config", `${checkout}/deno.json`, "deb", "--outdir", out];
@@ -28,7 +28,8 @@ async function buildDeb(checkout: string, out: string, env: Record<string, strin
     "sh",
     ...task,
   ];
-  const res = await new Deno.Command(cmd[0], { args: cmd.slice(1), cwd: checkout, env, clearEnv: true }).output();
+  const clearEnv = uid !== undefined;
+  const res = await new Deno.Command(cmd[0], { args: cmd.slice(1), cwd: checkout, env, clearEnv }).output();
   assert.equal(res.code, 0, decoder.decode(res.stderr));
   const debs = [...Deno.readDirSync(out)].filter((e) => e.name.endsWith(".deb")).map((e) => `${out}/${e.name}`);
   assert.equal(debs.length, 1, debs.join());
@@ -75,11 +76,13 @@ Deno.test({
         await copyCheckout(dir);
         await commitAsClone(dir);
       }
-      // The second builder: nobody, its own home and DENO_DIR (seeded from ours), and no CA bundle: no network.
+      // The first builder: root, as it is (its DENO_DIR has deno bundle's esbuild after the first bundle).
+      const first = await buildDeb(a, `${base}/out-a`, {});
+      // The second: nobody, umask 027, its own home and DENO_DIR (seeded from root's: npm/ what `deno install
+      // --frozen` fetched, dl/ the esbuild deno bundle fetched), an environment without any CA bundle: no network.
       const home = `${base}/nobody-home`;
       const otherDenoDir = `${home}/.cache/deno`;
       Deno.mkdirSync(otherDenoDir, { recursive: true });
-      // npm/: what `deno install --frozen` fetched; dl/: the esbuild `deno bundle` fetched on its first run.
       for (const sub of ["npm", "dl"]) {
         const cp = await new Deno.Command("cp", { args: ["-r", `${denoDir()}/${sub}`, `${otherDenoDir}/${sub}`] })
           .output();
@@ -89,14 +92,8 @@ Deno.test({
         const chown = await new Deno.Command("chown", { args: ["-R", `${NOBODY}:${NOBODY}`, path] }).output();
         assert.equal(chown.code, 0);
       }
-      const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
-      const first = await buildDeb(a, `${base}/out-a`, {
-        PATH: path,
-        HOME: Deno.env.get("HOME") ?? "/root",
-        DENO_DIR: denoDir(),
-      });
       const second = await buildDeb(b, `${home}/out`, {
-        PATH: path,
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
         HOME: home,
         DENO_DIR: otherDenoDir,
         TZ: "Pacific/Kiritimati",
