@@ -101,7 +101,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
     const second = await buildDeb(`${dir}/v2`, "0.1.0+e2e2");
     root = await privateRoot(dir);
     const r = root;
-    const pamBefore = (await r.run("sh", "-c", snapshot)).output;
+    let pamBefore = (await r.run("sh", "-c", snapshot)).output;
     const service = `netauth-deb-e2e-${Deno.pid}`;
     const log = async () => (await r.run("cat", "/var/log/netauth-pam-helper.log")).output;
     const login = async (user: string, password: string) => {
@@ -131,6 +131,41 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       assert.equal(nss.code, 0, nss.output);
       assert.match((await r.run("getent", "passwd", "alice")).output, /^alice:/);
     });
+
+    await t.step(
+      "a fresh host: no source install's files (this host's tests may leave them below the overlay)",
+      async () => {
+        const clean = await r.run(
+          "sh",
+          "-c",
+          [
+            "rm -rf /usr/local/lib/netauth-pam-helper /usr/local/sbin/netauth-pam-helper /etc/logrotate.d/netauth-pam-helper",
+            "if ! dpkg -S /usr/share/pam-configs/netauth >/dev/null 2>&1; then rm -f /usr/share/pam-configs/netauth; fi",
+            "pam-auth-update --package",
+          ].join(" && "),
+        );
+        assert.equal(clean.code, 0, clean.output);
+        pamBefore = (await r.run("sh", "-c", snapshot)).output;
+      },
+    );
+
+    await t.step(
+      "a source install in /usr/local: apt-get install refuses it with a message, changes nothing",
+      async () => {
+        const record = "/usr/local/lib/netauth-pam-helper/installed-files";
+        await r.run("sh", "-c", `mkdir -p /usr/local/lib/netauth-pam-helper && touch ${record}`);
+        try {
+          const res = await r.run("apt-get", "install", "-y", "-q", first);
+          assert.notEqual(res.code, 0, res.output);
+          assert.match(res.output, /a source install \(install\.sh\) is on this host[\s\S]*install\.sh --uninstall/);
+          const status = await r.run("dpkg-query", "-W", "-f=${db:Status-Status}", "netauth-pam-helper");
+          assert.notEqual(status.output, "installed", status.output);
+          assert.equal((await r.run("sh", "-c", snapshot)).output, pamBefore);
+        } finally {
+          await r.run("rm", "-rf", "/usr/local/lib/netauth-pam-helper");
+        }
+      },
+    );
 
     await t.step("no deno on PATH and npm's directory hidden in the private root", async () => {
       const which = await r.run("sh", "-c", "command -v deno || ls /usr/lib/node_modules");
