@@ -115,23 +115,6 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       };
     };
 
-    await t.step("NetAuth's alice in NSS (libnss-cache files, as nsscache writes them), PAM services", async () => {
-      const id = await freeIds(1);
-      const nss = await r.run(
-        "sh",
-        "-c",
-        [
-          "sed -i 's/^\\(passwd\\|group\\):\\(\\s*\\)files\\b/\\1:\\2files cache/' /etc/nsswitch.conf",
-          `echo 'alice:*:${id}:${id}:NetAuth alice:/tmp:/bin/sh' >/etc/passwd.cache`,
-          `echo 'netauth${id}:*:${id}:' >/etc/group.cache`,
-          `printf '@include common-auth\\n@include common-account\\n' >/etc/pam.d/${service}`,
-          `printf '@include common-auth\\n@include common-account\\nsession required pam_permit.so\\n' >/etc/pam.d/sshd-${service}`,
-        ].join(" && "),
-      );
-      assert.equal(nss.code, 0, nss.output);
-      assert.match((await r.run("getent", "passwd", "alice")).output, /^alice:/);
-    });
-
     await t.step(
       "a fresh host: no source install's files (this host's tests may leave them below the overlay)",
       async () => {
@@ -166,6 +149,23 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
         }
       },
     );
+
+    await t.step("NetAuth's alice in NSS (libnss-cache files, as nsscache writes them), PAM services", async () => {
+      const id = await freeIds(1);
+      const nss = await r.run(
+        "sh",
+        "-c",
+        [
+          "sed -i 's/^\\(passwd\\|group\\):\\(\\s*\\)files\\b/\\1:\\2files cache/' /etc/nsswitch.conf",
+          `echo 'alice:*:${id}:${id}:NetAuth alice:/tmp:/bin/sh' >/etc/passwd.cache`,
+          `echo 'netauth${id}:*:${id}:' >/etc/group.cache`,
+          `printf '@include common-auth\\n@include common-account\\n' >/etc/pam.d/${service}`,
+          `printf '@include common-auth\\n@include common-account\\nsession required pam_permit.so\\n' >/etc/pam.d/sshd-${service}`,
+        ].join(" && "),
+      );
+      assert.equal(nss.code, 0, nss.output);
+      assert.match((await r.run("getent", "passwd", "alice")).output, /^alice:/);
+    });
 
     await t.step("no deno on PATH and npm's directory hidden in the private root", async () => {
       const which = await r.run("sh", "-c", "command -v deno || ls /usr/lib/node_modules");
