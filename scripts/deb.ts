@@ -87,6 +87,7 @@ export async function buildDeb(outdir: string, version: string, compression = "x
     Deno.utimeSync(`${tree}/usr/share`, epoch, epoch);
     const control = `${tree}/DEBIAN`;
     Deno.mkdirSync(control);
+    Deno.chmodSync(control, 0o755); // whatever the builder's umask
     const fields = [
       `Package: ${PACKAGE}`,
       `Version: ${version}`,
