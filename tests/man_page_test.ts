@@ -70,3 +70,21 @@ Deno.test("man page: the sections issue 18 asks for, in order", () => {
     "SEE ALSO",
   ]);
 });
+
+Deno.test("man page: PAM LINES are the package's profile (pam.d/debian/netauth with /usr/sbin), word for word", () => {
+  const profile = Deno.readTextFileSync(new URL("../pam.d/debian/netauth", import.meta.url));
+  const words = (line: string) => line.trim().split(/\s+/).join(" ");
+  const want: string[] = [];
+  let type = "";
+  for (const line of profile.split("\n")) {
+    const header = /^(Auth|Account):$/.exec(line);
+    if (header) type = header[1].toLowerCase();
+    else if (/^\s/.test(line) && line.trim() && type) {
+      want.push(words(`${type} ${line.replaceAll("/usr/local/sbin/", "/usr/sbin/")}`));
+    } else if (!/^\s/.test(line)) type = "";
+  }
+  const section = PAGE.split(".SH PAM LINES\n")[1].split("\n.SH ")[0];
+  const got = section.split(".nf\n")[1].split("\n.fi")[0].split("\n").filter((l) => !l.startsWith("."))
+    .map((l) => words(l.replaceAll("\\-", "-")));
+  assert.deepEqual(got, want);
+});
