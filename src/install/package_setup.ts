@@ -74,9 +74,11 @@ function makeRuntimeDirs(root: string): void {
 
 /** The log file pam_exec appends to: root's, readable by adm (root's group without one), 0640. */
 function makeLogFile(path: string): void {
-  const file = Deno.openSync(path, { append: true, create: true, mode: 0o640 });
-  file.close();
-  if (Deno.lstatSync(path).isSymlink) throw new Error(`${path} is a symbolic link: remove it`);
+  // pam_exec appends to it as root: a link (or anything but a file) there could point root's writes elsewhere.
+  if (exists(path) && !Deno.lstatSync(path).isFile) {
+    throw new Error(`${path} is not a regular file (a symbolic link?): remove it`);
+  }
+  Deno.openSync(path, { append: true, create: true, mode: 0o640 }).close();
   let gid = 0;
   try {
     const group = Deno.readTextFileSync("/etc/group").split("\n").find((l) => l.startsWith("adm:"));
