@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { debianArch, PACKAGED } from "../../src/install/package_layout.ts";
 import { hostManifest, SETUP_EXIT, setupHost } from "../../src/install/package_setup.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../../src/manifest_format.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
-const asRoot = { ignore: Deno.uid() !== 0 };
+const root = needsRoot("setup chowns to root");
 
 const build: Manifest = {
   format: MANIFEST_FORMAT,
@@ -87,9 +88,8 @@ Deno.test("the host's manifest: the build's files plus the launcher, sorted; the
   assert.equal(host.artefact, PACKAGED.artefact);
 });
 
-Deno.test({
+testWhere(root, {
   name: "--setup without a config: exit 2, one line naming the file and the command, no launcher",
-  ...asRoot,
   async fn() {
     await inStagedRoot(undefined, async (root) => {
       const r = await setup(root);
@@ -106,9 +106,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testWhere(root, {
   name: "--setup with a config others may write: a warning naming the file, nothing written (fail closed)",
-  ...asRoot,
   async fn() {
     await inStagedRoot(0o666, async (root) => {
       const r = await setup(root);
@@ -124,9 +123,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testWhere(root, {
   name: "--setup with a config: the launcher with the host's sandbox, manifest.json, then --check and --audit",
-  ...asRoot,
   async fn() {
     await inStagedRoot(0o644, async (root) => {
       const r = await setup(root);
@@ -144,9 +142,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testWhere(root, {
   name: "--setup whose --check fails: the launcher is written, exit 1 and a warning with the command",
-  ...asRoot,
   async fn() {
     await inStagedRoot(0o644, async (root) => {
       const r = await setup(root, { code: 9, output: "server: FAIL unreachable\n" });
@@ -158,17 +155,19 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "the package's front script without a launcher: exit 3, one log line naming the config and the command",
-  ignore: exists(PACKAGED.launcher),
-  async fn() {
-    const script = new URL("../../packaging/netauth-pam-helper.sh", import.meta.url).pathname;
-    const out = await new Deno.Command(script, { env: { PAM_TYPE: "auth", PAM_USER: "alice" }, stdin: "null" })
-      .output();
-    assert.equal(out.code, 3);
-    assert.equal(new TextDecoder().decode(out.stdout), "");
-    const lines = new TextDecoder().decode(out.stderr).trimEnd().split("\n");
-    assert.equal(lines.length, 1, lines.join("\n"));
-    assert.match(lines[0], /^level=error msg=".*\/etc\/netauth\/config\.toml.*netauth-pam-helper --setup" .*exit=3$/);
+testWhere(
+  exists(PACKAGED.launcher) ? `a packaged install is on this host (${PACKAGED.launcher})` : undefined,
+  {
+    name: "the package's front script without a launcher: exit 3, one log line naming the config and the command",
+    async fn() {
+      const script = new URL("../../packaging/netauth-pam-helper.sh", import.meta.url).pathname;
+      const out = await new Deno.Command(script, { env: { PAM_TYPE: "auth", PAM_USER: "alice" }, stdin: "null" })
+        .output();
+      assert.equal(out.code, 3);
+      assert.equal(new TextDecoder().decode(out.stdout), "");
+      const lines = new TextDecoder().decode(out.stderr).trimEnd().split("\n");
+      assert.equal(lines.length, 1, lines.join("\n"));
+      assert.match(lines[0], /^level=error msg=".*\/etc\/netauth\/config\.toml.*netauth-pam-helper --setup" .*exit=3$/);
+    },
   },
-});
+);

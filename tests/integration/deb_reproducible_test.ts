@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { commitAsClone, copyCheckout } from "./checkout.ts";
 import { denoDir } from "../../testkit/run_helper.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
 const decoder = new TextDecoder();
 const NOBODY = 65534;
@@ -63,9 +64,8 @@ async function judgedByDebianTools(deb: string, dir: string): Promise<void> {
   }
 }
 
-Deno.test({
+testWhere(needsRoot("the second build runs as nobody"), {
   name: "deno task deb: two clones, two users, two caches, one .deb byte for byte",
-  ignore: Deno.uid() !== 0,
   async fn() {
     const base = await Deno.makeTempDir({ prefix: "netauth-deb-repro-" });
     try {
