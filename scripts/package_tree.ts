@@ -124,6 +124,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
     at(`${PACKAGED.doc}/changelog.gz`),
     await gzip(new TextEncoder().encode(changelog(options.version, options.sourceDateEpoch))),
   );
+  Deno.chmodSync(options.dir, 0o755); // the tree's root is the members' "./": not the builder's umask
   for (const rel of walkTree(options.dir)) {
     const info = Deno.lstatSync(`${options.dir}/${rel}`);
     Deno.chmodSync(`${options.dir}/${rel}`, info.isDirectory || (info.mode! & 0o100) ? 0o755 : 0o644);
