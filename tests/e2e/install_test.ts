@@ -188,6 +188,7 @@ it("--dry-run is a preview: no server, no build (compile mode offline), every ac
       `would run: chmod 0700 ${destdir}/var/c`,
       `would create: ${destdir}/var/log/netauth-pam-helper.log (root:adm, mode 0640)`,
       `would install: ${destdir}/etc/logrotate.d/netauth-pam-helper (mode 0644)`,
+      `would install: ${destdir}/usr/local/share/man/man8/netauth-pam-helper.8 (mode 0644)`,
       `would install: ${destdir}/usr/share/pam-configs/netauth (mode 0644)`,
       `would write: ${lib}/manifest.json`,
       `would write: ${lib}/installed-files`,
@@ -505,6 +506,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       "/etc/logrotate.d/netauth-pam-helper",
       ...[...chunks, "deno", "netauth-pam-helper.js"].map((f) => `${LIB}/${f}`).sort(),
       "/usr/local/sbin/netauth-pam-helper",
+      "/usr/local/share/man/man8/netauth-pam-helper.8",
       "/usr/share/pam-configs/netauth",
     ]);
     for (const file of manifest.files) {
