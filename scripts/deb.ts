@@ -56,6 +56,48 @@ async function md5sums(tree: string): Promise<string> {
   return decoder.decode(out.stdout);
 }
 
+/** The reasons lintian's tags on the upstream Deno binary are kept (packaging/debian/lintian-overrides). */
+function addLintianOverrides(tree: string, epoch: number): void {
+  const overrides = `${tree}/usr/share/lintian/overrides`;
+  Deno.mkdirSync(overrides, { recursive: true });
+  Deno.copyFileSync(`${ROOT}packaging/debian/lintian-overrides`, `${overrides}/${PACKAGE}`);
+  for (const rel of ["usr/share/lintian", "usr/share/lintian/overrides", `usr/share/lintian/overrides/${PACKAGE}`]) {
+    Deno.chmodSync(`${tree}/${rel}`, rel.endsWith(PACKAGE) ? 0o644 : 0o755);
+    Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
+  }
+  Deno.utimeSync(`${tree}/usr/share`, epoch, epoch);
+}
+
+/** DEBIAN/: control, md5sums, conffiles and the maintainer scripts, with fixed modes and mtimes. */
+async function writeControlDir(tree: string, build: { version: string; arch: string; epoch: number }): Promise<void> {
+  const { version, arch, epoch } = build;
+  const control = `${tree}/DEBIAN`;
+  Deno.mkdirSync(control);
+  Deno.chmodSync(control, 0o755); // whatever the builder's umask
+  const fields = [
+    `Package: ${PACKAGE}`,
+    `Version: ${version}`,
+    `Architecture: ${arch}`,
+    `Maintainer: ${MAINTAINER}`,
+    `Installed-Size: ${installedSize(tree)}`,
+    `Depends: ${DEPENDS}`,
+    "Section: admin",
+    "Priority: optional",
+    `Description: ${DESCRIPTION}`,
+  ];
+  Deno.writeTextFileSync(`${control}/control`, `${fields.join("\n")}\n`);
+  Deno.writeTextFileSync(`${control}/md5sums`, await md5sums(tree));
+  Deno.writeTextFileSync(`${control}/conffiles`, CONFFILES.map((c) => `${c}\n`).join(""));
+  for (const script of ["preinst", "postinst", "prerm", "postrm"]) {
+    Deno.copyFileSync(`${ROOT}packaging/debian/${script}`, `${control}/${script}`);
+    Deno.chmodSync(`${control}/${script}`, 0o755);
+  }
+  for (const name of ["control", "md5sums", "conffiles"]) Deno.chmodSync(`${control}/${name}`, 0o644);
+  for (const rel of ["DEBIAN", ...walkTree(control).map((n) => `DEBIAN/${n}`)]) {
+    Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
+  }
+}
+
 /** Builds the .deb into `outdir`; gives back its path. */
 export async function buildDeb(outdir: string, version: string, compression = "xz"): Promise<string> {
   const arch = debianArch(Deno.build.arch);
@@ -77,39 +119,8 @@ export async function buildDeb(outdir: string, version: string, compression = "x
       sourceDateEpoch: epoch,
       source: commit && status !== undefined ? { commit, dirty: status !== "" } : null,
     });
-    const overrides = `${tree}/usr/share/lintian/overrides`;
-    Deno.mkdirSync(overrides, { recursive: true });
-    Deno.copyFileSync(`${ROOT}packaging/debian/lintian-overrides`, `${overrides}/${PACKAGE}`);
-    for (const rel of ["usr/share/lintian", "usr/share/lintian/overrides", `usr/share/lintian/overrides/${PACKAGE}`]) {
-      Deno.chmodSync(`${tree}/${rel}`, rel.endsWith(PACKAGE) ? 0o644 : 0o755);
-      Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
-    }
-    Deno.utimeSync(`${tree}/usr/share`, epoch, epoch);
-    const control = `${tree}/DEBIAN`;
-    Deno.mkdirSync(control);
-    Deno.chmodSync(control, 0o755); // whatever the builder's umask
-    const fields = [
-      `Package: ${PACKAGE}`,
-      `Version: ${version}`,
-      `Architecture: ${arch}`,
-      `Maintainer: ${MAINTAINER}`,
-      `Installed-Size: ${installedSize(tree)}`,
-      `Depends: ${DEPENDS}`,
-      "Section: admin",
-      "Priority: optional",
-      `Description: ${DESCRIPTION}`,
-    ];
-    Deno.writeTextFileSync(`${control}/control`, `${fields.join("\n")}\n`);
-    Deno.writeTextFileSync(`${control}/md5sums`, await md5sums(tree));
-    Deno.writeTextFileSync(`${control}/conffiles`, CONFFILES.map((c) => `${c}\n`).join(""));
-    for (const script of ["preinst", "postinst", "prerm", "postrm"]) {
-      Deno.copyFileSync(`${ROOT}packaging/debian/${script}`, `${control}/${script}`);
-      Deno.chmodSync(`${control}/${script}`, 0o755);
-    }
-    for (const name of ["control", "md5sums", "conffiles"]) Deno.chmodSync(`${control}/${name}`, 0o644);
-    for (const rel of ["DEBIAN", ...walkTree(control).map((n) => `DEBIAN/${n}`)]) {
-      Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
-    }
+    addLintianOverrides(tree, epoch);
+    await writeControlDir(tree, { version, arch, epoch });
     const deb = `${outdir}/${PACKAGE}_${version}_${arch}.deb`;
     const out = await new Deno.Command("dpkg-deb", {
       // One xz thread: multi-threaded xz splits into blocks by thread count, so bytes would depend on the builder.
