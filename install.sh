@@ -122,11 +122,11 @@ STAGE_BIN=$DESTDIR$BIN
 STAGE_LIB=$DESTDIR$LIB
 MANIFEST=$STAGE_LIB/installed-files # one path per line, for --uninstall
 MANIFEST_JSON=$STAGE_LIB/manifest.json # hashes, owners, modes, provenance: for --verify and --audit
-RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (README, "Threat model")
+RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (docs/security.md, "Threat model")
 # A profile of that name install.sh did not write, kept (with --force) until --uninstall puts it back.
 PROFILE_BACKUP=$STAGE_LIB/pam-configs-netauth.orig
 LOGROTATE=/etc/logrotate.d/$NAME
-RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (README, "install.sh")
+RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (docs/install.md, "Bundle mode's own deno")
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
@@ -287,8 +287,8 @@ build() {
       die "deno compile failed"
     fi
   else
-    # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
-    # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (README, "Performance").
+    # deno.json's "bundle" task: --minify drops the builder's paths (docs/install.md, "Reproducible builds").
+    # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (docs/performance.md).
     deno task --quiet --config "$ROOT/deno.json" bundle --outdir "$stage" >/dev/null || die "deno bundle failed"
     # The very executable behind `deno` (npm's is a symlink), so a later upgrade of it cannot break logins.
     deno_exe=$(deno eval --quiet 'console.log(Deno.execPath())') || die "cannot find the deno executable"

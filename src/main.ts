@@ -82,7 +82,7 @@ async function main(): Promise<ExitCode> {
         requireGroups: options.requireGroups,
       });
     case "run": {
-      // The deadline covers everything, a stalled stdin included. Performance (README): the timer is
+      // The deadline covers everything, a stalled stdin included. docs/performance.md: the timer is
       // armed at the first step that can block (loading the config), so a PAM request refused on
       // sight never pays for Deno's timers (~3 MiB); it fires at the same time.
       const reason = `deadline of ${options.timeoutSeconds}s passed`;

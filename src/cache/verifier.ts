@@ -20,7 +20,7 @@ export interface KdfParams {
   keyLength: number;
 }
 
-/** Measured on the CI machine: about 0.1 s and 32 MiB per derivation (README, "Offline cache"). */
+/** Measured on the CI machine: about 0.1 s and 32 MiB per derivation (docs/configuration.md, "Offline cache"). */
 export const CURRENT_KDF: KdfParams = { name: "scrypt", N: 2 ** 15, r: 8, p: 1, keyLength: 32 };
 /** Length of each entry's random salt. */
 export const SALT_BYTES = 16;

@@ -1,7 +1,7 @@
 /**
  * A grpc-js resolver that hands the server *name* to the socket instead of resolving it.
  * Deno then resolves inside its own connect and checks only `--allow-net=NAME:PORT`, so the
- * sandbox names the server once and survives DNS changes (README, "Audit": --allow-net).
+ * sandbox names the server once and survives DNS changes (docs/security.md, "How narrow `--allow-net` can be").
  *
  * @module
  */

@@ -28,7 +28,7 @@ export interface Group {
 export interface AuthRequest {
   /** Field 1. */
   Entity?: Entity;
-  /** NetAuth declares `string`; sent as the bytes pam_exec gave (README, "Wire facts"). */
+  /** NetAuth declares `string`; sent as the bytes pam_exec gave (docs/design.md, "NetAuth wire facts"). */
   Secret?: Uint8Array;
 }
 /** EntityInfo's and EntityGroups' request. */

@@ -1,7 +1,7 @@
 /**
  * Protocol-buffers wire format, the little of it NetAuth's messages need: varints, bools and
  * length-delimited fields (strings, bytes, sub-messages). messages.ts builds the messages on it.
- * Hand-written so that no schema compiler loads at run time (README, "Performance").
+ * Hand-written so that no schema compiler loads at run time (docs/performance.md).
  *
  * @module
  */
