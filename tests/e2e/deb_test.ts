@@ -25,6 +25,8 @@ async function privateRoot(dir: string) {
   await Deno.mkdir(layers);
   const script = [
     `mount -t tmpfs netauth-deb-e2e ${layers}`,
+    // The host's /etc as it is below the overlay: what the private root changed is the upper layer's difference.
+    `mkdir ${layers}/etc-lower && mount --bind /etc ${layers}/etc-lower`,
     ...["etc", "usr", "var", "run"].map((d) =>
       `mkdir ${layers}/${d}-upper ${layers}/${d}-work && mount -t overlay netauth-deb-e2e ` +
       `-o lowerdir=/${d},upperdir=${layers}/${d}-upper,workdir=${layers}/${d}-work /${d}`
@@ -48,6 +50,10 @@ async function privateRoot(dir: string) {
   const prefix = ["nsenter", "--mount", `--target=${holder.pid}`, "--", "env", "-i", `PATH=${PATH}`];
   return {
     prefix,
+    /** Each file the private root changed in /etc/pam.d (its upper layer), with its hash: what it did to PAM. */
+    pamChanges: `cd ${layers}/etc-upper/pam.d 2>/dev/null || exit 0; for f in $(ls -A); do ` +
+      `if [ -c "$f" ]; then echo "removed $f"; elif ! cmp -s "$f" "${layers}/etc-lower/pam.d/$f"; then ` +
+      `echo "$(sha256sum <"$f") $f"; fi; done`,
     /** Runs a command in the private root, environment cleared; output is stdout and stderr together. */
     run: async (cmd: string, ...args: string[]) => {
       const out = await new Deno.Command(prefix[0], {
@@ -85,13 +91,16 @@ async function buildDeb(outdir: string, version: string): Promise<string> {
   return [...Deno.readDirSync(outdir)].filter((e) => e.name.endsWith(".deb")).map((e) => `${outdir}/${e.name}`)[0];
 }
 
-/** Every file below a directory with its bytes' hash, one line each: /etc/pam.d before and after. */
-const snapshot = "cd /etc/pam.d && find . -type f -exec sha256sum {} + | sort -k2 && find . | sort";
+/** Every file in the host's /etc/pam.d with its bytes' hash, by name. */
+async function hostPamFiles(): Promise<Map<string, string>> {
+  const out = await sh("sh", ["-c", "cd /etc/pam.d && find . -type f -exec sha256sum {} +"]);
+  return new Map(out.output.trim().split("\n").map((line) => line.split(/\s+/).reverse() as [string, string]));
+}
 
 e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, upgrade, purge", missing, async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "netauth-deb-e2e-" });
   await Deno.chmod(dir, 0o755); // apt's _apt user reads the .deb
-  const hostPam = (await sh("sh", ["-c", snapshot])).output;
+  const hostPam = await hostPamFiles();
   let server: NetAuthd | undefined;
   let root: Awaited<ReturnType<typeof privateRoot>> | undefined;
   let sshd: Sshd | undefined;
@@ -101,7 +110,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
     const second = await buildDeb(`${dir}/v2`, "0.1.0+e2e2");
     root = await privateRoot(dir);
     const r = root;
-    let pamBefore = (await r.run("sh", "-c", snapshot)).output;
+    let pamBefore = (await r.run("sh", "-c", r.pamChanges)).output;
     const service = `netauth-deb-e2e-${Deno.pid}`;
     const log = async () => (await r.run("cat", "/var/log/netauth-pam-helper.log")).output;
     const login = async (user: string, password: string) => {
@@ -128,7 +137,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
           ].join(" && "),
         );
         assert.equal(clean.code, 0, clean.output);
-        pamBefore = (await r.run("sh", "-c", snapshot)).output;
+        pamBefore = (await r.run("sh", "-c", r.pamChanges)).output;
       },
     );
 
@@ -143,7 +152,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
           assert.match(res.output, /a source install \(install\.sh\) is on this host[\s\S]*install\.sh --uninstall/);
           const status = await r.run("dpkg-query", "-W", "-f=${db:Status-Status}", "netauth-pam-helper");
           assert.notEqual(status.output, "installed", status.output);
-          assert.equal((await r.run("sh", "-c", snapshot)).output, pamBefore);
+          assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
         } finally {
           await r.run("rm", "-rf", "/usr/local/lib/netauth-pam-helper");
         }
@@ -254,7 +263,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       await r.run("rm", "-f", `/etc/pam.d/${service}`, `/etc/pam.d/sshd-${service}`);
       const res = await r.run("apt-get", "purge", "-y", "-q", "netauth-pam-helper");
       assert.equal(res.code, 0, res.output);
-      assert.equal((await r.run("sh", "-c", snapshot)).output, pamBefore);
+      assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
       const left = await r.run("sh", "-c", "ls /usr/lib/netauth-pam-helper 2>&1; ls /var/log/netauth-pam-helper.log");
       assert.match(left.output, /No such file or directory\n\/var\/log\/netauth-pam-helper\.log/, left.output);
     });
@@ -263,7 +272,12 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
     await root?.stop();
     await server?.cleanup();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-    // The host's own /etc/pam.d never saw any of it.
-    assert.equal((await sh("sh", ["-c", snapshot])).output, hostPam, "the host's /etc/pam.d changed");
+    // The host's own /etc/pam.d never saw any of it: every file as it was (other tests on this host may add and
+    // remove their own services meanwhile), and none of this test's.
+    const after = await hostPamFiles();
+    for (const [name, hash] of hostPam) {
+      if (after.has(name)) assert.equal(after.get(name), hash, `the host's /etc/pam.d/${name} changed`);
+    }
+    assert.deepEqual([...after.keys()].filter((name) => name.includes("netauth-deb-e2e")), []);
   }
 });
