@@ -4,7 +4,6 @@
 import { sha256Hex } from "../src/digest.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
-import { VERSION } from "../src/version.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -95,10 +94,12 @@ export function walkTree(dir: string, rel = ""): string[] {
 export async function stageTree(options: TreeOptions): Promise<void> {
   const at = (path: string) => `${options.dir}${path}`;
   const text = (rel: string) => Deno.readTextFileSync(`${ROOT}${rel}`);
-  for (const dir of [PACKAGED.lib, "/usr/sbin", "/usr/share/pam-configs", "/etc/logrotate.d", PACKAGED.doc]) {
-    Deno.mkdirSync(at(dir), { recursive: true });
+  for (
+    const file of [PACKAGED.sbin, PACKAGED.pamProfile, PACKAGED.logrotate, PACKAGED.man, `${PACKAGED.doc}/copyright`]
+  ) {
+    Deno.mkdirSync(at(file.slice(0, file.lastIndexOf("/"))), { recursive: true });
   }
-  Deno.mkdirSync(at("/usr/share/man/man8"), { recursive: true });
+  Deno.mkdirSync(at(PACKAGED.lib), { recursive: true });
   Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.sh`, at(PACKAGED.sbin));
   await bundles(at(PACKAGED.lib));
   // The very executable behind `deno` (npm's is a symlink): the runtime the bundle is verified with.
@@ -148,7 +149,7 @@ async function writeBuildManifest(options: TreeOptions): Promise<void> {
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     name: PACKAGE,
-    version: options.version === VERSION ? VERSION : options.version,
+    version: options.version,
     source: options.source,
     deno: Deno.version.deno,
     denoLockSha256: await sha256Hex(Deno.readFileSync(`${ROOT}deno.lock`)),
