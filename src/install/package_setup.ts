@@ -95,6 +95,20 @@ function writeAtomically(path: string, text: string, mode: number): void {
   Deno.renameSync(`${path}.new`, path);
 }
 
+/** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
+async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
+  const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, runtimeDir: PACKAGED.runtimeDir });
+  const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
+  const { launcher } = planFiles({
+    mode: "bundle",
+    paths: { confDir: PACKAGED.confDir, runtimeDir: PACKAGED.runtimeDir },
+    setpriv: SETPRIV,
+    installed: placement,
+    staged: placement,
+  }, flags);
+  return { flags, launcher };
+}
+
 /** `--setup`: derive the sandbox from the config, write the launcher and manifest, then run --check. */
 export async function setupHost(options: SetupOptions): Promise<number> {
   const at = (path: string) => `${options.destdir}${path}`;
@@ -112,22 +126,14 @@ export async function setupHost(options: SetupOptions): Promise<number> {
     );
     return SETUP_EXIT.NOT_SET_UP;
   }
-  let flags: string[];
+  let flags: string[], launcher: string;
   try {
-    flags = await flagsFor({ confDir: at(PACKAGED.confDir), runtimeDir: PACKAGED.runtimeDir });
+    ({ flags, launcher } = await launcherFor(options.destdir));
   } catch (err) {
     say(`netauth-pam-helper: warning: ${(err as Error).message.split("\n")[0]}: ${keep}`);
     return SETUP_EXIT.NOT_SET_UP;
   }
   const build = parseManifest(Deno.readTextFileSync(at(PACKAGED.buildManifest)));
-  const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
-  const { launcher } = planFiles({
-    mode: "bundle",
-    paths: { confDir: PACKAGED.confDir, runtimeDir: PACKAGED.runtimeDir },
-    setpriv: SETPRIV,
-    installed: placement,
-    staged: placement,
-  }, flags);
   writeAtomically(at(PACKAGED.launcher), launcher, 0o755);
   const stat = (path: string) => Deno.lstatSync(at(path));
   const manifest = hostManifest(build, {
@@ -174,6 +180,19 @@ export async function verifyHost(destdir: string, print: (line: string) => void)
       ok: same,
       what: `build ${file.path}: ${same ? "as shipped" : "manifest.json differs from the build's"}`,
     });
+  }
+  // What dpkg cannot know: whether the launcher still is what the config asks for now.
+  try {
+    const { launcher } = await launcherFor(destdir);
+    const same = Deno.readTextFileSync(`${destdir}${PACKAGED.launcher}`) === launcher;
+    checks.push({
+      ok: same,
+      what: `launcher ${PACKAGED.launcher}: ${
+        same ? "as --setup writes it for the config now" : `not what the config asks for now: run ${SETUP_COMMAND}`
+      }`,
+    });
+  } catch (err) {
+    checks.push({ ok: false, what: `launcher ${PACKAGED.launcher}: ${(err as Error).message.split("\n")[0]}` });
   }
   return reportChecks(checks, print);
 }

@@ -247,7 +247,27 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       assert.equal(drift.code, 1, drift.output);
       assert.match(drift.output, /DRIFT sha256 \/usr\/lib\/netauth-pam-helper\/netauth-pam-helper\.js/);
       await r.run("mv", `${js}.orig`, js);
+      assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
     });
+
+    await t.step(
+      "a config changed since setup: --verify says the launcher is stale and names the command",
+      async () => {
+        const config = "/etc/netauth/config.toml";
+        await r.run("cp", "-p", config, `${config}.orig`);
+        await r.run("sed", "-i", "s/^port = .*/port = 1/", config);
+        const stale = await r.run("netauth-pam-helper", "--verify");
+        assert.equal(stale.code, 1, stale.output);
+        assert.match(
+          stale.output,
+          /^DRIFT launcher .*not what the config asks for now: run netauth-pam-helper --setup$/m,
+        );
+        await r.run("mv", `${config}.orig`, config);
+        const again = await r.run("netauth-pam-helper", "--verify");
+        assert.equal(again.code, 0, again.output);
+        assert.match(again.output, /^ok launcher .*as --setup writes it for the config now$/m);
+      },
+    );
 
     await t.step("upgrade to a bumped version: logins keep working, --verify clean", async () => {
       const res = await r.run("apt-get", "install", "-y", "-q", second);
