@@ -12,6 +12,7 @@ import { octalMode } from "../file_modes.ts";
 import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
 import { parseManifest, reportChecks, verifyInstall } from "./verify_install.ts";
+import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
 import { PACKAGED, SETUP_COMMAND } from "./package_layout.ts";
 
@@ -26,8 +27,10 @@ export interface SetupOptions {
   destdir: string;
   /** Prints one line for the admin. */
   print: (line: string) => void;
-  /** Runs the written launcher with one argument (--check, --audit); gives back its exit code and output. */
+  /** Runs the written launcher with one argument (--check); gives back its exit code and output. */
   runLauncher: (path: string, arg: string) => Promise<{ code: number; output: string }>;
+  /** What is wrong with a new launcher before it replaces the old (verify_build.ts's checks); empty when nothing. */
+  verifyLauncher: (path: string, flags: string[]) => Promise<string[]>;
 }
 
 /** The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log. */
@@ -88,12 +91,15 @@ function makeLogFile(path: string): void {
   Deno.chmodSync(path, 0o640);
 }
 
-function writeAtomically(path: string, text: string, mode: number): void {
+/** Writes `path`.new, root's with `mode`; `place` renames it over `path`. */
+function writeBeside(path: string, text: string, mode: number): string {
   Deno.writeTextFileSync(`${path}.new`, text, { mode });
   Deno.chmodSync(`${path}.new`, mode);
   Deno.chownSync(`${path}.new`, 0, 0);
-  Deno.renameSync(`${path}.new`, path);
+  return `${path}.new`;
 }
+
+const place = (path: string) => Deno.renameSync(`${path}.new`, path);
 
 /** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
 async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
@@ -134,7 +140,15 @@ export async function setupHost(options: SetupOptions): Promise<number> {
     return SETUP_EXIT.NOT_SET_UP;
   }
   const build = parseManifest(Deno.readTextFileSync(at(PACKAGED.buildManifest)));
-  writeAtomically(at(PACKAGED.launcher), launcher, 0o755);
+  // Verified before placed, as install.sh does: until then the previous launcher keeps answering.
+  const problems = await options.verifyLauncher(writeBeside(at(PACKAGED.launcher), launcher, 0o755), flags);
+  if (problems.length > 0) {
+    Deno.removeSync(`${at(PACKAGED.launcher)}.new`);
+    for (const problem of problems) say(`netauth-pam-helper: verify: ${problem}`);
+    say(`netauth-pam-helper: warning: the new launcher failed verification (see above): ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
+  place(at(PACKAGED.launcher));
   const stat = (path: string) => Deno.lstatSync(at(path));
   const manifest = hostManifest(build, {
     launcher: {
@@ -147,12 +161,12 @@ export async function setupHost(options: SetupOptions): Promise<number> {
     ),
     log: dirEntry(PACKAGED.logFile, stat(PACKAGED.logFile)),
   });
-  writeAtomically(at(PACKAGED.manifest), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
+  writeBeside(at(PACKAGED.manifest), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
+  place(at(PACKAGED.manifest));
   say(`netauth-pam-helper: wrote ${PACKAGED.launcher} for ${config}; sandbox: ${flags.join(" ")}`);
-  // As root, so the runtime's code cache is root's; --audit loads the one chunk --check does not.
+  // As root, so the runtime's code cache is root's (verifying ran --audit, which loads the chunk --check does not).
   const check = await options.runLauncher(at(PACKAGED.launcher), "--check");
   for (const line of check.output.trimEnd().split("\n")) say(`check: ${line}`);
-  await options.runLauncher(at(PACKAGED.launcher), "--audit");
   if (check.code !== 0) {
     say(
       `netauth-pam-helper: warning: --check failed (exit ${check.code}, see above): NetAuth logins fail until the config or the server is fixed; then run: ${SETUP_COMMAND}`,
@@ -217,7 +231,8 @@ if (import.meta.main) {
   const [command] = Deno.args;
   const print = (line: string) => console.log(line);
   try {
-    if (command === "--setup") Deno.exit(await setupHost({ destdir: "", print, runLauncher }));
+    const verifyLauncher = (path: string, flags: string[]) => verifyBuild(spawnLauncher(path), flags);
+    if (command === "--setup") Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher }));
     if (command === "--verify") Deno.exit(await verifyHost("", print));
     console.error("usage: netauth-pam-helper --setup | --verify");
     Deno.exit(3);

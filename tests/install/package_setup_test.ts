@@ -52,13 +52,14 @@ async function inStagedRoot(configMode: number | undefined, fn: (root: string) =
   }
 }
 
-async function setup(root: string, check = { code: 0, output: "server: ok\n" }) {
+async function setup(root: string, check = { code: 0, output: "server: ok\n" }, problems: string[] = []) {
   const lines: string[] = [];
   const ran: string[] = [];
   const code = await setupHost({
     destdir: root,
     print: (line) => lines.push(line),
     runLauncher: (path, arg) => (ran.push(`${path} ${arg}`), Promise.resolve(check)),
+    verifyLauncher: (path) => (ran.push(`${path} verified`), Promise.resolve(problems)),
   });
   return { code, out: lines.join("\n"), ran };
 }
@@ -124,7 +125,7 @@ testWhere(root, {
 });
 
 testWhere(root, {
-  name: "--setup with a config: the launcher with the host's sandbox, manifest.json, then --check and --audit",
+  name: "--setup with a config: the launcher with the host's sandbox verified, then placed, manifest.json, --check",
   async fn() {
     await inStagedRoot(0o644, async (root) => {
       const r = await setup(root);
@@ -136,7 +137,7 @@ testWhere(root, {
       const manifest = JSON.parse(Deno.readTextFileSync(`${root}${PACKAGED.manifest}`)) as Manifest;
       assert.ok(manifest.files.some((f) => f.path === PACKAGED.launcher));
       assert.ok(manifest.sandbox.includes("--allow-net=netauth.test:1729"));
-      assert.deepEqual(r.ran, [`${root}${PACKAGED.launcher} --check`, `${root}${PACKAGED.launcher} --audit`]);
+      assert.deepEqual(r.ran, [`${root}${PACKAGED.launcher}.new verified`, `${root}${PACKAGED.launcher} --check`]);
       assert.match(r.out, /^check: server: ok$/m);
     });
   },
@@ -151,6 +152,25 @@ testWhere(root, {
       assert.match(r.out, /^check: server: FAIL unreachable$/m);
       assert.match(r.out, /warning: --check failed \(exit 9.*run: netauth-pam-helper --setup$/);
       assert.ok(exists(`${root}${PACKAGED.launcher}`));
+    });
+  },
+});
+
+testWhere(root, {
+  name: "--setup whose new launcher fails verification: the previous launcher stays, exit 2, the problem named",
+  async fn() {
+    await inStagedRoot(0o644, async (root) => {
+      Deno.writeTextFileSync(`${root}${PACKAGED.launcher}`, "#!/bin/sh\n# the previous one\n", { mode: 0o755 });
+      const r = await setup(root, undefined, ['--version printed "" (exit 1), not "netauth-pam-helper 0.1.0"']);
+      assert.equal(r.code, SETUP_EXIT.NOT_SET_UP);
+      assert.match(r.out, /^netauth-pam-helper: verify: --version printed/m);
+      assert.match(
+        r.out,
+        /failed verification .*go through the launcher written before .*netauth-pam-helper --setup$/m,
+      );
+      assert.equal(Deno.readTextFileSync(`${root}${PACKAGED.launcher}`), "#!/bin/sh\n# the previous one\n");
+      assert.ok(!exists(`${root}${PACKAGED.launcher}.new`));
+      assert.ok(!r.ran.some((run) => run.endsWith("--check")));
     });
   },
 });
