@@ -273,7 +273,6 @@ export function reportChecks(checks: Check[], print: (line: string) => void): nu
   return drifted === 0 ? 0 : 1;
 }
 
-/** A manifest this module can check, or why not. */
 /** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
