@@ -19,6 +19,7 @@ const LAYERS: Record<string, string[]> = {
   ],
   "1 local checks": [
     "file_modes.ts",
+    "deadline.ts",
     "config.ts",
     "certificate.ts",
     "pam_request.ts",
@@ -33,6 +34,8 @@ const LAYERS: Record<string, string[]> = {
   ],
   "2 decisions and services": [
     "policy.ts",
+    "netauth/connection_trace.ts",
+    "netauth/reply_checks.ts",
     "netauth/host_resolver.ts",
     "netauth/grpc_client.ts",
     "cache/lock.ts",
