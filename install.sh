@@ -30,7 +30,8 @@ Builds $NAME with the Deno permissions src/sandbox.ts derives from CONF_DIR/conf
 verifies the build, installs it root-owned under PREFIX/lib/$NAME/ with a launcher
 PREFIX/sbin/$NAME (0755) that clears the environment and gives the runtime root-owned HOME,
 DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM lines name
-($LOG_FILE, with a logrotate snippet), and prints the PAM lines to add (unless --pam wired them).
+($LOG_FILE, with a logrotate snippet) and the man page (PREFIX/share/man/man8/$NAME.8), and prints
+the PAM lines to add (unless --pam wired them).
 
   --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local); refused
                      when a directory or symbolic link on the way is another user's to swap (the
@@ -472,6 +473,12 @@ install_log() {
   place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
 }
 
+# The man page, netauth-pam-helper(8): the same source the Debian package gzips (man/).
+install_man() {
+  cp "$ROOT/man/$NAME.8" "$STAGE/man"
+  place "$STAGE/man" "$DESTDIR$PREFIX/share/man/man8/$NAME.8" 0644
+}
+
 # Wires PAM through pam-auth-update where there is one, and says what changed; elsewhere changes nothing.
 wire_pam() {
   if ! pam_auth_update_system; then
@@ -567,6 +574,7 @@ install_helper() {
     say "offline cache directory $DESTDIR$CACHE_DIR: mode 0700, root-owned; --uninstall leaves it"
   fi
   install_log
+  install_man
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   # What is gone (an earlier build's chunks) is not carried over.

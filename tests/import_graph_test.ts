@@ -7,7 +7,16 @@ const SRC = new URL("../src/", import.meta.url).pathname;
 
 /** Lowest first. A new module must be placed here, which is the point: say where it belongs. */
 const LAYERS: Record<string, string[]> = {
-  "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
+  "0 facts": [
+    "version.ts",
+    "log.ts",
+    "exit_codes.ts",
+    "errors.ts",
+    "paths.ts",
+    "digest.ts",
+    "argv.ts",
+    "install/package_layout.ts",
+  ],
   "1 local checks": [
     "file_modes.ts",
     "deadline.ts",
@@ -46,6 +55,7 @@ const LAYERS: Record<string, string[]> = {
     "install/manifest.ts",
     "install/verify_install.ts",
     "install/verify_build.ts",
+    "install/package_setup.ts",
   ],
 };
 

@@ -303,7 +303,14 @@ async function linkedService(path: string, destdir: string, fs: Fs): Promise<Che
   return ok(`pam ${path}: symbolic link to ${target} (owner uid ${info.uid}, mode ${octalMode(info.mode)})`);
 }
 
-/** A manifest this module can check, or why not. */
+/** Prints one `ok ...` or `DRIFT ...` line per check and a closing count; gives back the exit status (0 or 1). */
+export function reportChecks(checks: Check[], print: (line: string) => void): number {
+  for (const check of checks) print(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
+  const drifted = checks.filter((c) => !c.ok).length;
+  print(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
+  return drifted === 0 ? 0 : 1;
+}
+
 /** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
@@ -354,8 +361,5 @@ if (import.meta.main) {
     destdir: values.destdir,
     pamDir: values["pam-dir"] ?? `${values.destdir}/etc/pam.d`,
   });
-  for (const check of checks) console.log(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
-  const drifted = checks.filter((c) => !c.ok).length;
-  console.log(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
-  Deno.exit(drifted === 0 ? 0 : 1);
+  Deno.exit(reportChecks(checks, console.log));
 }

@@ -64,8 +64,13 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
       "usr/local/lib/netauth-pam-helper/manifest.json",
       "usr/local/lib/netauth-pam-helper/netauth-pam-helper.js",
       "usr/local/sbin/netauth-pam-helper",
+      "usr/local/share/man/man8/netauth-pam-helper.8",
       "var/log/netauth-pam-helper.log",
     ]);
+    assert.equal(
+      Deno.readTextFileSync(`${destdir}/usr/local/share/man/man8/netauth-pam-helper.8`),
+      Deno.readTextFileSync(new URL("../../man/netauth-pam-helper.8", import.meta.url)),
+    );
     for (const name of ["grpc_client", "open", "artefact"]) {
       assert.ok(chunks.some((f) => f.includes(`/${name}-`)), `no ${name} chunk in ${chunks}`);
     }
@@ -197,6 +202,7 @@ it("--dry-run is a preview: no server, no build (compile mode offline), every ac
       `would run: chmod 0700 ${destdir}/var/c`,
       `would create: ${destdir}/var/log/netauth-pam-helper.log (root:adm, mode 0640)`,
       `would install: ${destdir}/etc/logrotate.d/netauth-pam-helper (mode 0644)`,
+      `would install: ${destdir}/usr/local/share/man/man8/netauth-pam-helper.8 (mode 0644)`,
       `would install: ${destdir}/usr/share/pam-configs/netauth (mode 0644)`,
       `would write: ${lib}/manifest.json`,
       `would write: ${lib}/installed-files`,
@@ -514,6 +520,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       "/etc/logrotate.d/netauth-pam-helper",
       ...[...chunks, "deno", "netauth-pam-helper.js"].map((f) => `${LIB}/${f}`).sort(),
       "/usr/local/sbin/netauth-pam-helper",
+      "/usr/local/share/man/man8/netauth-pam-helper.8",
       "/usr/share/pam-configs/netauth",
     ]);
     for (const file of manifest.files) {
