@@ -32,9 +32,12 @@ Builds $NAME with the Deno permissions src/sandbox.ts derives from CONF_DIR/conf
 verifies the build, installs it root-owned under PREFIX/lib/$NAME/ with a launcher
 PREFIX/sbin/$NAME (0755) that clears the environment and gives the runtime root-owned HOME,
 DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM lines name
-($LOG_FILE, with a logrotate snippet), and prints the PAM lines to add (unless --pam wired them).
+($LOG_FILE, with a logrotate snippet) and the man page (PREFIX/share/man/man8/$NAME.8), and prints
+the PAM lines to add (unless --pam wired them).
 
-  --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local)
+  --prefix DIR       install under DIR: DIR/sbin/$NAME, DIR/lib/$NAME/ (default /usr/local); refused
+                     when a directory or symbolic link on the way is another user's to swap (the
+                     same for --conf-dir, --cache-dir and the log file's directory)
   --destdir DIR      stage into DIR (packaging, tests): paths inside stay as if installed at PREFIX
   --conf-dir DIR     NetAuth config directory the helper may read (default /etc/netauth)
   --cache-dir DIR    enable the offline credential cache in DIR (created root-owned 0700): the
@@ -56,7 +59,8 @@ DENO_DIR and TMPDIR (PREFIX/lib/$NAME/runtime/), creates the log file the PAM li
                      every action, changes nothing
   --uninstall        remove exactly what a previous install put there (PAM profile included)
   --verify           check the install against its manifest.json (hashes, owners, modes, runtime
-                     directories) and every PAM line that runs the helper; exit 1 on any DRIFT,
+                     directories, every path up to /) and every PAM line that runs the helper,
+                     read as PAM reads it; exit 1 on any DRIFT,
                      2 when there is no manifest to check against
   --print-flags      print the sandbox flags for CONF_DIR/config.toml on one line, and exit
   --help             this text
@@ -253,9 +257,13 @@ preflight() {
   fi
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
-  # PAM runs PREFIX/sbin/$NAME as root: no one else may be able to rename a directory on the way to it.
-  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/install/verify_install.ts" --prefix-problem "$PREFIX"); then
-    stop_or_note "unsafe --prefix $PREFIX: $problem; anyone who can rename it could replace what PAM runs as root"
+  # PAM runs PREFIX/sbin/$NAME as root and the helper trusts its config, cache and log: no one else may be
+  # able to rename a directory or replace a symbolic link on the way to them (walked as written, with lstat).
+  if [ -z "$DESTDIR" ] && ! problems=$(deno_run --allow-read "$ROOT/src/install/verify_install.ts" --path-problems \
+    --prefix "$PREFIX" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --log-file "$LOG_FILE"); then
+    last=$(say "$problems" | tail -n 1)
+    say "$problems" | sed '$d' # one line each; the last stops the install
+    stop_or_note "${last:-cannot check the paths (see above)}"
   fi
   FLAGS=
   if [ ! -r "$CONF_DIR/config.toml" ]; then
@@ -450,7 +458,12 @@ install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
   # A symbolic link's own mode is always 0777 and means nothing (Deno links node_compat_bin/node to itself).
   if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o \( ! -type l -perm /022 \) \) -print -quit)" ]; then
-    :
+    # Earlier installs warmed a V8 code cache here. No login reads one now (docs/install.md, "Code cache").
+    if [ "$DRY_RUN" != 1 ] && [ -n "$(find "$runtime/deno" -maxdepth 1 -name 'v8_code_cache_v2*' -print -quit)" ]; then
+      rm -f "$runtime/deno"/v8_code_cache_v2*
+      say "removed: $runtime/deno/v8_code_cache_v2 (no login uses a V8 code cache)"
+      CHANGED=1
+    fi
   elif [ "$DRY_RUN" = 1 ]; then
     say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
   else
@@ -460,15 +473,6 @@ install_runtime_dir() {
     CHANGED=1
   fi
   printf '%s\n' "$runtime" >>"$STAGE/manifest"
-}
-
-# Root fills the runtime's code cache once, with a full --check (every module loads); callers only
-# ever read it. Skipped for --destdir and --dry-run, where the launcher's paths do not exist yet.
-warm_code_cache() {
-  if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$DRY_RUN" = 1 ] || [ "$(id -u)" != 0 ]; then return 0; fi
-  "$BIN" --check >/dev/null 2>&1 || true
-  "$BIN" --audit >/dev/null 2>&1 || true # the one chunk --check does not load
-  say "code cache: warmed by root in $RUNTIME_DIR/deno"
 }
 
 log_path_problem() {
@@ -510,6 +514,12 @@ install_log() {
   fi
   sed "s/create 0640 root adm/create 0640 root $group/" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
   place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
+}
+
+# The man page, netauth-pam-helper(8): the same source the Debian package gzips (man/).
+install_man() {
+  cp "$ROOT/man/$NAME.8" "$STAGE/man"
+  place "$STAGE/man" "$DESTDIR$PREFIX/share/man/man8/$NAME.8" 0644
 }
 
 # Wires PAM through pam-auth-update where there is one, and says what changed; elsewhere changes nothing.
@@ -608,6 +618,7 @@ install_helper() {
     say "offline cache directory $DESTDIR$CACHE_DIR: mode 0700, root-owned; --uninstall leaves it"
   fi
   install_log
+  install_man
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   # What is gone (an earlier build's chunks) is not carried over.
@@ -627,7 +638,6 @@ install_helper() {
     mv -f "$STAGE/manifest.new" "$MANIFEST"
     CHANGED=1
   fi
-  warm_code_cache
   if [ "$CHANGED" = 0 ]; then
     say "nothing changed: $NAME is up to date"
   elif [ "$DRY_RUN" = 1 ]; then

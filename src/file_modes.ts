@@ -2,11 +2,14 @@
  * Strict modes, as sshd's StrictModes: whoever can change the config, the certificate or a
  * directory above them can change what the helper trusts (turn on tls.pwn_me, swap the root).
  * So each of them must be owned by root (or the user running the helper) and writable by no one
- * else. One walk for those and for the cache directory, whose own rule is stricter.
+ * else. This module holds that rule once, and the walk that applies it to a path as the kernel
+ * resolves it: the path as written, component by component, with lstat. A symbolic link on the way
+ * must itself be root's, in a directory only root can change (sticky or not: whoever can write
+ * there may have planted the name first), and its target is walked the same way.
  *
- * Inside the sandbox lstat is refused (NotCapable) above the read grant: the walk stops there
- * without complaint. install.sh's --print-flags step reads everything, so there the same walk
- * covers the whole chain up to "/".
+ * Inside the sandbox lstat is refused (NotCapable) above the read grant: the walk stops there,
+ * and since it cannot see who owns a link up there, the granted path must be its own real path.
+ * install.sh and --verify read everything, so there the same walk covers the whole chain to "/".
  *
  * @module
  */
@@ -20,12 +23,16 @@ export interface Fs {
   stat(path: string): Promise<Deno.FileInfo>;
   /** A link's target. */
   readLink(path: string): Promise<string>;
+  /** Used only where the sandbox hides the directories above: is the path its own real path? */
+  realPath(path: string): Promise<string>;
 }
 
-const denoFs: Fs = {
+/** The real file system. */
+export const denoFs: Fs = {
   lstat: (path) => Deno.lstat(path),
   stat: (path) => Deno.stat(path),
   readLink: (path) => Deno.readLink(path),
+  realPath: (path) => Deno.realPath(path),
 };
 
 /** The part of a file's metadata the owner/mode rules read. */
@@ -58,6 +65,8 @@ export interface WalkOptions {
    * with it, a link at the path is judged as it is, not followed.
    */
   leafRule?: (info: Info) => string | undefined;
+  /** A path install.sh will create: what is missing is skipped, what exists on the way is walked. */
+  absentOk?: boolean;
 }
 
 /** Symbolic links followed before giving up, as the kernel's own limit. */
@@ -71,9 +80,14 @@ export function octalMode(mode: number | null): string {
   return `0${((mode ?? 0) & 0o7777).toString(8).padStart(3, "0")}`;
 }
 
-/** Checks `path` and every directory above it, as far as this process may look. */
+/** "/a//b/./c/" as "/a/b/c": spellings the kernel reads alike ("..", which a link changes, stays). */
+export function normalizePath(path: string): string {
+  return trimSlashes(path.replace(/\/+/g, "/").replace(/(\/\.)+(\/|$)/g, "/"));
+}
+
+/** Checks `path` as written and every directory above it, as far as this process may look. */
 export async function walkModes(path: string, options: WalkOptions): Promise<WalkResult> {
-  const start = trimSlashes(path.replace(/\/+/g, "/"));
+  const start = normalizePath(path);
   if (!start.startsWith("/")) return { state: "unsafe", path, reason: "is not an absolute path", above: false };
   const walk = new Walk(options);
   const result = await walk.visit(start, "leaf");
@@ -81,7 +95,10 @@ export async function walkModes(path: string, options: WalkOptions): Promise<Wal
   return result ?? { state: "ok", checked: walk.checked };
 }
 
-/** What sits below a directory on the path decides whether a sticky bit makes it safe. */
+/**
+ * What sits below a directory on the path decides whether a sticky bit makes it safe: it does
+ * above a directory (whose owner the walk checks next), not above a file or a symbolic link.
+ */
 type Role = "leaf" | "above-directory" | "above-other";
 type Found = WalkResult | "outside" | undefined;
 
@@ -100,8 +117,11 @@ class Walk {
       info = await this.fs.lstat(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotCapable) return "outside";
+      if (err instanceof Deno.errors.NotFound && this.options.absentOk) {
+        return path === "/" ? undefined : await this.visit(dirname(path), "above-directory");
+      }
       if (err instanceof Deno.errors.NotFound && role === "leaf") return { state: "missing" };
-      return { state: "unsafe", path, reason: `cannot be checked (${(err as Error).name})`, above: false };
+      return cannotCheck(path, err);
     }
     if (role === "leaf" && this.options.leafRule) {
       const why = this.options.leafRule(info);
@@ -116,24 +136,51 @@ class Walk {
     }
     if (path === "/") return undefined;
     const above = await this.visit(dirname(path), info.isDirectory ? "above-directory" : "above-other");
-    if (above === "outside") return undefined; // the sandbox's limit, not a problem
+    if (above === "outside") return info.isSymlink ? undefined : await this.ownRealPath(path);
     return above?.state === "unsafe" ? { ...above, above: true } : above;
   }
 
   /** A link must be ours or root's, and what it points to must pass in its place. */
   private async followLink(path: string, info: Info, role: Role): Promise<Found> {
-    const owner = this.ownerProblem(info);
-    if (owner) return unsafe(path, info, owner);
+    const owner = ownerProblem(info, this.options.uid);
+    if (owner) return unsafe(path, info, `is a symbolic link and ${owner}`);
     if (++this.links > MAX_LINKS) return unsafe(path, info, "leads through too many symbolic links");
     try {
       const link = await this.fs.readLink(path);
-      const target = (link.startsWith("/") ? link : `${dirname(path)}/${link}`).replace(/\/+/g, "/");
+      const target = link.startsWith("/") ? normalizePath(link) : await this.relativeTarget(dirname(path), link);
       const found = await this.visit(target, role);
       // The sandbox grants the link's path, not the target's: judge the target through the link.
       return found === "outside" ? this.judge(target, await this.fs.stat(path), role) : found;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound && role === "leaf") return { state: "missing" };
-      return { state: "unsafe", path, reason: `cannot be checked (${(err as Error).name})`, above: false };
+      return cannotCheck(path, err);
+    }
+  }
+
+  /**
+   * A relative link read from `dir`: its leading ".." climb from the real directory, as the kernel's
+   * do (the rest stays as written and is walked). Without leave to ask, `dir` as written.
+   */
+  private async relativeTarget(dir: string, link: string): Promise<string> {
+    let base = await this.fs.realPath(dir).catch(() => dir);
+    let rest = normalizePath(`/${link}`).slice(1);
+    for (; rest === ".." || rest.startsWith("../"); rest = rest.slice(3)) base = dirname(base);
+    return normalizePath(rest ? `${base}/${rest}` : base);
+  }
+
+  /** At the sandbox's limit: a link above, whose owner cannot be seen from here, is refused. */
+  private async ownRealPath(path: string): Promise<Found> {
+    try {
+      const real = await this.fs.realPath(path);
+      if (real === path) return undefined;
+      return {
+        state: "unsafe",
+        path,
+        reason: `is reached through a symbolic link (its real path is ${real}), which the sandbox cannot inspect`,
+        above: false,
+      };
+    } catch (err) {
+      return cannotCheck(path, err);
     }
   }
 
@@ -143,10 +190,10 @@ class Walk {
     this.checked.push({ path, info });
     return undefined;
   }
+}
 
-  private ownerProblem(info: Info): string | undefined {
-    return ownerProblem(info, this.options.uid);
-  }
+function cannotCheck(path: string, err: unknown): WalkResult {
+  return { state: "unsafe", path, reason: `cannot be checked (${(err as Error).name})`, above: false };
 }
 
 /**
@@ -155,19 +202,25 @@ class Walk {
  * the walk checks next, where a sticky bit suffices.
  */
 export function strictProblem(info: Info, uid: number | null, aboveDirectory = false): string | undefined {
-  const owner = ownerProblem(info, uid);
-  if (owner) return owner;
-  // A sticky directory (like /tmp) lets others add names but not rename or remove ours. That
-  // suffices above a directory, whose owner the walk checks next (a name planted there first
-  // is the planter's, and refused). A file could instead be someone's hard link, so not there.
-  const sticky = ((info.mode ?? 0) & 0o1000) !== 0 && aboveDirectory;
-  if (((info.mode ?? 0) & 0o022) !== 0 && !sticky) return "is writable by group or others";
-  return undefined;
+  return ownerProblem(info, uid) ?? writableProblem(info, aboveDirectory);
 }
 
-function ownerProblem(info: Info, uid: number | null): string | undefined {
+/** The owner half of the strict rule: root, or `uid` when it is not null. */
+export function ownerProblem(info: Info, uid: number | null): string | undefined {
   if (info.uid === 0 || (uid !== null && info.uid === uid)) return undefined;
   return uid === null || uid === 0 ? "is not owned by root" : `is owned neither by root nor by uid ${uid}`;
+}
+
+/**
+ * The mode half: writable by no one but the owner. A sticky directory (like /tmp) lets others add
+ * names but not rename or remove ours: that suffices above a directory, whose owner is checked
+ * next (a name planted there first is the planter's, and refused), never above a file (someone's
+ * hard link) or a link. A link's own mode means nothing: its directory decides who can replace it.
+ */
+export function writableProblem(info: Info, aboveDirectory = false): string | undefined {
+  if (info.isSymlink) return undefined;
+  const sticky = ((info.mode ?? 0) & 0o1000) !== 0 && aboveDirectory;
+  return ((info.mode ?? 0) & 0o022) !== 0 && !sticky ? "is writable by group or others" : undefined;
 }
 
 function unsafe(path: string, info: Info, why: string): WalkResult {

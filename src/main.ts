@@ -8,8 +8,9 @@ import { parseCommandLine } from "./cli.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";
 import { helpText } from "./commands/help.ts";
-import { cacheReserveMs, DEADLINE_TIMER_SLACK_MS, handleLogin } from "./commands/login.ts";
+import { handleLogin } from "./commands/login.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { cacheReserveMs, loginDeadline, processAge, STARTED_ENV } from "./deadline.ts";
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
@@ -23,14 +24,13 @@ import { warmUpTls } from "./netauth/tls_warm_up.ts";
 import { forwardToBroker } from "./broker/forward.ts";
 import { VERSION } from "./version.ts";
 
-const started = performance.now();
-const elapsed = () => Math.round(performance.now() - started);
+const age = processAge(Deno.env.get(STARTED_ENV));
 const envLevel = levelFromEnvironment(Deno.env.get(LOG_LEVEL_ENV));
 let logger = createLogger(envLevel ?? DEFAULT_LOG_LEVEL);
 
 /** Logs the decision's one line and gives back its exit code. */
 function finish(exit: ExitCode, outcome: string, msg: string, fields = {}): ExitCode {
-  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: elapsed() });
+  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: age.elapsed() });
   return exit;
 }
 
@@ -46,7 +46,7 @@ async function connect(config: Config, service: string, deadline: number, root?:
 async function main(): Promise<ExitCode> {
   const options = parseCommandLine(Deno.args);
   logger = createLogger(options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL);
-  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  const deadline = loginDeadline(age, options.timeoutSeconds);
   const config = () => loadConfig(options.configPath, () => Deno.hostname());
   const print = (line: string) => console.log(line);
 
@@ -68,6 +68,7 @@ async function main(): Promise<ExitCode> {
         {
           loadConfig: config,
           inspectArtefact: async (dir) => (await import("./artefact.ts")).inspectArtefact(dir),
+          cacheProblem: async (dir) => (await import("./cache/open.ts")).cacheProblem(dir),
           print,
         },
       );
@@ -75,7 +76,7 @@ async function main(): Promise<ExitCode> {
       return await runCheck({
         loadConfig: config,
         netGranted,
-        connect: (c, root) => connect(c, "netauth-pam-helper-check", deadline, root),
+        connect: (c, root) => connect(c, "netauth-pam-helper-check", deadline.at, root),
         cache: options.cache && {
           dir: options.cache.dir,
           problem: async () => (await import("./cache/open.ts")).cacheProblem(options.cache!.dir),
@@ -98,23 +99,13 @@ async function main(): Promise<ExitCode> {
       // armed at the first step that can block (loading the config), so a PAM request refused on
       // sight never pays for Deno's timers (~3 MiB); it fires at the same time.
       const reason = `deadline of ${options.timeoutSeconds}s passed`;
-      let armed = false;
-      const armDeadline = () => {
-        if (armed) return;
-        armed = true;
-        // AbortSignal.timeout, not setTimeout: Deno's global timers load node:timers, which the broker's
-        // fast path must not (docs/broker.md).
-        AbortSignal.timeout(Math.max(0, deadline + DEADLINE_TIMER_SLACK_MS - Date.now())).addEventListener(
-          "abort",
-          () => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)),
-        );
-      };
+      const armDeadline = () => deadline.arm(() => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)));
       const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
       const cache = options.cache;
       // The cache (its modules, node:crypto, the directory walk) opens at the decision: only a request
       // that passed every local check pays for it.
       const decideWithCache: Decide = async (...call) => {
-        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline);
+        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline.at);
         return await (cached ?? decide)(...call);
       };
       const broker = options.brokerSocket;
@@ -129,7 +120,7 @@ async function main(): Promise<ExitCode> {
         loadConfig: () => (armDeadline(), config()),
         netGranted,
         warmUpTls,
-        connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
+        connect: (c, request, root) => connect(c, request.service, deadline.at - reserve, root),
         logger,
         decide: cache ? decideWithCache : decide,
         // With --broker-socket, tried once the local checks pass; the deadline covers it too.
@@ -138,7 +129,13 @@ async function main(): Promise<ExitCode> {
             request,
             secret,
           ) => (armDeadline(),
-            forwardToBroker({ socket: broker, request, secret, requireGroups: options.requireGroups, deadline }))
+            forwardToBroker({
+              socket: broker,
+              request,
+              secret,
+              requireGroups: options.requireGroups,
+              deadline: deadline.at,
+            }))
           : undefined,
       });
       return finish(result.exit, result.outcome, result.msg, result.fields);

@@ -58,6 +58,10 @@ export interface Manifest {
   artefact: string;
   /** The launcher PAM lines name. */
   launcher: string;
+  /** The config directory given to install.sh (absent in older manifests). */
+  confDir?: string;
+  /** The offline cache directory given to install.sh, null without one (absent in older manifests). */
+  cacheDir?: string | null;
   /** The Deno permission flags baked into the launcher. */
   sandbox: string[];
   /** The runtime's own directories. */

@@ -31,6 +31,8 @@ export interface RunOptions {
   secret?: string;
   /** Write stdin but never close it: a stalled pam_exec. */
   holdStdin?: boolean;
+  /** The program to run: src/main.ts unless a built bundle's entry is given. */
+  entry?: string;
 }
 
 export async function runHelper(options: RunOptions): Promise<HelperRun> {
@@ -41,7 +43,7 @@ export async function runHelper(options: RunOptions): Promise<HelperRun> {
       "run",
       "--quiet",
       ...flags,
-      `${ROOT}src/main.ts`,
+      options.entry ?? `${ROOT}src/main.ts`,
       "--config",
       `${options.confDir}/config.toml`,
       ...(options.args ?? []),

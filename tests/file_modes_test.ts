@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { closedToOthers, type Fs, trustProblem, walkModes, type WalkResult } from "../src/file_modes.ts";
+import {
+  closedToOthers,
+  type Fs,
+  normalizePath,
+  trustProblem,
+  walkModes,
+  type WalkOptions,
+  type WalkResult,
+} from "../src/file_modes.ts";
 
 interface Node {
   uid?: number;
@@ -12,13 +20,16 @@ interface Node {
 function fakeFs(nodes: Record<string, Node>, hidden: string[] = []): Fs {
   const base: Record<string, Node> = { "/": { mode: 0o755, dir: true }, "/etc": { mode: 0o755, dir: true } };
   const all = { ...base, ...nodes };
-  const lstat = (raw: string): Promise<Deno.FileInfo> => {
-    const path = normalize(raw);
-    if (hidden.includes(path)) return Promise.reject(new Deno.errors.NotCapable(path));
+  // As the kernel: links on the way are followed, the last component is not.
+  const lstat = async (raw: string): Promise<Deno.FileInfo> => {
+    if (hidden.includes(normalize(raw))) throw new Deno.errors.NotCapable(raw);
+    const path = raw === "/"
+      ? "/"
+      : normalize(`${await realPath(raw.replace(/\/[^/]*\/*$/, "") || "/")}/${raw.replace(/.*\//, "")}`);
     const node = all[path];
-    if (!node) return Promise.reject(new Deno.errors.NotFound(path));
+    if (!node) throw new Deno.errors.NotFound(path);
     const type = node.link !== undefined ? 0o120000 : node.dir ? 0o040000 : 0o100000;
-    return Promise.resolve({
+    return ({
       uid: node.uid ?? 0,
       mode: type | node.mode,
       isDirectory: !!node.dir,
@@ -30,8 +41,26 @@ function fakeFs(nodes: Record<string, Node>, hidden: string[] = []): Fs {
     const link = all[path].link!;
     return link.startsWith("/") ? link : `${path.slice(0, path.lastIndexOf("/"))}/${link}`;
   };
+  // The kernel's resolution, component by component; like the sandbox, it asks only about the path given.
+  const realPath = (path: string): Promise<string> => {
+    let real = "/";
+    const queue = normalize(path).split("/").filter(Boolean);
+    for (let hops = 0; queue.length > 0;) {
+      const next = normalize(`${real}/${queue.shift()}`);
+      const node = all[next];
+      if (!node) return Promise.reject(new Deno.errors.NotFound(next));
+      if (node.link === undefined) real = next;
+      else if (++hops > 40) return Promise.reject(new Error("ELOOP"));
+      else {
+        if (node.link.startsWith("/")) real = "/";
+        queue.unshift(...node.link.split("/").filter(Boolean));
+      }
+    }
+    return Promise.resolve(real);
+  };
   return {
     lstat,
+    realPath,
     readLink: (path) => Promise.resolve(all[path].link!),
     // Follows links without asking about hidden paths: the sandbox checks the path as given.
     stat: async (path) => {
@@ -174,7 +203,7 @@ Deno.test("symbolic links: the link must be root's, and its target passes in its
   assertUnsafe(
     await walk(CERT, { ...pki, [CERT]: { uid: 1000, mode: 0o777, link: "/srv/pki/ca.pem" } }),
     CERT,
-    "is not owned by root (owner uid 1000, mode 777)",
+    "is a symbolic link and is not owned by root (owner uid 1000, mode 777)",
   );
   assertUnsafe(
     await walk(CERT, { ...pki, "/srv/pki/ca.pem": { uid: 1000, mode: 0o644 } }),
@@ -221,4 +250,99 @@ Deno.test("the refusal is one line: path, owner, mode and the rule", async () =>
       "what the helper trusts, and every directory above it, must be owned by root and writable by no one else",
   );
   assert.equal(await trustProblem(CERT, fs, 0), undefined);
+});
+
+// Issue 16: a path is walked as the kernel walks it, as written, not after realPath.
+const TMP = { "/tmp": { mode: 0o1777, dir: true } };
+const REAL_PREFIX = { ...TMP, "/tmp/realprefix": { mode: 0o755, dir: true } };
+const walkAs = (path: string, nodes: Record<string, Node>, options: Partial<WalkOptions> = {}, hidden: string[] = []) =>
+  walkModes(path, { uid: null, fs: fakeFs(nodes, hidden), ...options });
+
+Deno.test("a user's symbolic link on the way is refused, named with its owner, wherever it sits", async () => {
+  const evil = { ...REAL_PREFIX, "/tmp/evil-prefix": { uid: 1000, mode: 0o777, link: "/tmp/realprefix" } };
+  const refused = "is a symbolic link and is not owned by root (owner uid 1000, mode 777)";
+  assertUnsafe(await walkAs("/tmp/evil-prefix", evil), "/tmp/evil-prefix", refused);
+  // Below the link (PREFIX/sbin, a cache inside it): still the link, found above.
+  const below = { ...evil, "/tmp/realprefix/sbin": { mode: 0o755, dir: true } };
+  assertUnsafe(await walkAs("/tmp/evil-prefix/sbin", below), "/tmp/evil-prefix", refused);
+  // Dangling (the user points it anywhere later): refused the same, no exception.
+  const dangling = { ...TMP, "/tmp/evil-prefix": { uid: 1000, mode: 0o777, link: "/tmp/nowhere" } };
+  assertUnsafe(await walkAs("/tmp/evil-prefix", dangling, { absentOk: true }), "/tmp/evil-prefix", refused);
+  // The same spelled with "//" and "/./".
+  assertUnsafe(await walkAs("/tmp//./evil-prefix/", evil), "/tmp/evil-prefix", refused);
+});
+
+Deno.test("root's link is followed only where only root can replace it: not in sticky /tmp", async () => {
+  const inTmp = { ...REAL_PREFIX, "/tmp/prefix": { mode: 0o777, link: "realprefix" } };
+  assertUnsafe(await walkAs("/tmp/prefix", inTmp), "/tmp", "is writable by group or others (owner uid 0, mode 1777)");
+  const inOpt = {
+    ...REAL_PREFIX,
+    "/opt": { mode: 0o755, dir: true },
+    "/opt/prefix": { mode: 0o777, link: "../tmp/realprefix" },
+  };
+  // In a root-only directory the link passes, and its target is walked in its place (here /tmp's realprefix).
+  const ok = await walkAs("/opt/prefix", inOpt);
+  assert.equal(ok.state, "ok", JSON.stringify(ok));
+  if (ok.state === "ok") {
+    assert.deepEqual(ok.checked.map((c) => c.path), ["/tmp/realprefix", "/tmp", "/", "/opt", "/"]);
+  }
+  assertUnsafe(
+    await walkAs("/opt/prefix", { ...inOpt, "/tmp/realprefix": { uid: 1000, mode: 0o755, dir: true } }),
+    "/tmp/realprefix",
+    "is not owned by root (owner uid 1000, mode 755)",
+  );
+});
+
+Deno.test("a path install.sh will create: what exists on the way is walked, what is missing skipped", async () => {
+  const opt = { "/opt": { mode: 0o755, dir: true } };
+  assert.equal((await walkAs("/opt/new/prefix", opt, { absentOk: true })).state, "ok");
+  assert.deepEqual(await walkAs("/opt/new/prefix", opt), { state: "missing" });
+  assertUnsafe(
+    await walkAs("/opt/new/prefix", { "/opt": { uid: 1000, mode: 0o755, dir: true } }, { absentOk: true }),
+    "/opt",
+    "is not owned by root (owner uid 1000, mode 755)",
+  );
+  // Root's dangling link in a root-only directory: its target's parent decides.
+  const rootLink = { ...opt, "/opt/prefix": { mode: 0o777, link: "/srv/gone" }, "/srv": { mode: 0o777, dir: true } };
+  assertUnsafe(
+    await walkAs("/opt/prefix", rootLink, { absentOk: true }),
+    "/srv",
+    "is writable by group or others (owner uid 0, mode 777)",
+  );
+});
+
+Deno.test("inside the sandbox a link above the granted path, whose owner cannot be seen, is refused", async () => {
+  const nodes = {
+    ...TMP,
+    "/tmp/rroot": { mode: 0o755, dir: true },
+    "/tmp/rroot/cache": { mode: 0o700, dir: true },
+    "/tmp/ulink": { uid: 1000, mode: 0o777, link: "/tmp/rroot" },
+  };
+  const hidden = ["/tmp/ulink", "/tmp", "/"];
+  assertUnsafe(
+    await walkAs("/tmp/ulink/cache", nodes, {}, hidden),
+    "/tmp/ulink/cache",
+    "is reached through a symbolic link (its real path is /tmp/rroot/cache), which the sandbox cannot inspect",
+  );
+  // With full read the link itself is named.
+  assertUnsafe(
+    await walkAs("/tmp/ulink/cache", nodes),
+    "/tmp/ulink",
+    "is a symbolic link and is not owned by root (owner uid 1000, mode 777)",
+  );
+  assert.equal((await walkAs("/tmp/rroot/cache", nodes, {}, ["/tmp/rroot", "/tmp", "/"])).state, "ok");
+});
+
+Deno.test("any error on the way is one reason, never an exception", async () => {
+  const fs = fakeFs({});
+  const broken: Fs = { ...fs, lstat: () => Promise.reject(new Deno.errors.PermissionDenied("no")) };
+  assertUnsafe(await walkModes("/etc/x", { uid: null, fs: broken }), "/etc/x", "cannot be checked (PermissionDenied)");
+  assertUnsafe(await walkModes("etc/x", { uid: null, fs }), "etc/x", "is not an absolute path");
+  assert.deepEqual(["/a//b/./c/", "/.", "/./a/.", "/a/.b/..", "/"].map(normalizePath), [
+    "/a/b/c",
+    "/",
+    "/a",
+    "/a/.b/..",
+    "/",
+  ]);
 });

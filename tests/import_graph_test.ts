@@ -7,9 +7,19 @@ const SRC = new URL("../src/", import.meta.url).pathname;
 
 /** Lowest first. A new module must be placed here, which is the point: say where it belongs. */
 const LAYERS: Record<string, string[]> = {
-  "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
+  "0 facts": [
+    "version.ts",
+    "log.ts",
+    "exit_codes.ts",
+    "errors.ts",
+    "paths.ts",
+    "digest.ts",
+    "argv.ts",
+    "install/package_layout.ts",
+  ],
   "1 local checks": [
     "file_modes.ts",
+    "deadline.ts",
     "config.ts",
     "certificate.ts",
     "pam_request.ts",
@@ -23,9 +33,12 @@ const LAYERS: Record<string, string[]> = {
     "manifest_format.ts",
     "broker/protocol.ts",
     "broker/socket.ts",
+    "install/pam_files.ts",
   ],
   "2 decisions and services": [
     "policy.ts",
+    "netauth/connection_trace.ts",
+    "netauth/reply_checks.ts",
     "netauth/host_resolver.ts",
     "netauth/grpc_client.ts",
     "cache/lock.ts",
@@ -46,6 +59,7 @@ const LAYERS: Record<string, string[]> = {
     "install/verify_install.ts",
     "install/verify_build.ts",
     "install/broker_unit.ts",
+    "install/package_setup.ts",
   ],
 };
 

@@ -9,7 +9,8 @@
 import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import type { Options } from "../cli.ts";
 import { GROUP_NAME, MAX_TIMEOUT_SECONDS } from "../cli.ts";
-import { cacheReserveMs, handleLogin, type LoginResult } from "../commands/login.ts";
+import { handleLogin, type LoginResult } from "../commands/login.ts";
+import { cacheReserveMs } from "../deadline.ts";
 import type { Config } from "../config.ts";
 import { HelperError } from "../errors.ts";
 import { Exit, type ExitCode, exitInfo } from "../exit_codes.ts";

@@ -47,6 +47,8 @@ export interface AuditReport {
   declared: string[];
   /** `--cache-dir`, when given. */
   cacheDir?: string;
+  /** Why the helper will not use the cache directory (file_modes.ts's walk, as a login does it): fails the audit. */
+  cacheProblem?: string;
   /** The runtime's HOME, DENO_DIR and TMPDIR (installed helpers): owner, mode, and any problem. */
   runtimeDirs?: RuntimeDirState[];
   /** The SHA-256 of the code this process runs against the install's manifest.json (installed helpers). */
@@ -72,6 +74,8 @@ export interface AuditDeps {
   loadConfig: () => Promise<Config>;
   /** The artefact's state against its manifest, for an installed helper (`--runtime-dir`). */
   inspectArtefact: (installDir: string) => Promise<ArtefactState>;
+  /** Why the cache directory is unusable (src/cache/open.ts), or undefined. */
+  cacheProblem?: (dir: string) => Promise<string | undefined>;
   /** Writes the report to stdout. */
   print: (line: string) => void;
 }
@@ -107,6 +111,8 @@ export async function auditCommand(
     artefact,
     brokerSocket: options.brokerSocket,
   });
+  const cacheProblem = options.cacheDir ? await deps.cacheProblem?.(options.cacheDir) : undefined;
+  if (cacheProblem) Object.assign(report, { cacheProblem, ok: false });
   deps.print(JSON.stringify(report, null, 2));
   return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
 }

@@ -16,8 +16,19 @@ import { type BuildMode, launcherScript } from "./launcher.ts";
 import { sandboxFlags, sandboxTargetFor, withBrokerSocket } from "../sandbox.ts";
 import { brokerUnit } from "./broker_unit.ts";
 
-/** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
-export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
+/**
+ * `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time, and no
+ * V8 code cache: compiled code that nothing could verify would otherwise decide the login (docs/install.md, "Code cache").
+ */
+export const BUNDLE_RUN_OPTIONS = [
+  "run",
+  "--quiet",
+  "--no-code-cache",
+  "--no-config",
+  "--no-lock",
+  "--no-remote",
+  "--no-npm",
+];
 
 /** The installed helper's directories, as `install.sh` was given them. */
 export interface InstallPaths {
@@ -88,8 +99,8 @@ export interface PlanSpec {
   paths: InstallPaths;
   /** Absolute path of util-linux's setpriv. */
   setpriv: string;
-  /** The installed launcher's path (PREFIX/sbin/netauth-pam-helper): the broker's unit runs it. */
-  launcherPath: string;
+  /** The installed launcher's path (PREFIX/sbin/netauth-pam-helper): the broker's unit runs it (with --broker). */
+  launcherPath?: string;
   /** The build as installed: what PAM's launcher runs. */
   installed: Placement;
   /** The build as staged: what the verification launcher runs. */
@@ -119,7 +130,7 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
     "baked-args": `${bakedArgs(spec.paths).join(" ")}\n`,
     launcher: launcher(spec.installed),
     "verify-launcher": launcher(spec.staged),
-    ...(spec.paths.brokerSocket && {
+    ...(spec.paths.brokerSocket && spec.launcherPath && {
       "broker-unit": brokerUnit({
         launcher: spec.launcherPath,
         socket: spec.paths.brokerSocket,

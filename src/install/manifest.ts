@@ -30,6 +30,10 @@ export interface ManifestInputs {
   files: string[];
   /** The root-owned runtime directory. */
   runtimeDir: string;
+  /** The config directory given to install.sh. */
+  confDir: string;
+  /** `--cache-dir`, when given. */
+  cacheDir?: string;
   /** The sandbox flags baked into the launcher. */
   sandbox: string[];
   /** The Debian PAM profile, when `--pam` placed one. */
@@ -75,6 +79,8 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     prefix: inputs.prefix,
     artefact: inputs.artefact,
     launcher: inputs.launcher,
+    confDir: inputs.confDir,
+    cacheDir: inputs.cacheDir ?? null,
     sandbox: inputs.sandbox,
     runtimeDirs,
     pam: { debianProfile: inputs.debianProfile ?? null },
@@ -138,6 +144,8 @@ if (import.meta.main) {
       launcher,
       files: values.file,
       runtimeDir,
+      confDir,
+      cacheDir: values["cache-dir"],
       sandbox: await flagsFor({ confDir, cacheDir: values["cache-dir"], runtimeDir }),
       debianProfile: values["debian-profile"],
       logFile: values["log-file"],

@@ -2,14 +2,24 @@
  * `install.sh --verify`: the installed files against manifest.json (SHA-256, owner, mode), the directories
  * holding them and the runtime's directories (root's alone), and every enabled PAM line that runs the
  * helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
- * outside the helper's sandbox.
+ * outside the helper's sandbox. Paths are judged by file_modes.ts's one rule, walked as the kernel does.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { sha256Hex } from "../digest.ts";
-import { octalMode, strictProblem, withOwnerAndMode } from "../file_modes.ts";
+import {
+  denoFs,
+  type Fs,
+  octalMode,
+  ownerProblem,
+  strictProblem,
+  walkModes,
+  withOwnerAndMode,
+  writableProblem,
+} from "../file_modes.ts";
 import { dirname } from "../paths.ts";
+import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
 /** One line of `install.sh --verify`'s report. */
@@ -36,73 +46,100 @@ export interface VerifyInputs {
   readDir?: (path: string) => Iterable<Deno.DirEntry>;
   /** Reads a text file; Deno's by default. */
   readText?: (path: string) => string;
+  /** A path's real path, for a PAM line naming the helper through a link (Deno's by default). */
+  realPath?: (path: string) => string;
+  /** For the walks up to "/"; by default the host's files below `destdir`. */
+  fs?: Fs;
 }
 
 const ok = (what: string): Check => ({ ok: true, what });
 const drift = (what: string): Check => ({ ok: false, what });
 
-/** Root-owned and writable by nobody else: the rule for everything the helper or its runtime loads. */
+/** Root-owned and writable by nobody else (file_modes.ts's rule), and as the manifest recorded. */
 function ownerAndMode(label: string, path: string, info: Deno.FileInfo, want?: { uid: number; mode: string }) {
   const checks: Check[] = [];
   const mode = octalMode(info.mode);
-  if (info.uid !== 0) checks.push(drift(`owner ${label} ${path}: uid ${info.uid}, not root`));
+  if (ownerProblem(info, null)) checks.push(drift(`owner ${label} ${path}: uid ${info.uid}, not root`));
   else if (want && want.uid !== 0) checks.push(drift(`owner ${label} ${path}: manifest says uid ${want.uid}`));
   else checks.push(ok(`owner ${label} ${path}: root`));
-  if (((info.mode ?? 0) & 0o022) !== 0) {
-    checks.push(drift(`mode ${label} ${path}: ${mode} is writable by group or others`));
-  } else if (want && want.mode !== mode) {
-    checks.push(drift(`mode ${label} ${path}: ${mode}, manifest says ${want.mode}`));
-  } else checks.push(ok(`mode ${label} ${path}: ${mode}`));
+  const writable = writableProblem(info);
+  if (writable) checks.push(drift(`mode ${label} ${path}: ${mode} ${writable}`));
+  else if (want && want.mode !== mode) checks.push(drift(`mode ${label} ${path}: ${mode}, manifest says ${want.mode}`));
+  else checks.push(ok(`mode ${label} ${path}: ${mode}`));
   return checks;
 }
 
-/** `dir`'s parents, nearest first, up to "/". */
-function parentsOf(dir: string): string[] {
-  const parents: string[] = [];
-  while (dir !== "/") parents.push(dir = dirname(dir));
-  return parents;
+/** The host's files, or a --destdir tree as if it were "/" (an absolute link target stays inside it). */
+function filesBelow(destdir: string): Fs {
+  if (!destdir) return denoFs;
+  const at = (path: string) => `${destdir}${path}`;
+  return {
+    lstat: (path) => Deno.lstat(at(path)),
+    stat: (path) => Deno.stat(at(path)),
+    readLink: (path) => Deno.readLink(at(path)),
+    realPath: async (path) => {
+      const [real, root] = [await Deno.realPath(at(path)), await Deno.realPath(destdir)];
+      if (real !== root && !real.startsWith(`${root}/`)) throw new Error(`${path} leads out of ${destdir}`);
+      return real.slice(root.length) || "/";
+    },
+  };
 }
 
 /**
- * A directory on the way to what PAM runs as root: whoever can rename it can swap the helper, so it
- * takes file_modes.ts's rule for a directory holding another (root's, closed to others unless sticky).
- * A link's own mode means nothing: its directory, checked next, decides who can replace it.
+ * Every directory above the install's, up to "/", walked as the kernel resolves them: whoever can
+ * rename one, or replace a link on the way, can swap what PAM runs as root.
  */
-export function aboveProblem(info: Deno.FileInfo): string | undefined {
-  const why = info.isSymlink ? undefined : strictProblem(info, null, true);
-  return why && withOwnerAndMode(info, why);
-}
-
-/** Every directory above the install's, up to "/". */
-function aboveChecks(dirs: string[], stat: (path: string) => Deno.FileInfo | string): Check[] {
-  const above = new Set(dirs.flatMap(parentsOf));
-  return [...above].filter((path) => !dirs.includes(path)).sort().map((path) => {
-    const info = stat(path);
-    const problem = typeof info === "string" ? info : aboveProblem(info);
-    return problem ? drift(`above ${path}: ${problem}`) : ok(`above ${path}: root's, closed to others`);
-  });
-}
-
-function missing(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return false;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return true;
-    throw err;
+async function aboveChecks(dirs: string[], fs: Fs): Promise<Check[]> {
+  const found = new Map<string, Check>();
+  for (const dir of dirs) {
+    const result = await walkModes(dir, { uid: null, fs });
+    if (result.state === "ok") {
+      for (const { path } of result.checked) {
+        if (!dirs.includes(path) && !found.has(path)) found.set(path, ok(`above ${path}: root's, closed to others`));
+      }
+    } else if (result.state === "unsafe" && (result.above || result.path !== dir)) {
+      found.set(result.path, drift(`above ${result.path}: ${result.reason}`)); // the directory's own is reported with it
+    }
   }
+  return [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, check]) => check);
 }
 
-/** For install.sh before it installs: the first unsafe directory from PREFIX (or where it will be made) up to "/". */
-function prefixProblem(prefix: string): string | undefined {
-  let dir = prefix;
-  while (missing(dir)) dir = dirname(dir);
-  const real = Deno.realPathSync(dir);
-  for (const path of [real, ...parentsOf(real)]) {
-    const problem = aboveProblem(Deno.lstatSync(path));
-    if (problem) return `${path} ${problem}`;
+/** What install.sh was given for the helper's other paths: the same walk, each named by its option. */
+export interface NamedPaths {
+  /** `--prefix`. */
+  prefix?: string;
+  /** `--conf-dir`. */
+  confDir?: string;
+  /** `--cache-dir`, when given. */
+  cacheDir?: string | null;
+  /** The log file the PAM lines name: its directory is walked. */
+  logFile?: string;
+}
+
+const PATH_RISKS: Record<keyof NamedPaths, [string, string]> = {
+  prefix: ["--prefix", "whoever can rename or replace it could swap what PAM runs as root"],
+  confDir: ["--conf-dir", "whoever can rename or replace it could swap the config the helper trusts"],
+  cacheDir: ["--cache-dir", "whoever can rename or replace it could plant offline cache entries"],
+  logFile: ["log directory", "whoever can rename or replace it could point pam_exec's appends as root elsewhere"],
+};
+
+/** Each named path (the log file's by its directory), walked as written up to "/"; missing parts are skipped. */
+export async function namedPathChecks(paths: NamedPaths, fs: Fs = denoFs): Promise<{ check: Check; risk: string }[]> {
+  const out: { check: Check; risk: string }[] = [];
+  for (const key of Object.keys(PATH_RISKS) as (keyof NamedPaths)[]) {
+    const given = paths[key];
+    if (!given) continue;
+    const path = key === "logFile" ? dirname(given) : given;
+    const [label, risk] = PATH_RISKS[key];
+    const result = await walkModes(path, { uid: null, fs, absentOk: true });
+    out.push({
+      risk,
+      check: result.state === "unsafe"
+        ? drift(`path ${label} ${path}: ${result.path} ${result.reason}`)
+        : ok(`path ${label} ${path}: root's and closed to others, up to /`),
+    });
   }
-  return undefined;
+  return out;
 }
 
 /** Every check of an install against its manifest: files, directories, runtime, PAM lines; one Check each. */
@@ -146,7 +183,11 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
     if (typeof info === "string") checks.push(drift(`dir ${dir.path}: ${info}`));
     else checks.push(...ownerAndMode("dir", dir.path, info));
   }
-  checks.push(...aboveChecks(dirs.map((d) => d.path), stat));
+  const fs = inputs.fs ?? filesBelow(inputs.destdir);
+  checks.push(...await aboveChecks(dirs.map((d) => d.path), fs));
+  const { confDir, cacheDir } = inputs.manifest;
+  const named = await namedPathChecks({ confDir, cacheDir, logFile: inputs.manifest.log?.path }, fs);
+  checks.push(...named.map((n) => n.check));
   const libDir = inputs.manifest.artefact.replace(/\/[^/]+$/, "");
   const manifestInfo = stat(`${libDir}/manifest.json`);
   if (typeof manifestInfo === "string") checks.push(drift(`file ${libDir}/manifest.json: ${manifestInfo}`));
@@ -160,11 +201,11 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   const runtimeRoot = inputs.manifest.runtimeDirs[0]?.path;
   if (runtimeRoot) checks.push(runtimeContents(runtimeRoot, at, lstat, inputs.readDir ?? Deno.readDirSync));
 
-  checks.push(...pamChecks(inputs));
+  checks.push(...await pamChecks(inputs, fs));
   return checks;
 }
 
-/** Everything below the runtime directory (code cache, temporary files) must be root's and not writable by others. */
+/** Everything below the runtime directory (analysis caches, temporary files) must be root's and not writable by others. */
 function runtimeContents(
   root: string,
   at: (path: string) => string,
@@ -181,8 +222,8 @@ function runtimeContents(
     for (const entry of entries) {
       const child = `${path}/${entry.name}`;
       const info = lstat(at(child));
-      if (info.uid !== 0) return `${child} is owned by uid ${info.uid}`;
-      if (((info.mode ?? 0) & 0o022) !== 0 && !info.isSymlink) return `${child} is writable by group or others`;
+      const why = strictProblem(info, null);
+      if (why) return `${child} ${withOwnerAndMode(info, why)}`;
       if (info.isDirectory) {
         const found = walk(child);
         if (found) return found;
@@ -196,76 +237,80 @@ function runtimeContents(
     : ok(`runtime contents ${root}: all root's, none writable by others`);
 }
 
-/** A pam_exec line that runs the helper. */
-export interface PamLine {
-  /** The PAM service file. */
-  file: string;
-  /** Its line number (the first physical line of a continued one). */
-  line: number;
-  /** The PAM type: auth, account, session or password. */
-  type: string;
-  /** pam_exec's own options, before the command. */
-  options: string[];
-}
-
-/** pam_exec lines in one PAM service file whose command is one of `targets`; commented-out lines do not count. */
-export function pamExecLines(file: string, text: string, targets: string[]): PamLine[] {
-  const lines: PamLine[] = [];
-  const physical = text.split("\n");
-  for (let i = 0; i < physical.length; i++) {
-    const number = i + 1;
-    let logical = physical[i];
-    while (logical.endsWith("\\") && i + 1 < physical.length) logical = logical.slice(0, -1) + " " + physical[++i];
-    const words = tokens(logical.replace(/#.*/, ""));
-    if (words.length < 3) continue;
-    const type = words[0].replace(/^-/, "");
-    if (!["auth", "account", "session", "password"].includes(type)) continue;
-    const [module, ...args] = words.slice(2);
-    if (!/(^|\/)pam_exec\.so$/.test(module)) continue;
-    const command = args.findIndex((arg) => arg.startsWith("/"));
-    if (command < 0 || !targets.includes(args[command])) continue;
-    lines.push({ file, line: number, type, options: args.slice(0, command) });
-  }
-  return lines;
-}
-
-/** PAM's words: whitespace-separated, with `[...]` (controls, bracketed arguments) as one word. */
-function tokens(line: string): string[] {
-  return line.match(/\[[^\]]*\]|\S+/g) ?? [];
-}
-
 /** The options the README requires on every pam_exec line that runs the helper. */
 export function requiredOptions(type: string): string[] {
-  return type === "auth" ? ["expose_authtok", "quiet", "seteuid"] : ["quiet", "seteuid"];
+  return type === "auth" ? ["expose_authtok", "quiet"] : ["quiet"];
 }
 
-function pamChecks(inputs: VerifyInputs): Check[] {
+/**
+ * Options no such line may carry: `seteuid` makes every uid root before exec, which turns the kernel's
+ * secure-exec off under su and sudo, so LD_PRELOAD from the PAM environment loads into the launcher as root.
+ */
+export const REFUSED_OPTIONS: readonly string[] = ["seteuid"];
+
+async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
   const readDir = inputs.readDir ?? Deno.readDirSync;
-  const readText = inputs.readText ?? Deno.readTextFileSync;
-  const targets = [inputs.manifest.launcher, inputs.manifest.artefact];
-  const found: PamLine[] = [];
-  let names: string[];
+  const source = hostPamSource({
+    ...inputs,
+    targets: [inputs.manifest.launcher, inputs.manifest.artefact],
+  });
+  const found = new Map<string, PamLine>();
+  const checks: Check[] = [];
+  let entries: Deno.DirEntry[];
   try {
-    names = [...readDir(inputs.pamDir)].filter((e) => e.isFile).map((e) => e.name).sort();
+    entries = [...readDir(inputs.pamDir)].filter((e) => e.isFile || e.isSymlink).sort((a, b) =>
+      a.name.localeCompare(b.name)
+    );
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) names = [];
+    if (err instanceof Deno.errors.NotFound) entries = [];
     else return [drift(`pam ${inputs.pamDir}: cannot be read (${(err as Error).name})`)];
   }
-  for (const name of names) {
-    const path = `${inputs.pamDir}/${name}`;
-    found.push(...pamExecLines(path, readText(path), targets));
+  for (const entry of entries) {
+    const path = `${inputs.pamDir}/${entry.name}`;
+    if (entry.isSymlink) checks.push(await linkedService(path, inputs.destdir, fs));
+    const text = source.read(path);
+    for (const line of text === undefined ? [] : pamExecLines(path, text, source)) {
+      found.set(`${line.file}:${line.line}`, line); // a file many services include is reported once
+    }
   }
-  if (found.length === 0) return [ok(`pam ${inputs.pamDir}: no enabled pam_exec line runs ${targets[0]}`)];
-  return found.map((line) => {
+  if (found.size === 0) {
+    checks.push(ok(`pam ${inputs.pamDir}: no enabled pam_exec line runs ${inputs.manifest.launcher}`));
+  }
+  for (const line of found.values()) {
     const where = `pam ${line.file}:${line.line} ${line.type}`;
-    const lacking = requiredOptions(line.type).filter((option) => !line.options.includes(option));
-    return lacking.length === 0
-      ? ok(`${where}: ${line.options.join(" ")}`)
-      : drift(`${where}: lacks ${lacking.join(", ")} (README, "PAM")`);
-  });
+    const lacking = requiredOptions(line.type).filter((option) => !hasOption(line.options, option));
+    const refused = REFUSED_OPTIONS.filter((option) => hasOption(line.options, option));
+    const problems = [
+      ...(lacking.length > 0 ? [`lacks ${lacking.join(", ")}`] : []),
+      ...(refused.length > 0 ? [`carries ${refused.join(", ")}`] : []),
+    ];
+    checks.push(
+      problems.length === 0
+        ? ok(`${where}: ${line.options.join(" ")}`)
+        : drift(`${where}: ${problems.join("; ")} (README, "PAM")`),
+    );
+  }
+  return checks;
 }
 
-/** A manifest this module can check, or why not. */
+/** A service file that is a symbolic link: PAM reads what it reaches, which takes the strict rule like any path. */
+async function linkedService(path: string, destdir: string, fs: Fs): Promise<Check> {
+  const installed = destdir && path.startsWith(destdir) ? path.slice(destdir.length) : path;
+  const result = await walkModes(installed, { uid: null, fs: destdir && path.startsWith(destdir) ? fs : denoFs });
+  if (result.state === "unsafe") return drift(`pam ${path}: symbolic link: ${result.path} ${result.reason}`);
+  if (result.state !== "ok") return ok(`pam ${path}: symbolic link to nothing PAM can read`);
+  const { path: target, info } = result.checked[0];
+  return ok(`pam ${path}: symbolic link to ${target} (owner uid ${info.uid}, mode ${octalMode(info.mode)})`);
+}
+
+/** Prints one `ok ...` or `DRIFT ...` line per check and a closing count; gives back the exit status (0 or 1). */
+export function reportChecks(checks: Check[], print: (line: string) => void): number {
+  for (const check of checks) print(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
+  const drifted = checks.filter((c) => !c.ok).length;
+  print(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
+  return drifted === 0 ? 0 : 1;
+}
+
 /** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
@@ -278,20 +323,31 @@ export function parseManifest(text: string): Manifest {
 if (import.meta.main) {
   // verify_install.ts --manifest PATH [--destdir DIR] [--pam-dir DIR]
   // Exit 0: every check ok; 1: any DRIFT; 2: no usable manifest.
-  // verify_install.ts --prefix-problem PREFIX: prints the first unsafe directory on the way, exit 1; else exit 0.
+  // verify_install.ts --path-problems [--prefix P] [--conf-dir D] [--cache-dir D] [--log-file F]: one line per
+  // unsafe path ("unsafe --prefix P: COMPONENT REASON; RISK"), exit 1; else exit 0.
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       manifest: { type: "string" },
       destdir: { type: "string", default: "" },
       "pam-dir": { type: "string" },
-      "prefix-problem": { type: "string" },
+      "path-problems": { type: "boolean" },
+      prefix: { type: "string" },
+      "conf-dir": { type: "string" },
+      "cache-dir": { type: "string" },
+      "log-file": { type: "string" },
     },
   });
-  if (values["prefix-problem"] !== undefined) {
-    const problem = prefixProblem(values["prefix-problem"]);
-    if (problem) console.log(problem);
-    Deno.exit(problem ? 1 : 0);
+  if (values["path-problems"]) {
+    const named = await namedPathChecks({
+      prefix: values.prefix,
+      confDir: values["conf-dir"],
+      cacheDir: values["cache-dir"],
+      logFile: values["log-file"],
+    });
+    const unsafe = named.filter((n) => !n.check.ok);
+    for (const n of unsafe) console.log(`unsafe ${n.check.what.replace(/^path /, "")}; ${n.risk}`);
+    Deno.exit(unsafe.length === 0 ? 0 : 1);
   }
   let manifest: Manifest;
   try {
@@ -305,8 +361,5 @@ if (import.meta.main) {
     destdir: values.destdir,
     pamDir: values["pam-dir"] ?? `${values.destdir}/etc/pam.d`,
   });
-  for (const check of checks) console.log(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
-  const drifted = checks.filter((c) => !c.ok).length;
-  console.log(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
-  Deno.exit(drifted === 0 ? 0 : 1);
+  Deno.exit(reportChecks(checks, console.log));
 }

@@ -61,6 +61,18 @@ Deno.test("the cache directory is declared readable and writable", async () => {
   assert.deepEqual(cacheProbes.map((p) => [p.permission, p.expected]), [["read", "granted"], ["write", "granted"]]);
 });
 
+Deno.test("a cache directory the helper would refuse (a user's link on the way) is reported and fails the audit", async () => {
+  const why = "is below /tmp/evil, which is a symbolic link and is not owned by root (owner uid 1000, mode 777)";
+  const asked: string[] = [];
+  const cacheProblem = (dir: string) => (asked.push(dir), Promise.resolve(why));
+  const { report } = await audit({ cacheDir: "/tmp/evil/cache" }, { cacheProblem });
+  assert.deepEqual(asked, ["/tmp/evil/cache"]);
+  assert.equal(report.cacheProblem, why);
+  assert.equal(report.ok, false);
+  const fine = await audit({ cacheDir: "/var/cache/netauth" }, { cacheProblem: () => Promise.resolve(undefined) });
+  assert.equal(fine.report.cacheProblem, undefined);
+});
+
 Deno.test("an installed helper's runtime directories and artefact are inspected and reported", async () => {
   const runtimeDir = "/nonexistent-netauth-test/lib/netauth-pam-helper/runtime";
   const { exit, report, inspected } = await audit({ runtimeDir });

@@ -1,27 +1,11 @@
 // The bundle is a function of the source tree and the Deno version only: two builds of the same tree,
 // from different directories, users' caches and working directories, are byte-identical.
 import assert from "node:assert/strict";
+import { copyCheckout } from "./checkout.ts";
 import { denoDir } from "../../testkit/run_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const decoder = new TextDecoder();
-
-/** Copies the checkout's tracked and untracked-but-not-ignored files (what a clean checkout would hold). */
-async function copyCheckout(to: string): Promise<void> {
-  const out = await new Deno.Command("git", {
-    args: ["-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-  }).output();
-  assert.equal(out.code, 0, decoder.decode(out.stderr));
-  for (const rel of decoder.decode(out.stdout).split("\0").filter(Boolean)) {
-    try {
-      Deno.statSync(`${ROOT}${rel}`);
-    } catch {
-      continue; // deleted in the working tree
-    }
-    Deno.mkdirSync(`${to}/${rel.replace(/\/?[^/]*$/, "")}`, { recursive: true });
-    Deno.copyFileSync(`${ROOT}${rel}`, `${to}/${rel}`);
-  }
-}
 
 /** `deno task bundle`, as install.sh runs it, from `cwd` with its own HOME and DENO_DIR: every file, by name. */
 async function bundle(checkout: string, cwd: string, env: Record<string, string>): Promise<Map<string, Uint8Array>> {

@@ -1,0 +1,162 @@
+// `deno task deb [--outdir DIR] [--version V] [--compression xz|none]`: netauth-pam-helper_<version>_<arch>.deb from this checkout,
+// reproducibly: SOURCE_DATE_EPOCH from the commit, every mtime clamped to it, root:root owners, fixed
+// modes, dpkg-deb's sorted members. Needs `deno install --frozen` once; no network after that.
+import { parseArgs } from "node:util";
+import { BuildError, CONFFILES, MAINTAINER, ROOT, stageTree, walkTree } from "./package_tree.ts";
+import { debianArch, PACKAGE } from "../src/install/package_layout.ts";
+import { VERSION } from "../src/version.ts";
+
+const DESCRIPTION = `NetAuth logins through pam_exec, sandboxed by Deno
+ netauth-pam-helper is what pam_exec.so runs at a login: it checks the user's
+ password and account against a NetAuth server and answers with its exit status.
+ It runs as a code-split JavaScript bundle on the Deno runtime shipped with it,
+ with Deno permissions baked from /etc/netauth/config.toml by
+ 'netauth-pam-helper --setup'. A pam-auth-update profile wires it into
+ common-auth and common-account; local accounts never reach it.`;
+
+/** What the launcher, the runtime and the PAM lines use. */
+const DEPENDS = "libc6 (>= 2.27), libgcc-s1, util-linux (>= 2.32), libpam-modules, libpam-runtime (>= 1.0.1-6)";
+
+const decoder = new TextDecoder();
+
+async function git(args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("git", { args: ["-C", ROOT, ...args], stdout: "piped", stderr: "null" })
+      .output();
+    return out.success ? decoder.decode(out.stdout).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The commit's time, or SOURCE_DATE_EPOCH outside a checkout. */
+async function sourceDateEpoch(): Promise<number> {
+  const fromGit = await git(["log", "-1", "--format=%ct"]);
+  const text = fromGit ?? Deno.env.get("SOURCE_DATE_EPOCH");
+  if (!text || !/^\d+$/.test(text)) {
+    throw new BuildError("not a git checkout and no SOURCE_DATE_EPOCH: set it to the source's date (seconds)");
+  }
+  return Number(text);
+}
+
+/** Installed-Size: KiB, each file rounded up, each directory one. */
+function installedSize(tree: string): number {
+  return walkTree(tree).reduce((sum, rel) => {
+    const info = Deno.lstatSync(`${tree}/${rel}`);
+    return sum + (info.isDirectory ? 1 : Math.ceil(info.size / 1024));
+  }, 0);
+}
+
+async function md5sums(tree: string): Promise<string> {
+  const files = walkTree(tree).filter((rel) =>
+    Deno.lstatSync(`${tree}/${rel}`).isFile && !rel.startsWith("etc/") && !rel.startsWith("DEBIAN/")
+  );
+  const out = await new Deno.Command("md5sum", { args: ["--", ...files], cwd: tree, stdout: "piped" }).output();
+  if (!out.success) throw new BuildError("md5sum failed");
+  return decoder.decode(out.stdout);
+}
+
+/** The reasons lintian's tags on the upstream Deno binary are kept (packaging/debian/lintian-overrides). */
+function addLintianOverrides(tree: string, epoch: number): void {
+  const overrides = `${tree}/usr/share/lintian/overrides`;
+  Deno.mkdirSync(overrides, { recursive: true });
+  Deno.copyFileSync(`${ROOT}packaging/debian/lintian-overrides`, `${overrides}/${PACKAGE}`);
+  for (const rel of ["usr/share/lintian", "usr/share/lintian/overrides", `usr/share/lintian/overrides/${PACKAGE}`]) {
+    Deno.chmodSync(`${tree}/${rel}`, rel.endsWith(PACKAGE) ? 0o644 : 0o755);
+    Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
+  }
+  Deno.utimeSync(`${tree}/usr/share`, epoch, epoch);
+}
+
+/** DEBIAN/: control, md5sums, conffiles and the maintainer scripts, with fixed modes and mtimes. */
+async function writeControlDir(tree: string, build: { version: string; arch: string; epoch: number }): Promise<void> {
+  const { version, arch, epoch } = build;
+  const control = `${tree}/DEBIAN`;
+  Deno.mkdirSync(control);
+  Deno.chmodSync(control, 0o755); // whatever the builder's umask
+  const fields = [
+    `Package: ${PACKAGE}`,
+    `Version: ${version}`,
+    `Architecture: ${arch}`,
+    `Maintainer: ${MAINTAINER}`,
+    `Installed-Size: ${installedSize(tree)}`,
+    `Depends: ${DEPENDS}`,
+    "Section: admin",
+    "Priority: optional",
+    `Description: ${DESCRIPTION}`,
+  ];
+  Deno.writeTextFileSync(`${control}/control`, `${fields.join("\n")}\n`);
+  Deno.writeTextFileSync(`${control}/md5sums`, await md5sums(tree));
+  Deno.writeTextFileSync(`${control}/conffiles`, CONFFILES.map((c) => `${c}\n`).join(""));
+  for (const script of ["preinst", "postinst", "prerm", "postrm"]) {
+    Deno.copyFileSync(`${ROOT}packaging/debian/${script}`, `${control}/${script}`);
+    Deno.chmodSync(`${control}/${script}`, 0o755);
+  }
+  for (const name of ["control", "md5sums", "conffiles"]) Deno.chmodSync(`${control}/${name}`, 0o644);
+  for (const rel of ["DEBIAN", ...walkTree(control).map((n) => `DEBIAN/${n}`)]) {
+    Deno.utimeSync(`${tree}/${rel}`, epoch, epoch);
+  }
+}
+
+/** Builds the .deb into `outdir`; gives back its path. */
+export async function buildDeb(outdir: string, version: string, compression = "xz"): Promise<string> {
+  const arch = debianArch(Deno.build.arch);
+  if (!arch || Deno.build.os !== "linux") {
+    throw new BuildError(
+      `unsupported architecture ${Deno.build.os}/${Deno.build.arch}: Deno ships Linux x86_64 and aarch64`,
+    );
+  }
+  const epoch = await sourceDateEpoch();
+  const commit = await git(["rev-parse", "HEAD"]);
+  const status = commit && await git(["status", "--porcelain"]);
+  Deno.mkdirSync(outdir, { recursive: true });
+  const work = await Deno.makeTempDir({ dir: outdir, prefix: ".deb-build-" });
+  try {
+    const tree = `${work}/tree`;
+    await stageTree({
+      dir: tree,
+      version,
+      sourceDateEpoch: epoch,
+      source: commit && status !== undefined ? { commit, dirty: status !== "" } : null,
+    });
+    addLintianOverrides(tree, epoch);
+    await writeControlDir(tree, { version, arch, epoch });
+    const deb = `${outdir}/${PACKAGE}_${version}_${arch}.deb`;
+    const out = await new Deno.Command("dpkg-deb", {
+      // One xz thread: multi-threaded xz splits into blocks by thread count, so bytes would depend on the builder.
+      args: ["--root-owner-group", `-Z${compression}`, "--threads-max=1", "--build", tree, deb],
+      env: { SOURCE_DATE_EPOCH: String(epoch) },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new BuildError(`dpkg-deb failed: ${decoder.decode(out.stderr).trim()}`);
+    return deb;
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        outdir: { type: "string", default: `${ROOT}dist` },
+        version: { type: "string", default: VERSION },
+        // Tests that install the package twice skip xz's minutes; the contents are the same.
+        compression: { type: "string", default: "xz" },
+      },
+    });
+    if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(values.version)) {
+      throw new BuildError(`not a Debian version: ${values.version}`);
+    }
+    const started = performance.now();
+    if (!["xz", "none"].includes(values.compression)) throw new BuildError("--compression expects xz or none");
+    const deb = await buildDeb(values.outdir, values.version, values.compression);
+    const size = Deno.statSync(deb).size;
+    console.log(`${deb} (${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    console.error(`deb: ${(err as Error).message.split("\n")[0]}`);
+    Deno.exit(err instanceof BuildError ? 1 : 3);
+  }
+}

@@ -1,0 +1,168 @@
+// The package's file tree, format-neutral: `stageTree(DIR)` lays out under DIR exactly what a package
+// installs (FHS paths from src/install/package_layout.ts), with fixed modes and mtimes and no packaging
+// metadata. scripts/deb.ts wraps it with DEBIAN/; an RPM (authselect profile) can wrap the same tree.
+import { sha256Hex } from "../src/digest.ts";
+import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
+import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
+
+export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Files an admin may edit (dpkg conffiles): left out of the build manifest, dpkg keeps their edits. */
+export const CONFFILES = [PACKAGED.logrotate];
+
+export interface TreeOptions {
+  /** Where the tree goes (created; must not exist). */
+  dir: string;
+  version: string;
+  /** Seconds since the epoch: every mtime, and the changelog's date. */
+  sourceDateEpoch: number;
+  /** The commit built, for the build manifest (null outside a git checkout). */
+  source: Manifest["source"];
+}
+
+export class BuildError extends Error {}
+
+async function run(cmd: string, args: string[], what: string, stdin?: Uint8Array): Promise<Uint8Array> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin);
+    await writer.close();
+  }
+  const out = await child.output();
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join("; ");
+    throw new BuildError(`${what} failed: ${err}`);
+  }
+  return out.stdout;
+}
+
+const gzip = (bytes: Uint8Array) => run("gzip", ["-9n"], "gzip", bytes);
+
+/** The helper's bundle (deno task bundle) and setup.js, built with the frozen npm cache: no network. */
+async function bundles(lib: string): Promise<void> {
+  const deno = Deno.execPath();
+  const hint = "needs the npm packages deno.lock names and deno bundle's esbuild in DENO_DIR: " +
+    "run `deno install --frozen` and one `deno task bundle` where the npm registry is reachable";
+  await run(
+    deno,
+    ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--outdir", lib],
+    `deno task bundle (${hint})`,
+  );
+  await run(
+    deno,
+    ["bundle", "--quiet", "--frozen", "--minify", "--platform", "deno", "--config", `${ROOT}deno.json`, "-o"].concat(
+      [`${lib}/setup.js`, `${ROOT}src/install/package_setup.ts`],
+    ),
+    `deno bundle src/install/package_setup.ts (${hint})`,
+  );
+}
+
+function changelog(version: string, epoch: number): string {
+  const date = new Date(epoch * 1000).toUTCString().replace(
+    /^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/,
+    "$1, $2 $3 $4 $5 +0000",
+  );
+  return `${PACKAGE} (${version}) unstable; urgency=medium
+
+  * Built from the netauth-pam-helper source tree; its git log has the changes.
+
+ -- ${MAINTAINER}  ${date}
+`;
+}
+
+/** The package's Maintainer field (also the changelog's trailer). */
+export const MAINTAINER = "netauth-pam-helper maintainers <netauth-pam-helper@users.noreply.github.com>";
+
+/** Every path below `dir`, relative, sorted (directories included). */
+export function walkTree(dir: string, rel = ""): string[] {
+  const paths: string[] = [];
+  for (const entry of [...Deno.readDirSync(`${dir}/${rel}`)].sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const path = rel ? `${rel}/${entry.name}` : entry.name;
+    paths.push(path);
+    if (entry.isDirectory) paths.push(...walkTree(dir, path));
+  }
+  return paths;
+}
+
+/** Lays out the tree, then fixes every mode (0755 directories and executables, 0644 the rest) and mtime. */
+export async function stageTree(options: TreeOptions): Promise<void> {
+  const at = (path: string) => `${options.dir}${path}`;
+  const text = (rel: string) => Deno.readTextFileSync(`${ROOT}${rel}`);
+  for (
+    const file of [PACKAGED.sbin, PACKAGED.pamProfile, PACKAGED.logrotate, PACKAGED.man, `${PACKAGED.doc}/copyright`]
+  ) {
+    Deno.mkdirSync(at(file.slice(0, file.lastIndexOf("/"))), { recursive: true });
+  }
+  Deno.mkdirSync(at(PACKAGED.lib), { recursive: true });
+  Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.sh`, at(PACKAGED.sbin));
+  await bundles(at(PACKAGED.lib));
+  // The very executable behind `deno` (npm's is a symlink): the runtime the bundle is verified with.
+  Deno.copyFileSync(Deno.execPath(), at(PACKAGED.deno));
+  // pam.d/debian/netauth is install.sh's profile too: the package's names /usr/sbin and is on by default.
+  Deno.writeTextFileSync(
+    at(PACKAGED.pamProfile),
+    text("pam.d/debian/netauth").replaceAll(`/usr/local/sbin/${PACKAGE}`, PACKAGED.sbin).replace(
+      /^Default: no$/m,
+      "Default: yes",
+    ),
+  );
+  Deno.writeTextFileSync(
+    at(PACKAGED.logrotate),
+    text(`logrotate/${PACKAGE}`).replace(
+      /^# \/etc\/logrotate\.d\/netauth-pam-helper, installed by .*$/m,
+      "# /etc/logrotate.d/netauth-pam-helper, installed by the netauth-pam-helper package (a conffile).",
+    ),
+  );
+  Deno.writeFileSync(at(PACKAGED.man), await gzip(Deno.readFileSync(`${ROOT}man/${PACKAGE}.8`)));
+  Deno.copyFileSync(`${ROOT}packaging/debian/copyright`, at(`${PACKAGED.doc}/copyright`));
+  Deno.writeFileSync(
+    at(`${PACKAGED.doc}/changelog.gz`),
+    await gzip(new TextEncoder().encode(changelog(options.version, options.sourceDateEpoch))),
+  );
+  Deno.chmodSync(options.dir, 0o755); // the tree's root is the members' "./": not the builder's umask
+  for (const rel of walkTree(options.dir)) {
+    const info = Deno.lstatSync(`${options.dir}/${rel}`);
+    Deno.chmodSync(`${options.dir}/${rel}`, info.isDirectory || (info.mode! & 0o100) ? 0o755 : 0o644);
+  }
+  await writeBuildManifest(options);
+  for (const rel of ["", ...walkTree(options.dir)]) {
+    Deno.utimeSync(`${options.dir}/${rel}`, options.sourceDateEpoch, options.sourceDateEpoch);
+  }
+}
+
+/** build-manifest.json: every shipped file's SHA-256, owner (root, as packaged) and mode. */
+async function writeBuildManifest(options: TreeOptions): Promise<void> {
+  const files = [];
+  for (const rel of walkTree(options.dir)) {
+    const path = `/${rel}`;
+    const info = Deno.lstatSync(`${options.dir}${path}`);
+    if (!info.isFile || CONFFILES.includes(path as typeof CONFFILES[number])) continue;
+    const sha256 = await sha256Hex(Deno.readFileSync(`${options.dir}${path}`));
+    files.push({ path, sha256, uid: 0, gid: 0, mode: `0${(info.mode! & 0o777).toString(8)}` });
+  }
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    name: PACKAGE,
+    version: options.version,
+    source: options.source,
+    deno: Deno.version.deno,
+    denoLockSha256: await sha256Hex(Deno.readFileSync(`${ROOT}deno.lock`)),
+    mode: "bundle",
+    prefix: "/usr",
+    artefact: PACKAGED.artefact,
+    launcher: PACKAGED.sbin,
+    sandbox: [],
+    runtimeDirs: [],
+    pam: { debianProfile: PACKAGED.pamProfile },
+    log: null,
+    files,
+  };
+  Deno.writeTextFileSync(`${options.dir}${PACKAGED.buildManifest}`, `${JSON.stringify(manifest, null, 2)}\n`);
+  Deno.chmodSync(`${options.dir}${PACKAGED.buildManifest}`, 0o644);
+}

@@ -1,0 +1,47 @@
+/**
+ * Where the Debian package (scripts/deb.ts) puts things, and what `netauth-pam-helper --setup` writes on
+ * the host (src/install/package_setup.ts): one table for the builder, the setup step and their tests.
+ * The same tree as `install.sh --prefix /usr --mode bundle`, so --audit and --verify read it unchanged.
+ *
+ * @module
+ */
+
+/** The package's name, its launcher's and its directories'. */
+export const PACKAGE = "netauth-pam-helper";
+
+/** Paths on the installed host. */
+export const PACKAGED = {
+  /** The front script PAM runs: it hands over to `launcher`, or refuses with exit 3 until setup ran. */
+  sbin: `/usr/sbin/${PACKAGE}`,
+  lib: `/usr/lib/${PACKAGE}`,
+  /** The bundle's entry; its chunks sit beside it. */
+  artefact: `/usr/lib/${PACKAGE}/${PACKAGE}.js`,
+  deno: `/usr/lib/${PACKAGE}/deno`,
+  /** `--setup` and `--verify` for a packaged install, bundled from src/install/package_setup.ts. */
+  setup: `/usr/lib/${PACKAGE}/setup.js`,
+  /** What the package shipped, per file its SHA-256 at build time (written by scripts/deb.ts). */
+  buildManifest: `/usr/lib/${PACKAGE}/build-manifest.json`,
+  // Written by --setup on the host, never shipped (dpkg cannot know them; --verify checks them):
+  /** The launcher with this host's baked sandbox flags. */
+  launcher: `/usr/lib/${PACKAGE}/launcher`,
+  /** The build manifest plus the launcher, the sandbox and the runtime directories: what --verify and --audit read. */
+  manifest: `/usr/lib/${PACKAGE}/manifest.json`,
+  runtimeDir: `/usr/lib/${PACKAGE}/runtime`,
+  confDir: "/etc/netauth",
+  pamProfile: "/usr/share/pam-configs/netauth",
+  logFile: `/var/log/${PACKAGE}.log`,
+  logrotate: `/etc/logrotate.d/${PACKAGE}`,
+  man: `/usr/share/man/man8/${PACKAGE}.8.gz`,
+  doc: `/usr/share/doc/${PACKAGE}`,
+} as const;
+
+/** What a source install (install.sh, default --prefix) leaves: the package refuses to install over it. */
+export const SOURCE_INSTALL_RECORD = `/usr/local/lib/${PACKAGE}/installed-files`;
+
+/** The one command an admin runs after writing or changing the config. */
+export const SETUP_COMMAND = `${PACKAGE} --setup`;
+
+/** Debian architecture for Deno's `Deno.build.arch`; undefined where Deno ships no Linux build. */
+export function debianArch(arch: string): string | undefined {
+  return ({ x86_64: "amd64", aarch64: "arm64" } as Record<string, string>)[arch];
+}

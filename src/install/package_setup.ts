@@ -1,0 +1,243 @@
+/**
+ * `netauth-pam-helper --setup` and `--verify` for the Debian package (bundled into
+ * /usr/lib/netauth-pam-helper/setup.js, run by the packaged deno as root; postinst runs --setup).
+ * The sandbox names the host's server, so the launcher is written here, on the host, by the same
+ * src/install/install_plan.ts install.sh uses. Without a usable config nothing is written: the shipped front
+ * script keeps refusing NetAuth logins with exit 3.
+ *
+ * @module
+ */
+import { flagsFor, planFiles } from "./install_plan.ts";
+import { octalMode } from "../file_modes.ts";
+import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
+import { runtimeDirs } from "../runtime_dir.ts";
+import { parseManifest, reportChecks, verifyInstall } from "./verify_install.ts";
+import { spawnLauncher, verifyBuild } from "./verify_build.ts";
+import { sha256Hex } from "../digest.ts";
+import { PACKAGED, SETUP_COMMAND } from "./package_layout.ts";
+
+const SETPRIV = "/usr/bin/setpriv";
+
+/** Exit statuses of --setup: 0 set up and checked; 1 set up, but --check failed; 2 nothing written. */
+export const SETUP_EXIT = { OK: 0, CHECK_FAILED: 1, NOT_SET_UP: 2 } as const;
+
+/** How --setup reaches the host. */
+export interface SetupOptions {
+  /** Where the packaged tree is: "" on a host, a staging directory in tests. */
+  destdir: string;
+  /** Prints one line for the admin. */
+  print: (line: string) => void;
+  /** Runs the written launcher with one argument (--check); gives back its exit code and output. */
+  runLauncher: (path: string, arg: string) => Promise<{ code: number; output: string }>;
+  /** What is wrong with a new launcher before it replaces the old (verify_build.ts's checks); empty when nothing. */
+  verifyLauncher: (path: string, flags: string[]) => Promise<string[]>;
+}
+
+/** The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log. */
+export function hostManifest(
+  build: Manifest,
+  host: { launcher: FileEntry; sandbox: string[]; runtimeDirs: DirEntry[]; log: DirEntry | null },
+): Manifest {
+  const files = [...build.files.filter((f) => f.path !== host.launcher.path), host.launcher]
+    .sort((a, b) => a.path < b.path ? -1 : 1);
+  return { ...build, sandbox: host.sandbox, runtimeDirs: host.runtimeDirs, log: host.log, files };
+}
+
+const dirEntry = (path: string, info: Deno.FileInfo): DirEntry => ({
+  path,
+  uid: info.uid ?? -1,
+  gid: info.gid ?? -1,
+  mode: octalMode(info.mode),
+});
+
+/** Whether anything at or below `path` is not root's or is writable by group or others. */
+function foreignInside(path: string): boolean {
+  const info = Deno.lstatSync(path);
+  if (info.uid !== 0 || (!info.isSymlink && ((info.mode ?? 0) & 0o022) !== 0)) return true;
+  if (!info.isDirectory) return false;
+  return [...Deno.readDirSync(path)].some((e) => foreignInside(`${path}/${e.name}`));
+}
+
+/** The runtime's HOME, DENO_DIR and TMPDIR, root's alone: made afresh when missing or when anything in them is not. */
+function makeRuntimeDirs(root: string): void {
+  const dirs = [root, ...Object.values(runtimeDirs(root))];
+  let fresh: boolean;
+  try {
+    fresh = foreignInside(root);
+  } catch {
+    fresh = false; // missing: made below
+  }
+  if (fresh) Deno.removeSync(root, { recursive: true });
+  for (const dir of dirs) {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.chownSync(dir, 0, 0);
+    Deno.chmodSync(dir, 0o755);
+  }
+}
+
+/** The log file pam_exec appends to: root's, readable by adm (root's group without one), 0640. */
+function makeLogFile(path: string): void {
+  // pam_exec appends to it as root: a link (or anything but a file) there could point root's writes elsewhere.
+  if (exists(path) && !Deno.lstatSync(path).isFile) {
+    throw new Error(`${path} is not a regular file (a symbolic link?): remove it`);
+  }
+  Deno.openSync(path, { append: true, create: true, mode: 0o640 }).close();
+  let gid = 0;
+  try {
+    const group = Deno.readTextFileSync("/etc/group").split("\n").find((l) => l.startsWith("adm:"));
+    if (group) gid = Number(group.split(":")[2]);
+  } catch { /* no /etc/group: root's group */ }
+  Deno.chownSync(path, 0, gid);
+  Deno.chmodSync(path, 0o640);
+}
+
+/** Writes `path`.new, root's with `mode`; `place` renames it over `path`. */
+function writeBeside(path: string, text: string, mode: number): string {
+  Deno.writeTextFileSync(`${path}.new`, text, { mode });
+  Deno.chmodSync(`${path}.new`, mode);
+  Deno.chownSync(`${path}.new`, 0, 0);
+  return `${path}.new`;
+}
+
+const place = (path: string) => Deno.renameSync(`${path}.new`, path);
+
+/** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
+async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
+  const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, runtimeDir: PACKAGED.runtimeDir });
+  const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
+  const { launcher } = planFiles({
+    mode: "bundle",
+    paths: { confDir: PACKAGED.confDir, runtimeDir: PACKAGED.runtimeDir },
+    setpriv: SETPRIV,
+    installed: placement,
+    staged: placement,
+  }, flags);
+  return { flags, launcher };
+}
+
+/** `--setup`: derive the sandbox from the config, write the launcher and manifest, then run --check. */
+export async function setupHost(options: SetupOptions): Promise<number> {
+  const at = (path: string) => `${options.destdir}${path}`;
+  const say = options.print;
+  const config = `${PACKAGED.confDir}/config.toml`;
+  const keep = `nothing changed; NetAuth logins ${
+    exists(at(PACKAGED.launcher)) ? "go through the launcher written before" : "are refused (exit 3)"
+  } until it is fixed and you run: ${SETUP_COMMAND}`;
+  // Root's before anything else, config or not: pam_exec appends to the log from the first login on.
+  makeRuntimeDirs(at(PACKAGED.runtimeDir));
+  makeLogFile(at(PACKAGED.logFile));
+  if (!exists(at(config))) {
+    say(
+      `netauth-pam-helper: no ${config} yet: NetAuth logins are refused (exit 3) until you write it and run: ${SETUP_COMMAND}`,
+    );
+    return SETUP_EXIT.NOT_SET_UP;
+  }
+  let flags: string[], launcher: string;
+  try {
+    ({ flags, launcher } = await launcherFor(options.destdir));
+  } catch (err) {
+    say(`netauth-pam-helper: warning: ${(err as Error).message.split("\n")[0]}: ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
+  const build = parseManifest(Deno.readTextFileSync(at(PACKAGED.buildManifest)));
+  // Verified before placed, as install.sh does: until then the previous launcher keeps answering.
+  const problems = await options.verifyLauncher(writeBeside(at(PACKAGED.launcher), launcher, 0o755), flags);
+  if (problems.length > 0) {
+    Deno.removeSync(`${at(PACKAGED.launcher)}.new`);
+    for (const problem of problems) say(`netauth-pam-helper: verify: ${problem}`);
+    say(`netauth-pam-helper: warning: the new launcher failed verification (see above): ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
+  place(at(PACKAGED.launcher));
+  const stat = (path: string) => Deno.lstatSync(at(path));
+  const manifest = hostManifest(build, {
+    launcher: {
+      ...dirEntry(PACKAGED.launcher, stat(PACKAGED.launcher)),
+      sha256: await sha256Hex(new TextEncoder().encode(launcher)),
+    },
+    sandbox: flags,
+    runtimeDirs: [PACKAGED.runtimeDir, ...Object.values(runtimeDirs(PACKAGED.runtimeDir))].map((p) =>
+      dirEntry(p, stat(p))
+    ),
+    log: dirEntry(PACKAGED.logFile, stat(PACKAGED.logFile)),
+  });
+  writeBeside(at(PACKAGED.manifest), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
+  place(at(PACKAGED.manifest));
+  say(`netauth-pam-helper: wrote ${PACKAGED.launcher} for ${config}; sandbox: ${flags.join(" ")}`);
+  // As root, so the runtime's code cache is root's (verifying ran --audit, which loads the chunk --check does not).
+  const check = await options.runLauncher(at(PACKAGED.launcher), "--check");
+  for (const line of check.output.trimEnd().split("\n")) say(`check: ${line}`);
+  if (check.code !== 0) {
+    say(
+      `netauth-pam-helper: warning: --check failed (exit ${check.code}, see above): NetAuth logins fail until the config or the server is fixed; then run: ${SETUP_COMMAND}`,
+    );
+    return SETUP_EXIT.CHECK_FAILED;
+  }
+  return SETUP_EXIT.OK;
+}
+
+/** `--verify`: the installed files, launcher, runtime directories and PAM lines against the host's manifest. */
+export async function verifyHost(destdir: string, print: (line: string) => void): Promise<number> {
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.manifest}`));
+  } catch (err) {
+    print(`verify: cannot use ${PACKAGED.manifest} (${(err as Error).message.split("\n")[0]}): run ${SETUP_COMMAND}`);
+    return 2;
+  }
+  const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d` });
+  // The shipped files as the package built them, not as setup found them.
+  const build = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.buildManifest}`));
+  for (const file of build.files) {
+    const same = manifest.files.some((f) => f.path === file.path && f.sha256 === file.sha256);
+    checks.push({
+      ok: same,
+      what: `build ${file.path}: ${same ? "as shipped" : "manifest.json differs from the build's"}`,
+    });
+  }
+  // What dpkg cannot know: whether the launcher still is what the config asks for now.
+  try {
+    const { launcher } = await launcherFor(destdir);
+    const same = Deno.readTextFileSync(`${destdir}${PACKAGED.launcher}`) === launcher;
+    checks.push({
+      ok: same,
+      what: `launcher ${PACKAGED.launcher}: ${
+        same ? "as --setup writes it for the config now" : `not what the config asks for now: run ${SETUP_COMMAND}`
+      }`,
+    });
+  } catch (err) {
+    checks.push({ ok: false, what: `launcher ${PACKAGED.launcher}: ${(err as Error).message.split("\n")[0]}` });
+  }
+  return reportChecks(checks, print);
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runLauncher(path: string, arg: string) {
+  const out = await new Deno.Command(path, { args: [arg], stdin: "null", stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, output: text };
+}
+
+if (import.meta.main) {
+  const [command] = Deno.args;
+  const print = (line: string) => console.log(line);
+  try {
+    const verifyLauncher = (path: string, flags: string[]) => verifyBuild(spawnLauncher(path), flags);
+    if (command === "--setup") Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher }));
+    if (command === "--verify") Deno.exit(await verifyHost("", print));
+    console.error("usage: netauth-pam-helper --setup | --verify");
+    Deno.exit(3);
+  } catch (err) {
+    console.error(`netauth-pam-helper: ${command}: ${(err as Error).message.split("\n")[0]}`);
+    Deno.exit(SETUP_EXIT.NOT_SET_UP);
+  }
+}

@@ -1,0 +1,303 @@
+// The Debian package end to end: `deno task deb` builds it, `apt-get install ./….deb` installs it on a root
+// where deno is not on PATH and npm's directory is hidden, against the real netauthd with a config in
+// /etc/netauth. Then PAM through common-auth/common-account (pam-auth-update), pamtester and a real sshd,
+// dpkg --verify and --verify, an upgrade, and `apt-get purge` leaving /etc/pam.d as it was.
+// Everything the package touches (/etc, /usr, /var, /run) is an overlay on a tmpfs in a private mount
+// namespace: the host's dpkg database, /etc/pam.d and /etc/netauth never change, and a killed test
+// leaves nothing behind.
+import assert from "node:assert/strict";
+import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
+import { freeIds, missingNssCache } from "./nss_cache.ts";
+import { e2eTest, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
+import { missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";
+
+const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (await missingOpenSsh()) ??
+  ((await sh("sh", ["-c", "command -v dpkg-deb apt-get pam-auth-update nsenter"])).code !== 0
+    ? "dpkg-deb, apt-get, pam-auth-update or nsenter missing"
+    : undefined);
+
+const decoder = new TextDecoder();
+const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** A private mount namespace held open by a sleeping process; commands run in it through nsenter. */
+async function privateRoot(dir: string) {
+  const layers = `${dir}/layers`;
+  await Deno.mkdir(layers);
+  const script = [
+    `mount -t tmpfs netauth-deb-e2e ${layers}`,
+    // The host's /etc as it is below the overlay: what the private root changed is the upper layer's difference.
+    `mkdir ${layers}/etc-lower && mount --bind /etc ${layers}/etc-lower`,
+    ...["etc", "usr", "var", "run"].map((d) =>
+      `mkdir ${layers}/${d}-upper ${layers}/${d}-work && mount -t overlay netauth-deb-e2e ` +
+      `-o lowerdir=/${d},upperdir=${layers}/${d}-upper,workdir=${layers}/${d}-work /${d}`
+    ),
+    // deno through npm: /usr/bin/deno becomes a dangling link, so nothing can fall back on it.
+    "mount -t tmpfs netauth-deb-e2e-hide /usr/lib/node_modules",
+    "mkdir -p /run/sshd && chmod 0755 /run/sshd",
+    "echo ready",
+    "exec sleep 3600",
+  ];
+  const holder = new Deno.Command("unshare", {
+    args: ["--mount", "--propagation", "private", "--", "sh", "-ec", script.join("\n")],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const first = await reader.read();
+  assert.equal(first.value?.trim(), "ready", "the private root did not come up");
+  reader.releaseLock();
+  const prefix = ["nsenter", "--mount", `--target=${holder.pid}`, "--", "env", "-i", `PATH=${PATH}`];
+  return {
+    prefix,
+    /** Each file the private root changed in /etc/pam.d (its upper layer), with its hash: what it did to PAM. */
+    pamChanges: `cd ${layers}/etc-upper/pam.d 2>/dev/null || exit 0; for f in $(ls -A); do ` +
+      `if [ -c "$f" ]; then echo "removed $f"; elif ! cmp -s "$f" "${layers}/etc-lower/pam.d/$f"; then ` +
+      `echo "$(sha256sum <"$f") $f"; fi; done`,
+    /** Runs a command in the private root, environment cleared; output is stdout and stderr together. */
+    run: async (cmd: string, ...args: string[]) => {
+      const out = await new Deno.Command(prefix[0], {
+        args: [...prefix.slice(1), "DEBIAN_FRONTEND=noninteractive", cmd, ...args],
+        stdin: "null",
+      }).output();
+      return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+    },
+    stop: async () => {
+      try {
+        holder.kill("SIGKILL");
+      } catch { /* gone */ }
+      await holder.status;
+      await holder.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+/** `deno task deb` into `outdir` (uncompressed: the test installs it, the bytes inside are the same). */
+async function buildDeb(outdir: string, version: string): Promise<string> {
+  const res = await sh(Deno.execPath(), [
+    "task",
+    "--quiet",
+    "--config",
+    `${ROOT}deno.json`,
+    "deb",
+    "--outdir",
+    outdir,
+    "--version",
+    version,
+    "--compression",
+    "none",
+  ]);
+  assert.equal(res.code, 0, res.output);
+  return [...Deno.readDirSync(outdir)].filter((e) => e.name.endsWith(".deb")).map((e) => `${outdir}/${e.name}`)[0];
+}
+
+/** Every file in the host's /etc/pam.d with its bytes' hash, by name. */
+async function hostPamFiles(): Promise<Map<string, string>> {
+  const out = await sh("sh", ["-c", "cd /etc/pam.d && find . -type f -exec sha256sum {} +"]);
+  return new Map(out.output.trim().split("\n").map((line) => line.split(/\s+/).reverse() as [string, string]));
+}
+
+e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, upgrade, purge", missing, async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "netauth-deb-e2e-" });
+  await Deno.chmod(dir, 0o755); // apt's _apt user reads the .deb
+  const hostPam = await hostPamFiles();
+  let server: NetAuthd | undefined;
+  let root: Awaited<ReturnType<typeof privateRoot>> | undefined;
+  let sshd: Sshd | undefined;
+  try {
+    server = await startNetAuthd();
+    const first = await buildDeb(`${dir}/v1`, "0.1.0+e2e1");
+    const second = await buildDeb(`${dir}/v2`, "0.1.0+e2e2");
+    root = await privateRoot(dir);
+    const r = root;
+    let pamBefore = (await r.run("sh", "-c", r.pamChanges)).output;
+    const service = `netauth-deb-e2e-${Deno.pid}`;
+    const log = async () => (await r.run("cat", "/var/log/netauth-pam-helper.log")).output;
+    const login = async (user: string, password: string) => {
+      const before = (await log()).length;
+      const res = await pamtester(service, user, "authenticate", password, root!.prefix);
+      const acct = res.code === 0 ? await pamtester(service, user, "acct_mgmt", "", root!.prefix) : undefined;
+      return {
+        code: acct?.code ?? res.code,
+        output: `${res.output}${acct?.output ?? ""}`,
+        log: (await log()).slice(before),
+      };
+    };
+
+    await t.step(
+      "a fresh host: no source install's files (this host's tests may leave them below the overlay)",
+      async () => {
+        const clean = await r.run(
+          "sh",
+          "-c",
+          [
+            "rm -rf /usr/local/lib/netauth-pam-helper /usr/local/sbin/netauth-pam-helper /etc/logrotate.d/netauth-pam-helper",
+            "if ! dpkg -S /usr/share/pam-configs/netauth >/dev/null 2>&1; then rm -f /usr/share/pam-configs/netauth; fi",
+            "pam-auth-update --package",
+          ].join(" && "),
+        );
+        assert.equal(clean.code, 0, clean.output);
+        pamBefore = (await r.run("sh", "-c", r.pamChanges)).output;
+      },
+    );
+
+    await t.step(
+      "a source install in /usr/local: apt-get install refuses it with a message, changes nothing",
+      async () => {
+        const record = "/usr/local/lib/netauth-pam-helper/installed-files";
+        await r.run("sh", "-c", `mkdir -p /usr/local/lib/netauth-pam-helper && touch ${record}`);
+        try {
+          const res = await r.run("apt-get", "install", "-y", "-q", first);
+          assert.notEqual(res.code, 0, res.output);
+          assert.match(res.output, /a source install \(install\.sh\) is on this host[\s\S]*install\.sh --uninstall/);
+          const status = await r.run("dpkg-query", "-W", "-f=${db:Status-Status}", "netauth-pam-helper");
+          assert.notEqual(status.output, "installed", status.output);
+          assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
+        } finally {
+          await r.run("rm", "-rf", "/usr/local/lib/netauth-pam-helper");
+        }
+      },
+    );
+
+    await t.step("NetAuth's alice in NSS (libnss-cache files, as nsscache writes them), PAM services", async () => {
+      const id = await freeIds(1);
+      const nss = await r.run(
+        "sh",
+        "-c",
+        [
+          "sed -i 's/^\\(passwd\\|group\\):\\(\\s*\\)files\\b/\\1:\\2files cache/' /etc/nsswitch.conf",
+          `echo 'alice:*:${id}:${id}:NetAuth alice:/tmp:/bin/sh' >/etc/passwd.cache`,
+          `echo 'netauth${id}:*:${id}:' >/etc/group.cache`,
+          `printf '@include common-auth\\n@include common-account\\n' >/etc/pam.d/${service}`,
+          `printf '@include common-auth\\n@include common-account\\nsession required pam_permit.so\\n' >/etc/pam.d/sshd-${service}`,
+        ].join(" && "),
+      );
+      assert.equal(nss.code, 0, nss.output);
+      assert.match((await r.run("getent", "passwd", "alice")).output, /^alice:/);
+    });
+
+    await t.step("no deno on PATH and npm's directory hidden in the private root", async () => {
+      const which = await r.run("sh", "-c", "command -v deno || ls /usr/lib/node_modules");
+      assert.equal(which.output.trim(), "", which.output);
+    });
+
+    await t.step(
+      "apt-get install with no config yet: installs cleanly, NetAuth logins refused with exit 3",
+      async () => {
+        const started = performance.now();
+        const res = await r.run("apt-get", "install", "-y", "-q", first);
+        console.log(`apt-get install: ${Math.round(performance.now() - started)} ms`);
+        assert.equal(res.code, 0, res.output);
+        assert.match(res.output, /no \/etc\/netauth\/config\.toml yet/, res.output);
+        const common = (await r.run("cat", "/etc/pam.d/common-auth", "/etc/pam.d/common-account")).output;
+        assert.equal(common.match(/pam_exec\.so .*\/usr\/sbin\/netauth-pam-helper/g)?.length, 2, common);
+        const refused = await login("alice", ALICE_SECRET);
+        assert.notEqual(refused.code, 0, refused.output);
+        assert.match(refused.log, /not set up: .*\/etc\/netauth\/config\.toml.*netauth-pam-helper --setup.*exit=3/);
+      },
+    );
+
+    await t.step(
+      "config in /etc/netauth, then `netauth-pam-helper --setup` (or dpkg-reconfigure): --check passes",
+      async () => {
+        const copy = await r.run(
+          "sh",
+          "-c",
+          `cp -r ${server!.clientConfigDir} /etc/netauth && chmod -R go-w /etc/netauth`,
+        );
+        assert.equal(copy.code, 0, copy.output);
+        const res = await r.run("netauth-pam-helper", "--setup");
+        assert.equal(res.code, 0, res.output);
+        assert.match(res.output, /check: server: ok/, res.output);
+        // What a Debian admin may reach for instead: postinst runs the same setup.
+        const reconfigure = await r.run("dpkg-reconfigure", "netauth-pam-helper");
+        assert.equal(reconfigure.code, 0, reconfigure.output);
+        assert.match(reconfigure.output, /check: server: ok/, reconfigure.output);
+      },
+    );
+
+    await t.step("pamtester through common-auth/common-account: NetAuth user in, wrong password out", async () => {
+      const ok = await login("alice", ALICE_SECRET);
+      assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
+      const wrong = await login("alice", "not-her-password");
+      assert.notEqual(wrong.code, 0, wrong.output);
+      assert.match(wrong.log, /exit=7/);
+    });
+
+    await t.step("a real sshd password login through the package's PAM lines", async () => {
+      sshd = await startSshd(dir, `sshd-${service}`, root!.prefix);
+      const ok = await sshLogin(sshd.port, "alice", "password", { password: ALICE_SECRET });
+      assert.equal(ok.code, 0, `${ok.output}\n${sshd.log()}`);
+      const wrong = await sshLogin(sshd.port, "alice", "password", { password: "nope" });
+      assert.equal(wrong.code, 255, wrong.output);
+    });
+
+    await t.step("dpkg --verify clean, --verify clean; a changed byte in the bundle is reported by both", async () => {
+      const dpkg = await r.run("dpkg", "--verify", "netauth-pam-helper");
+      assert.equal(dpkg.code, 0, dpkg.output);
+      assert.equal(dpkg.output, "");
+      const own = await r.run("netauth-pam-helper", "--verify");
+      assert.equal(own.code, 0, own.output);
+      const js = "/usr/lib/netauth-pam-helper/netauth-pam-helper.js";
+      await r.run("cp", "-p", js, `${js}.orig`);
+      await r.run("sh", "-c", `printf ' ' >>${js}`);
+      const changed = await r.run("dpkg", "--verify", "netauth-pam-helper");
+      assert.match(changed.output, /^\?\?5\?\?\?\?\?\? +\/usr\/lib\/netauth-pam-helper\/netauth-pam-helper\.js$/m);
+      const drift = await r.run("netauth-pam-helper", "--verify");
+      assert.equal(drift.code, 1, drift.output);
+      assert.match(drift.output, /DRIFT sha256 \/usr\/lib\/netauth-pam-helper\/netauth-pam-helper\.js/);
+      await r.run("mv", `${js}.orig`, js);
+      assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
+    });
+
+    await t.step(
+      "a config changed since setup: --verify says the launcher is stale and names the command",
+      async () => {
+        const config = "/etc/netauth/config.toml";
+        await r.run("cp", "-p", config, `${config}.orig`);
+        await r.run("sed", "-i", "s/^port = .*/port = 1/", config);
+        const stale = await r.run("netauth-pam-helper", "--verify");
+        assert.equal(stale.code, 1, stale.output);
+        assert.match(
+          stale.output,
+          /^DRIFT launcher .*not what the config asks for now: run netauth-pam-helper --setup$/m,
+        );
+        await r.run("mv", `${config}.orig`, config);
+        const again = await r.run("netauth-pam-helper", "--verify");
+        assert.equal(again.code, 0, again.output);
+        assert.match(again.output, /^ok launcher .*as --setup writes it for the config now$/m);
+      },
+    );
+
+    await t.step("upgrade to a bumped version: logins keep working, --verify clean", async () => {
+      const res = await r.run("apt-get", "install", "-y", "-q", second);
+      assert.equal(res.code, 0, res.output);
+      assert.match((await r.run("dpkg-query", "-W", "netauth-pam-helper")).output, /0\.1\.0\+e2e2/);
+      const ok = await login("alice", ALICE_SECRET);
+      assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
+      const own = await r.run("netauth-pam-helper", "--verify");
+      assert.equal(own.code, 0, own.output);
+    });
+
+    await t.step("apt-get purge: /etc/pam.d byte for byte as before, setup's files gone, the log kept", async () => {
+      await r.run("rm", "-f", `/etc/pam.d/${service}`, `/etc/pam.d/sshd-${service}`);
+      const res = await r.run("apt-get", "purge", "-y", "-q", "netauth-pam-helper");
+      assert.equal(res.code, 0, res.output);
+      assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
+      const left = await r.run("sh", "-c", "ls /usr/lib/netauth-pam-helper 2>&1; ls /var/log/netauth-pam-helper.log");
+      assert.match(left.output, /No such file or directory\n\/var\/log\/netauth-pam-helper\.log/, left.output);
+    });
+  } finally {
+    await sshd?.stop();
+    await root?.stop();
+    await server?.cleanup();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    // The host's own /etc/pam.d never saw any of it: every file as it was (other tests on this host may add and
+    // remove their own services meanwhile), and none of this test's.
+    const after = await hostPamFiles();
+    for (const [name, hash] of hostPam) {
+      if (after.has(name)) assert.equal(after.get(name), hash, `the host's /etc/pam.d/${name} changed`);
+    }
+    assert.deepEqual([...after.keys()].filter((name) => name.includes("netauth-deb-e2e")), []);
+  }
+});

@@ -1,0 +1,193 @@
+// `netauth-pam-helper --setup` and the front script of the Debian package, against a staged root (setup runs
+// as root there: chown to 0). What an admin sees: the exit status, the lines printed, what is written.
+import assert from "node:assert/strict";
+import { debianArch, PACKAGED } from "../../src/install/package_layout.ts";
+import { hostManifest, SETUP_EXIT, setupHost } from "../../src/install/package_setup.ts";
+import { type Manifest, MANIFEST_FORMAT } from "../../src/manifest_format.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
+
+const root = needsRoot("setup chowns to root");
+
+const build: Manifest = {
+  format: MANIFEST_FORMAT,
+  name: "netauth-pam-helper",
+  version: "0.1.0",
+  source: null,
+  deno: "2.9.6",
+  denoLockSha256: "00",
+  mode: "bundle",
+  prefix: "/usr",
+  artefact: PACKAGED.artefact,
+  launcher: PACKAGED.sbin,
+  sandbox: [],
+  runtimeDirs: [],
+  pam: { debianProfile: PACKAGED.pamProfile },
+  log: null,
+  files: [
+    { path: PACKAGED.artefact, sha256: "aa", uid: 0, gid: 0, mode: "0644" },
+    { path: PACKAGED.sbin, sha256: "bb", uid: 0, gid: 0, mode: "0755" },
+  ],
+};
+
+/** A staged root with the build manifest and, when given, /etc/netauth/config.toml in `configMode`. */
+async function stagedRoot(configMode?: number): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "netauth-pkg-setup-" });
+  Deno.chmodSync(root, 0o755);
+  for (const dir of [PACKAGED.lib, PACKAGED.confDir, "/var/log"]) Deno.mkdirSync(`${root}${dir}`, { recursive: true });
+  Deno.writeTextFileSync(`${root}${PACKAGED.buildManifest}`, JSON.stringify(build));
+  if (configMode !== undefined) {
+    const config = `${root}${PACKAGED.confDir}/config.toml`;
+    Deno.writeTextFileSync(config, `[core]\nserver = "netauth.test"\nport = 1729\n[tls]\nPWN_ME = true\n`);
+    Deno.chmodSync(config, configMode);
+  }
+  return root;
+}
+
+async function inStagedRoot(configMode: number | undefined, fn: (root: string) => Promise<void>) {
+  const root = await stagedRoot(configMode);
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function setup(root: string, check = { code: 0, output: "server: ok\n" }, problems: string[] = []) {
+  const lines: string[] = [];
+  const ran: string[] = [];
+  const code = await setupHost({
+    destdir: root,
+    print: (line) => lines.push(line),
+    runLauncher: (path, arg) => (ran.push(`${path} ${arg}`), Promise.resolve(check)),
+    verifyLauncher: (path) => (ran.push(`${path} verified`), Promise.resolve(problems)),
+  });
+  return { code, out: lines.join("\n"), ran };
+}
+
+const exists = (path: string) => {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+Deno.test("Debian architectures: Deno's two Linux builds, nothing else", () => {
+  assert.equal(debianArch("x86_64"), "amd64");
+  assert.equal(debianArch("aarch64"), "arm64");
+  assert.equal(debianArch("riscv64"), undefined);
+});
+
+Deno.test("the host's manifest: the build's files plus the launcher, sorted; the sandbox and runtime dirs", () => {
+  const launcher = { path: PACKAGED.launcher, sha256: "cc", uid: 0, gid: 0, mode: "0755" };
+  const runtime = [{ path: PACKAGED.runtimeDir, uid: 0, gid: 0, mode: "0755" }];
+  const host = hostManifest(build, { launcher, sandbox: ["--no-prompt"], runtimeDirs: runtime, log: null });
+  assert.deepEqual(host.files.map((f) => f.path), [PACKAGED.launcher, PACKAGED.artefact, PACKAGED.sbin].sort());
+  assert.deepEqual(host.sandbox, ["--no-prompt"]);
+  assert.deepEqual(host.runtimeDirs, runtime);
+  assert.equal(host.artefact, PACKAGED.artefact);
+});
+
+testWhere(root, {
+  name: "--setup without a config: exit 2, one line naming the file and the command, no launcher",
+  async fn() {
+    await inStagedRoot(undefined, async (root) => {
+      const r = await setup(root);
+      assert.equal(r.code, SETUP_EXIT.NOT_SET_UP);
+      assert.match(r.out, /no \/etc\/netauth\/config\.toml yet: .*exit 3.* netauth-pam-helper --setup$/);
+      assert.ok(!exists(`${root}${PACKAGED.launcher}`));
+      assert.deepEqual(r.ran, []);
+      // The runtime's directories and the log are root's from the start.
+      const info = Deno.statSync(`${root}${PACKAGED.runtimeDir}/deno`);
+      assert.equal(info.uid, 0);
+      assert.equal(info.mode! & 0o777, 0o755);
+      assert.equal(Deno.statSync(`${root}${PACKAGED.logFile}`).mode! & 0o777, 0o640);
+    });
+  },
+});
+
+testWhere(root, {
+  name: "--setup with a config others may write: a warning naming the file, nothing written (fail closed)",
+  async fn() {
+    await inStagedRoot(0o666, async (root) => {
+      const r = await setup(root);
+      assert.equal(r.code, SETUP_EXIT.NOT_SET_UP);
+      assert.match(r.out, /warning: .*config\.toml.*writable/);
+      assert.match(
+        r.out,
+        /NetAuth logins are refused \(exit 3\) until it is fixed and you run: netauth-pam-helper --setup/,
+      );
+      assert.ok(!exists(`${root}${PACKAGED.launcher}`));
+      assert.ok(!exists(`${root}${PACKAGED.manifest}`));
+    });
+  },
+});
+
+testWhere(root, {
+  name: "--setup with a config: the launcher with the host's sandbox verified, then placed, manifest.json, --check",
+  async fn() {
+    await inStagedRoot(0o644, async (root) => {
+      const r = await setup(root);
+      assert.equal(r.code, SETUP_EXIT.OK, r.out);
+      const launcher = Deno.readTextFileSync(`${root}${PACKAGED.launcher}`);
+      assert.match(launcher, /--allow-net=netauth\.test:1729 /);
+      assert.match(launcher, / \/usr\/lib\/netauth-pam-helper\/deno run .* --config \/etc\/netauth\/config\.toml /);
+      assert.equal(Deno.statSync(`${root}${PACKAGED.launcher}`).mode! & 0o777, 0o755);
+      const manifest = JSON.parse(Deno.readTextFileSync(`${root}${PACKAGED.manifest}`)) as Manifest;
+      assert.ok(manifest.files.some((f) => f.path === PACKAGED.launcher));
+      assert.ok(manifest.sandbox.includes("--allow-net=netauth.test:1729"));
+      assert.deepEqual(r.ran, [`${root}${PACKAGED.launcher}.new verified`, `${root}${PACKAGED.launcher} --check`]);
+      assert.match(r.out, /^check: server: ok$/m);
+    });
+  },
+});
+
+testWhere(root, {
+  name: "--setup whose --check fails: the launcher is written, exit 1 and a warning with the command",
+  async fn() {
+    await inStagedRoot(0o644, async (root) => {
+      const r = await setup(root, { code: 9, output: "server: FAIL unreachable\n" });
+      assert.equal(r.code, SETUP_EXIT.CHECK_FAILED);
+      assert.match(r.out, /^check: server: FAIL unreachable$/m);
+      assert.match(r.out, /warning: --check failed \(exit 9.*run: netauth-pam-helper --setup$/);
+      assert.ok(exists(`${root}${PACKAGED.launcher}`));
+    });
+  },
+});
+
+testWhere(root, {
+  name: "--setup whose new launcher fails verification: the previous launcher stays, exit 2, the problem named",
+  async fn() {
+    await inStagedRoot(0o644, async (root) => {
+      Deno.writeTextFileSync(`${root}${PACKAGED.launcher}`, "#!/bin/sh\n# the previous one\n", { mode: 0o755 });
+      const r = await setup(root, undefined, ['--version printed "" (exit 1), not "netauth-pam-helper 0.1.0"']);
+      assert.equal(r.code, SETUP_EXIT.NOT_SET_UP);
+      assert.match(r.out, /^netauth-pam-helper: verify: --version printed/m);
+      assert.match(
+        r.out,
+        /failed verification .*go through the launcher written before .*netauth-pam-helper --setup$/m,
+      );
+      assert.equal(Deno.readTextFileSync(`${root}${PACKAGED.launcher}`), "#!/bin/sh\n# the previous one\n");
+      assert.ok(!exists(`${root}${PACKAGED.launcher}.new`));
+      assert.ok(!r.ran.some((run) => run.endsWith("--check")));
+    });
+  },
+});
+
+testWhere(
+  exists(PACKAGED.launcher) ? `a packaged install is on this host (${PACKAGED.launcher})` : undefined,
+  {
+    name: "the package's front script without a launcher: exit 3, one log line naming the config and the command",
+    async fn() {
+      const script = new URL("../../packaging/netauth-pam-helper.sh", import.meta.url).pathname;
+      const out = await new Deno.Command(script, { env: { PAM_TYPE: "auth", PAM_USER: "alice" }, stdin: "null" })
+        .output();
+      assert.equal(out.code, 3);
+      assert.equal(new TextDecoder().decode(out.stdout), "");
+      const lines = new TextDecoder().decode(out.stderr).trimEnd().split("\n");
+      assert.equal(lines.length, 1, lines.join("\n"));
+      assert.match(lines[0], /^level=error msg=".*\/etc\/netauth\/config\.toml.*netauth-pam-helper --setup" .*exit=3$/);
+    },
+  },
+);
