@@ -12,6 +12,7 @@ import { hiddenFromOthers } from "./file_modes.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { decide } from "./policy.ts";
+import { openOutageGate, outageStore } from "./outage/open.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
 import { warmUpTls } from "./netauth/tls_warm_up.ts";
@@ -72,6 +73,7 @@ async function main(): Promise<ExitCode> {
         runtime: options.runtimeDir
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
+        outage: outageStore(options.cache?.dir, options.runtimeDir),
         print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,
@@ -95,6 +97,10 @@ async function main(): Promise<ExitCode> {
       // The cache's modules (and scrypt) load only where a cache is configured.
       const cached = options.cache &&
         await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
+      const outage = openOutageGate(
+        { cacheDir: options.cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
+        logger,
+      );
       const result = await handleLogin({ requireGroups: options.requireGroups }, {
         getEnv: (name) => Deno.env.get(name),
         // A getter: creating the stream costs ~2 MiB, and a request refused on sight never reads it.
@@ -104,11 +110,15 @@ async function main(): Promise<ExitCode> {
         loadConfig: () => (armDeadline(), config()),
         netGranted,
         warmUpTls,
-        connect: (c, request, root) => connect(c, request.service, deadline - reserve, root),
+        connect: async (c, request, root) => {
+          if (!outage) return connect(c, request.service, deadline - reserve, root);
+          return outage.watch(await connect(c, request.service, await outage.begin(deadline - reserve), root));
+        },
         logger,
         decide: cached || decide,
       });
-      return finish(result.exit, result.outcome, result.msg, result.fields);
+      await outage?.settle();
+      return finish(result.exit, result.outcome, result.msg, { ...outage?.fields(), ...result.fields });
     }
   }
 }

@@ -8,6 +8,11 @@ export function runtimeDirs(runtimeDir: string): { home: string; denoDir: string
   return { home: `${runtimeDir}/home`, denoDir: `${runtimeDir}/deno`, tmp: `${runtimeDir}/tmp` };
 }
 
+/** The outage record's directory (outage/record.ts): the cache's, else the runtime's TMPDIR; undefined for neither. */
+export function outageDirFor(cacheDir: string | undefined, runtimeDir: string | undefined): string | undefined {
+  return cacheDir ?? (runtimeDir ? runtimeDirs(runtimeDir).tmp : undefined);
+}
+
 export interface RuntimeDirState {
   path: string;
   uid?: number;

@@ -3,6 +3,7 @@
 import { dirname, isBelow } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
 import { PAM_ENV_NAMES } from "./pam_request.ts";
+import { outageDirFor } from "./runtime_dir.ts";
 
 /** Every environment variable the helper reads; any other name reads as unset. */
 export const ALLOWED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
@@ -16,6 +17,8 @@ export interface SandboxTarget {
   port: number;
   /** The offline cache directory: read and write there, nowhere else. */
   cacheDir?: string;
+  /** Without a cache: the runtime's TMPDIR, where the outage record lives (README, "Outages"). */
+  outageDir?: string;
 }
 
 /** The net permission for a server: `NAME:PORT`, IPv6 literals bracketed. */
@@ -24,7 +27,7 @@ export function netPermission(server: string, port: number): string {
 }
 
 export function sandboxFlags(target: SandboxTarget): string[] {
-  const cache = target.cacheDir ? [target.cacheDir] : [];
+  const cache = [target.cacheDir, target.outageDir].filter((dir) => dir !== undefined);
   for (const path of [...target.readPaths, ...cache]) {
     if (!path.startsWith("/") || /[,\s]/.test(path)) {
       throw new Error(`sandbox path must be absolute, without commas or spaces: "${path}"`);
@@ -62,6 +65,7 @@ export function sandboxTargetFor(
     server: config.server,
     port: config.port,
     cacheDir,
+    outageDir: cacheDir ? undefined : outageDirFor(undefined, runtimeDir),
   };
 }
 

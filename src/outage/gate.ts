@@ -1,0 +1,148 @@
+// Following the outage record through one call: `begin` picks the full try or the short probe
+// (and claims the window's one full try under the record's lock), `settle` records a failed full
+// try or clears the record on any answer from NetAuth. A record that cannot be read, locked or
+// written never changes a verdict: the call then makes the full try, and the failure is logged.
+import type { LogFields, Logger } from "../log.ts";
+import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
+import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type OutageStore } from "./record.ts";
+
+/** NetAuth's share of a call while the record is fresh, connect included (README, "Outages"). */
+export const PROBE_MS = 800;
+/** Waiting for the record's lock never costs a login more than this; past it, the call makes the full try. */
+const LOCK_WAIT_MS = 300;
+
+/**
+ * The transport phase of an `unavailable` failure, or undefined when it is no outage: a TLS
+ * verification failure or a plaintext server is a misconfiguration, a server's INTERNAL its own
+ * refusal. Read from the message (`STATUS: cause`, netauth/failure_text.ts) until the client
+ * carries the phase itself. grpc-js names the peer (`remote_addr=`) only once connected.
+ */
+export function outagePhase(err: NetAuthError): OutagePhase | undefined {
+  if (err.kind !== "unavailable") return undefined;
+  const status = /^([A-Z_]+): /.exec(err.message)?.[1];
+  if (status === "DEADLINE_EXCEEDED") return /remote_addr=/.test(err.message) ? "answer" : "connect";
+  if (status === "UNAVAILABLE") return "connect";
+  return undefined;
+}
+
+export interface OutageGateOptions {
+  store: OutageStore;
+  windowMs: number;
+  now: () => number;
+  logger: Logger;
+}
+
+/** One call's view of the outage record: which attempt it makes and what it leaves behind. */
+export class OutageGate {
+  private attempt: Attempt = "full";
+  private record: OutageRecord | undefined;
+  private cleared = false;
+  /** What the client saw: an answer from NetAuth, or the phase of a transport failure. */
+  private seen: { answered: boolean; phase?: OutagePhase } = { answered: false };
+
+  constructor(private readonly options: OutageGateOptions) {}
+
+  /** NetAuth's deadline for this call: `fullDeadline`, or a probe's when the record is fresh. */
+  async begin(fullDeadline: number): Promise<number> {
+    const { store, windowMs, now } = this.options;
+    const started = now();
+    this.record = await this.guard("read", () => store.read());
+    if (attemptFor(this.record, started, windowMs) === "probe") {
+      this.attempt = "probe";
+      return Math.min(fullDeadline, started + PROBE_MS);
+    }
+    if (this.record) await this.guard("claim", () => this.claimFullTry(started));
+    return fullDeadline;
+  }
+
+  /** The client, watched: any reply or refusal is NetAuth answering; a transport failure has a phase. */
+  watch(client: NetAuthClient): NetAuthClient {
+    const observe = <T>(call: Promise<T>): Promise<T> =>
+      call.then((value) => {
+        this.seen.answered = true;
+        return value;
+      }, (err) => {
+        if (err instanceof NetAuthError) {
+          const phase = outagePhase(err);
+          if (phase) this.seen.phase ??= phase;
+          else if (err.kind !== "unavailable") this.seen.answered = true;
+        }
+        throw err;
+      });
+    return {
+      authEntity: (entity, secret) => observe(client.authEntity(entity, secret)),
+      entityInfo: (entity) => observe(client.entityInfo(entity)),
+      entityGroups: (entity) => observe(client.entityGroups(entity)),
+      groupExists: (name) => observe(client.groupExists(name)),
+      ping: () => observe(client.ping()),
+      status: () => observe(client.status()),
+      close: () => client.close(),
+    };
+  }
+
+  /** After the decision: records a failed full try, or clears the record once NetAuth answered. */
+  async settle(): Promise<void> {
+    const { answered, phase } = this.seen;
+    if (answered) await this.guard("clear", () => this.clear());
+    else if (phase && this.attempt === "full") await this.guard("write", () => this.recordFailure(phase));
+  }
+
+  /** `outage=recorded since=… attempt=…` while a record stands, `outage=cleared` when this call ended it. */
+  fields(): LogFields {
+    if (this.cleared) return { outage: "cleared" };
+    if (!this.record) return {};
+    return { outage: "recorded", since: new Date(this.record.since).toISOString(), attempt: this.attempt };
+  }
+
+  /** Under the lock, a due record gets this call's start as its last full try; else this call probes. */
+  private async claimFullTry(started: number): Promise<void> {
+    await this.locked(async () => {
+      const current = await this.options.store.read();
+      this.record = current;
+      if (attemptFor(current, started, this.options.windowMs) === "probe") this.attempt = "probe";
+      else if (current) await this.options.store.write({ ...current, fullTryAt: started });
+    });
+  }
+
+  private async recordFailure(phase: OutagePhase): Promise<void> {
+    const at = this.options.now();
+    await this.locked(async () => {
+      // A parallel call may have recorded the same outage: keep its start.
+      const current = await this.options.store.read();
+      this.record = { since: current?.since ?? at, phase, fullTryAt: current?.fullTryAt ?? at };
+      await this.options.store.write(this.record);
+    });
+  }
+
+  private async clear(): Promise<void> {
+    // Healthy logins pay one failed read here, never a lock file.
+    if (!this.record && !(await this.options.store.read())) return;
+    await this.locked(() => this.options.store.remove());
+    this.record = undefined;
+    this.cleared = true;
+  }
+
+  private async locked(work: () => Promise<void>): Promise<void> {
+    const release = await this.options.store.lock(Date.now() + LOCK_WAIT_MS); // real time: lock.ts waits in it
+    if (!release) throw new Error("outage record busy");
+    try {
+      await work();
+    } finally {
+      release();
+    }
+  }
+
+  /** Runs `work`; a failure is logged and leaves the call on the full try. */
+  private async guard<T>(step: string, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      this.options.logger.log("WARN", `outage record not ${step === "read" ? "read" : "updated"}`, {
+        record: this.options.store.path,
+        error: String((err as Error)?.message ?? err).split("\n")[0],
+      });
+      if (step === "read" || step === "claim") this.attempt = "full";
+      return undefined;
+    }
+  }
+}
