@@ -12,7 +12,6 @@ import { hiddenFromOthers } from "./file_modes.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { decide } from "./policy.ts";
-import { openOutageGate, outageStore } from "./outage/open.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
 import { warmUpTls } from "./netauth/tls_warm_up.ts";
@@ -73,7 +72,7 @@ async function main(): Promise<ExitCode> {
         runtime: options.runtimeDir
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
-        outage: outageStore(options.cache?.dir, options.runtimeDir),
+        outage: (await import("./outage/open.ts")).outageStore(options.cache?.dir, options.runtimeDir),
         print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,
@@ -97,7 +96,8 @@ async function main(): Promise<ExitCode> {
       // The cache's modules (and scrypt) load only where a cache is configured.
       const cached = options.cache &&
         await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
-      const outage = openOutageGate(
+      // Loaded like the cache: its lock (cache/lock.ts) is the cache's.
+      const outage = (await import("./outage/open.ts")).openOutageGate(
         { cacheDir: options.cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
         logger,
       );

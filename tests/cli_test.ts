@@ -20,8 +20,17 @@ Deno.test("defaults match the README's command-line table", () => {
     requireGroups: [],
     logLevel: undefined,
     cache: undefined,
+    outageWindowMs: 30e3,
     runtimeDir: undefined,
   });
+});
+
+Deno.test("--outage-window: a duration up to an hour", () => {
+  assert.equal(parseCommandLine(["--outage-window", "45s"]).outageWindowMs, 45e3);
+  assert.equal(parseCommandLine(["--outage-window", "1h"]).outageWindowMs, 3600e3);
+  for (const bad of ["0s", "61m", "2h", "30", "1d"]) {
+    assert.match(usageFailure(["--outage-window", bad]).message, /--outage-window expects/, bad);
+  }
 });
 
 Deno.test("cache options: defaults 7d and 5 tries; durations in s/m/h/d/w", () => {
