@@ -31,10 +31,17 @@ function finish(exit: ExitCode, outcome: string, msg: string, fields = {}): Exit
 const netGranted = (c: Config) =>
   Deno.permissions.querySync({ name: "net", host: netPermission(c.server, c.port) }).state === "granted";
 
-async function connect(config: Config, service: string, deadline: number, root?: Uint8Array): Promise<NetAuthClient> {
+/** `deadline` is asked for once gRPC has loaded, so a short probe (outage/gate.ts) is all network time. */
+async function connect(
+  config: Config,
+  service: string,
+  deadline: number | (() => Promise<number>),
+  root?: Uint8Array,
+): Promise<NetAuthClient> {
   // Loaded here, not at the top: paths that need no server never pay for gRPC.
   const { connectNetAuth } = await import("./netauth/grpc_client.ts");
-  return connectNetAuth(config, { service, deadline, rootCertificate: root });
+  const due = typeof deadline === "number" ? deadline : await deadline();
+  return connectNetAuth(config, { service, deadline: due, rootCertificate: root });
 }
 
 async function main(): Promise<ExitCode> {
@@ -112,7 +119,7 @@ async function main(): Promise<ExitCode> {
         warmUpTls,
         connect: async (c, request, root) => {
           if (!outage) return connect(c, request.service, deadline - reserve, root);
-          return outage.watch(await connect(c, request.service, await outage.begin(deadline - reserve), root));
+          return outage.watch(await connect(c, request.service, () => outage.begin(deadline - reserve), root));
         },
         logger,
         decide: cached || decide,
