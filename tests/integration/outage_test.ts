@@ -130,7 +130,10 @@ it("without a cache, a silent TCP listener: exit 9, the record in the runtime's 
   const install = await Deno.makeTempDir({ prefix: "netauth-install-" });
   removeAtUnload(install);
   const runtime = `${install}/runtime`;
-  await Deno.mkdir(`${runtime}/tmp`, { recursive: true });
+  for (const sub of ["", "/home", "/deno", "/tmp"]) {
+    await Deno.mkdir(`${runtime}${sub}`, { recursive: true });
+    await Deno.chmod(`${runtime}${sub}`, 0o755); // root's alone, as install.sh makes them (--check looks)
+  }
   // The installed helper's sandbox for this runtime directory, from the one source of truth.
   const plan = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--allow-read", `${ROOT}src/install_plan.ts`, "--conf-dir", dir, "--runtime-dir", runtime],
