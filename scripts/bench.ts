@@ -6,6 +6,8 @@
 //                      case runs for each tree in turn (before/after side by side, under the same load)
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
+//   BENCH_ONLY=outage  run only the outage case (bench/outage.ts): a hung server, login after login
+import { benchOutage, type OutageRow, type OutageTarget, printOutage } from "./bench_outage.ts";
 import { SECRETS, startFakeNetAuth } from "../tests/integration/fake_netauth.ts";
 import { makePki } from "../tests/integration/pki.ts";
 import { configToml, makeConfDir } from "../tests/integration/run_helper.ts";
@@ -15,6 +17,9 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));
 const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
 const BURST = 50;
+const ONLY_OUTAGE = Deno.env.get("BENCH_ONLY") === "outage";
+/** Outage sequences per tree and variant: each waits out a full try of about 10 s (main: every call). */
+const OUTAGE_RUNS = Math.max(1, Math.min(RUNS, 3));
 const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
 // pam_exec as a screen locker runs it: real and effective uid the (unprivileged) user's.
 const AS_NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
@@ -36,6 +41,8 @@ interface Case {
 interface Sample {
   ms: number;
   kib: number;
+  /** The helper's decision line (the last before GNU time's). */
+  line: string;
 }
 
 /** One run under GNU time: wall ms (ours) and peak RSS in KiB (its %M). */
@@ -63,7 +70,7 @@ async function measure(c: Case): Promise<Sample> {
         `${c.tree} ${c.server} ${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`,
       );
     }
-    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]) };
+    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]), line: lines.at(-2) ?? "" };
   } finally {
     await c.after?.();
   }
@@ -202,6 +209,7 @@ try {
   /** Every case for one tree, in a fixed order; `bursts` indexes the ones also run as a burst. */
   const perTree: Case[][] = [];
   const burstIndexes: number[] = [];
+  const outageTargets: OutageTarget[] = [];
   for (const tree of TREES) {
     const label = labels.get(tree)!;
     const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
@@ -232,6 +240,17 @@ try {
       },
     ];
     await measure({ ...cases[0], argv: [cached.launcher] }); // fills the offline cache
+    const outage = { label, secret: SECRETS.alice };
+    outageTargets.push(
+      { ...outage, variant: "cache", launcher: cached.launcher, recordPath: `${cacheDir}/outage.json`, expectExit: 0 },
+      {
+        ...outage,
+        variant: "no cache",
+        launcher: plain.launcher,
+        recordPath: `${plain.prefix}/lib/netauth-pam-helper/runtime/tmp/outage.json`,
+        expectExit: 9,
+      },
+    );
     if (perTree.length === 0) burstIndexes.push(0);
     if (realConf) {
       const real = await install(tree, realConf);
@@ -240,6 +259,23 @@ try {
       cases.push(...serverCases(label, "netauthd", real.launcher, ALICE_SECRET));
     }
     perTree.push(cases);
+  }
+  const outageRows: OutageRow[] = [];
+  const recovered = new Map<string, string[]>();
+  for (const target of outageTargets) {
+    const result = await benchOutage(target, fake, async (argv, env, stdin, expectExit) => {
+      const s = await measure({ tree: target.label, server: "fake", name: "outage", argv, env, stdin, expectExit });
+      return { ms: s.ms, line: s.line };
+    }, OUTAGE_RUNS);
+    outageRows.push(...result.rows);
+    recovered.set(`${target.label} ${target.variant}`, result.recovered);
+  }
+  printOutage(outageRows, recovered);
+  if (ONLY_OUTAGE) {
+    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+    await Deno.writeTextFile(out, JSON.stringify({ machine: info, outage: outageRows }, null, 2) + "\n");
+    console.log(`\nJSON: ${out}`);
+    Deno.exit(0);
   }
   // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
   const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
@@ -314,7 +350,14 @@ try {
     );
   }
   const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows };
+  const report = {
+    machine: info,
+    runs: RUNS,
+    emptyMedianMs: Math.round(baseMs),
+    rows,
+    bursts: burstRows,
+    outage: outageRows,
+  };
   await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nJSON: ${out}`);
 } finally {

@@ -51,8 +51,8 @@ export class OutageGate {
       this.attempt = "probe";
       return Math.min(fullDeadline, started + PROBE_MS);
     }
-    if (this.record) await this.guard("claim", () => this.claimFullTry(started));
-    return fullDeadline;
+    if (this.record) await this.guard("claim", () => this.claimFullTry());
+    return this.attempt === "probe" ? Math.min(fullDeadline, started + PROBE_MS) : fullDeadline;
   }
 
   /** The client, watched: any reply or refusal is NetAuth answering; a transport failure has a phase. */
@@ -94,13 +94,14 @@ export class OutageGate {
     return { outage: "recorded", since: new Date(this.record.since).toISOString(), attempt: this.attempt };
   }
 
-  /** Under the lock, a due record gets this call's start as its last full try; else this call probes. */
-  private async claimFullTry(started: number): Promise<void> {
+  /** Under the lock, a record still due gets now as its last full try; one claimed meanwhile makes this call probe. */
+  private async claimFullTry(): Promise<void> {
     await this.locked(async () => {
       const current = await this.options.store.read();
+      const now = this.options.now(); // read under the lock: never before a parallel call's claim
       this.record = current;
-      if (attemptFor(current, started, this.options.windowMs) === "probe") this.attempt = "probe";
-      else if (current) await this.options.store.write({ ...current, fullTryAt: started });
+      if (attemptFor(current, now, this.options.windowMs) === "probe") this.attempt = "probe";
+      else if (current) await this.options.store.write({ ...current, fullTryAt: now });
     });
   }
 

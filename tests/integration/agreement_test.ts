@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { atUnload, it, removeAtUnload, startScripted } from "./fixture.ts";
 import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
 import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
+import { OutageStore } from "../../src/outage/record.ts";
 
 const { pki, server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
 const pam = (user: string, type = "auth") => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "sshd" });
@@ -38,6 +39,7 @@ it("a secret that is not UTF-8 reaches NetAuth byte for byte, and the cache keep
     assert.equal((await runHelper({ ...cached, env: pam("erin"), stdin: "erin-\u00e9" })).code, 7);
   } finally {
     server.resume();
+    await new OutageStore(cacheDir).remove(); // the outage is over for the tests after this one
   }
 });
 
