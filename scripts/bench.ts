@@ -275,91 +275,91 @@ try {
     const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
     await Deno.writeTextFile(out, JSON.stringify({ machine: info, outage: outageRows }, null, 2) + "\n");
     console.log(`\nJSON: ${out}`);
-    Deno.exit(0);
-  }
-  // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
-  const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
-  for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
+  } else {
+    // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
+    const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
+    for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
 
-  const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
-  for (let i = 0; i < RUNS; i++) {
-    for (const kind of kinds) {
-      for (const c of kind) {
-        samples.get(emptyCase)!.push(await measure(emptyCase));
-        samples.get(c)!.push(await measure(c));
+    const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
+    for (let i = 0; i < RUNS; i++) {
+      for (const kind of kinds) {
+        for (const c of kind) {
+          samples.get(emptyCase)!.push(await measure(emptyCase));
+          samples.get(c)!.push(await measure(c));
+        }
       }
     }
-  }
-  const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
-  for (let i = 0; i < BURST_ROUNDS; i++) {
-    for (const k of burstIndexes) {
-      for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+    const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
+    for (let i = 0; i < BURST_ROUNDS; i++) {
+      for (const k of burstIndexes) {
+        for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+      }
     }
-  }
 
-  const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
-  const rows = [...samples].map(([c, s]) => {
-    const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
-    return {
-      tree: c.tree,
-      server: c.server,
-      case: c.name,
-      medianMs: Math.round(ms),
-      ratio: Number((ms / baseMs).toFixed(2)),
-      peakRssMiB: Number((kib / 1024).toFixed(1)),
-      samplesMs: s.map((x) => Math.round(x.ms)),
-      samplesKiB: s.map((x) => x.kib),
-    };
-  });
-  const burstRows = [...burstResults].map(([c, r]) => {
-    const ms = median(r.map((x) => x.ms));
-    return {
-      tree: c.tree,
-      server: c.server,
-      case: `burst of ${BURST} concurrent: ${c.name}`,
-      medianTotalMs: Math.round(ms),
-      loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
-      sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
-      failed: r.reduce((sum, x) => sum + x.failed, 0),
-      samplesMs: r.map((x) => Math.round(x.ms)),
-    };
-  });
+    const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
+    const rows = [...samples].map(([c, s]) => {
+      const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
+      return {
+        tree: c.tree,
+        server: c.server,
+        case: c.name,
+        medianMs: Math.round(ms),
+        ratio: Number((ms / baseMs).toFixed(2)),
+        peakRssMiB: Number((kib / 1024).toFixed(1)),
+        samplesMs: s.map((x) => Math.round(x.ms)),
+        samplesKiB: s.map((x) => x.kib),
+      };
+    });
+    const burstRows = [...burstResults].map(([c, r]) => {
+      const ms = median(r.map((x) => x.ms));
+      return {
+        tree: c.tree,
+        server: c.server,
+        case: `burst of ${BURST} concurrent: ${c.name}`,
+        medianTotalMs: Math.round(ms),
+        loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
+        sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
+        failed: r.reduce((sum, x) => sum + x.failed, 0),
+        samplesMs: r.map((x) => Math.round(x.ms)),
+      };
+    });
 
-  // One line per case, one column group per tree.
-  const trees = [...labels.values()];
-  const cell = (tree: string, server: string, name: string) => {
-    const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
-    return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
-  };
-  console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
-  console.log(
-    `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
-      `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
-  );
-  console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
-  console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
-  for (const c of perTree[0]) {
-    console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
-  }
-  console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
-  console.log("|---|---|---|---:|---:|---:|---:|");
-  for (const r of burstRows) {
+    // One line per case, one column group per tree.
+    const trees = [...labels.values()];
+    const cell = (tree: string, server: string, name: string) => {
+      const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
+      return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
+    };
+    console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
     console.log(
-      `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
-        `${r.failed} |`,
+      `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
+        `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
     );
+    console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
+    console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
+    for (const c of perTree[0]) {
+      console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
+    }
+    console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
+    console.log("|---|---|---|---:|---:|---:|---:|");
+    for (const r of burstRows) {
+      console.log(
+        `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
+          `${r.failed} |`,
+      );
+    }
+    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+    const report = {
+      machine: info,
+      runs: RUNS,
+      emptyMedianMs: Math.round(baseMs),
+      rows,
+      bursts: burstRows,
+      outage: outageRows,
+    };
+    await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+    console.log(`\nJSON: ${out}`);
   }
-  const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-  const report = {
-    machine: info,
-    runs: RUNS,
-    emptyMedianMs: Math.round(baseMs),
-    rows,
-    bursts: burstRows,
-    outage: outageRows,
-  };
-  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
-  console.log(`\nJSON: ${out}`);
 } finally {
   await netauthd?.cleanup();
   await fake.stop();
