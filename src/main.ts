@@ -103,8 +103,9 @@ async function main(): Promise<ExitCode> {
       // The cache's modules (and scrypt) load only where a cache is configured.
       const cached = options.cache &&
         await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
-      // Loaded like the cache: its lock (cache/lock.ts) is the cache's.
-      const outage = (await import("./outage/open.ts")).openOutageGate(
+      // Loaded like the cache: its lock (cache/lock.ts) is the cache's. A skipped cache directory (a screen
+      // locker runs as the user) keeps no record either: the sandbox grants no other place then.
+      const outage = options.cache && !cached ? undefined : (await import("./outage/open.ts")).openOutageGate(
         { cacheDir: options.cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
         logger,
       );

@@ -84,7 +84,8 @@ export class OutageStore {
   async write(record: OutageRecord): Promise<void> {
     const temp = `${this.dir}/.tmp-outage-${crypto.getRandomValues(new Uint8Array(8)).toHex()}`;
     try {
-      await Deno.writeTextFile(temp, serializeRecord(record), { mode: 0o600, createNew: true });
+      // Readable by all: it holds no secret, and a screen locker running as the user may follow it too.
+      await Deno.writeTextFile(temp, serializeRecord(record), { mode: 0o644, createNew: true });
       await Deno.rename(temp, this.path);
     } catch (err) {
       await Deno.remove(temp).catch(() => {});
