@@ -28,6 +28,7 @@ export interface Options {
 
 export const DEFAULT_CACHE_MAX_AGE = "7d";
 export const DEFAULT_CACHE_TRIES = 5;
+/** `--outage-window`'s default (README, "Outages"). */
 export const DEFAULT_OUTAGE_WINDOW = "30s";
 
 export const USAGE =

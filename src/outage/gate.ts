@@ -1,7 +1,11 @@
-// Following the outage record through one call: `begin` picks the full try or the short probe
-// (and claims the window's one full try under the record's lock), `settle` records a failed full
-// try or clears the record on any answer from NetAuth. A record that cannot be read, locked or
-// written never changes a verdict: the call then makes the full try, and the failure is logged.
+/**
+ * Following the outage record through one call: `begin` picks the full try or the short probe
+ * (and claims the window's one full try under the record's lock), `settle` records a failed full
+ * try or clears the record on any answer from NetAuth. A record that cannot be read, locked or
+ * written never changes a verdict: the call then makes the full try, and the failure is logged.
+ *
+ * @module
+ */
 import type { LogFields, Logger } from "../log.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type OutageStore } from "./record.ts";
@@ -25,10 +29,15 @@ export function outagePhase(err: NetAuthError): OutagePhase | undefined {
   return undefined;
 }
 
+/** What a gate needs: the record's store, the window, a clock (tests inject one) and the run's logger. */
 export interface OutageGateOptions {
+  /** Where the record lives. */
   store: OutageStore;
+  /** `--outage-window` in ms. */
   windowMs: number;
+  /** The time, ms since epoch. */
   now: () => number;
+  /** Where the gate's own failures are logged. */
   logger: Logger;
 }
 
@@ -40,6 +49,7 @@ export class OutageGate {
   /** What the client saw: an answer from NetAuth, or the phase of a transport failure. */
   private seen: { answered: boolean; phase?: OutagePhase } = { answered: false };
 
+  /** A gate for one call; it reads nothing until `begin`. */
   constructor(private readonly options: OutageGateOptions) {}
 
   /** NetAuth's deadline for this call: `fullDeadline`, or a probe's when the record is fresh. */
@@ -105,6 +115,7 @@ export class OutageGate {
     });
   }
 
+  /** Under the lock: the outage recorded with this failure's phase, its start kept if one is there. */
   private async recordFailure(phase: OutagePhase): Promise<void> {
     const at = this.options.now();
     await this.locked(async () => {
@@ -115,6 +126,7 @@ export class OutageGate {
     });
   }
 
+  /** Removes the record under the lock, when there is one. */
   private async clear(): Promise<void> {
     // Healthy logins pay one failed read here, never a lock file.
     if (!this.record && !(await this.options.store.read())) return;
@@ -123,6 +135,7 @@ export class OutageGate {
     this.cleared = true;
   }
 
+  /** Runs `work` holding the record's lock; throws when it stays busy for LOCK_WAIT_MS. */
   private async locked(work: () => Promise<void>): Promise<void> {
     const release = await this.options.store.lock(Date.now() + LOCK_WAIT_MS); // real time: lock.ts waits in it
     if (!release) throw new Error("outage record busy");

@@ -1,5 +1,9 @@
-// Where the outage record lives for a run, and the gate that follows it. Root-only either way:
-// the cache directory (the running user's, mode 700), else the runtime's TMPDIR (root's alone).
+/**
+ * Where the outage record lives for a run, and the gate that follows it. Root-only either way:
+ * the cache directory (the running user's, mode 700), else the runtime's TMPDIR (root's alone).
+ *
+ * @module
+ */
 import type { Logger } from "../log.ts";
 import { outageDirFor } from "../runtime_dir.ts";
 import { OutageGate } from "./gate.ts";

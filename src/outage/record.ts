@@ -1,10 +1,15 @@
-// The outage record: one root-only file saying NetAuth was found unavailable, since when, in
-// which phase, and when the last full try began. Calls read it to choose between a full try and
-// a short probe; only a failed full try writes it, any answer from NetAuth removes it. Written
-// like the cache's entries (temp file and rename, under an flock: cache/lock.ts), so parallel
-// calls never see a torn record. The choice is pure (attemptFor) so tests inject the time.
+/**
+ * The outage record: one root-only file saying NetAuth was found unavailable, since when, in
+ * which phase, and when the last full try began. Calls read it to choose between a full try and
+ * a short probe; only a failed full try writes it, any answer from NetAuth removes it. Written
+ * like the cache's entries (temp file and rename, under an flock: cache/lock.ts), so parallel
+ * calls never see a torn record. The choice is pure (attemptFor) so tests inject the time.
+ *
+ * @module
+ */
 import { lockFile } from "../cache/lock.ts";
 
+/** The `format` every record carries; anything else reads as no record. */
 export const RECORD_FORMAT = "netauth-pam-helper/outage/v1";
 /** The record's file name in its directory: never a cache entry's (those are SHA-256 hex). */
 export const RECORD_FILE = "outage.json";
@@ -13,6 +18,7 @@ const LOCK_FILE = "outage.lock";
 /** How the connection failed, as far as the client can tell. */
 export type OutagePhase = "connect" | "answer";
 
+/** One outage as recorded: its start, the last failure's phase, the last full try. */
 export interface OutageRecord {
   /** First failure of this outage (ms since epoch). */
   since: number;
@@ -35,6 +41,7 @@ export function attemptFor(record: OutageRecord | undefined, now: number, window
   return age >= 0 && age < windowMs ? "probe" : "full";
 }
 
+/** The record's file text (JSON, times in ISO 8601). */
 export function serializeRecord(record: OutageRecord): string {
   return JSON.stringify({
     format: RECORD_FORMAT,
@@ -59,8 +66,10 @@ export function parseRecord(text: string): OutageRecord | undefined {
 
 /** The record's file in a root-only directory: the cache directory, else the runtime's (README, "Outages"). */
 export class OutageStore {
+  /** `dir`: a root-only directory (the cache's or the runtime's TMPDIR). */
   constructor(readonly dir: string) {}
 
+  /** The record file's path. */
   get path(): string {
     return `${this.dir}/${RECORD_FILE}`;
   }
@@ -93,6 +102,7 @@ export class OutageStore {
     }
   }
 
+  /** Removes the record; none there is fine. */
   async remove(): Promise<void> {
     await Deno.remove(this.path).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
