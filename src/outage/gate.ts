@@ -10,8 +10,11 @@ import type { LogFields, Logger } from "../log.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type OutageStore } from "./record.ts";
 
-/** NetAuth's share of a call while the record is fresh, connect included (README, "Outages"). */
-export const PROBE_MS = 800;
+/**
+ * NetAuth's share of a call while the record is fresh, connect and TLS included (README, "Outages"). With
+ * start-up and the cache's scrypt check a probing call ends within about 1.2 s (bench: "outage").
+ */
+export const PROBE_MS = 700;
 /** Waiting for the record's lock never costs a login more than this; past it, the call makes the full try. */
 const LOCK_WAIT_MS = 300;
 
