@@ -33,7 +33,7 @@ export const DEFAULT_OUTAGE_WINDOW = "30s";
 
 export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
-                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window AGE]
+                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]
        netauth-pam-helper --check | --audit | --version | --help`;
 
 const GROUP_NAME = /^[A-Za-z0-9._@-]{1,128}$/;

@@ -154,7 +154,10 @@ export class OutageGate {
     try {
       return await work();
     } catch (err) {
-      this.options.logger.log("WARN", `outage record not ${step === "read" ? "read" : "updated"}`, {
+      // A caller without access (a screen locker running as the user) cannot follow the record: no news.
+      const noAccess = err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable;
+      const level = step === "read" && noAccess ? "DEBUG" : "WARN";
+      this.options.logger.log(level, `outage record not ${step === "read" ? "read" : "updated"}`, {
         record: this.options.store.path,
         error: String((err as Error)?.message ?? err).split("\n")[0],
       });

@@ -14,7 +14,7 @@ const lines = helpText().split("\n");
 Deno.test("--help: the usage names the cache options", () => {
   assert.deepEqual(lines.slice(0, 3), [
     "usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]",
-    "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window AGE]",
+    "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]",
     "       netauth-pam-helper --check | --audit | --version | --help",
   ]);
 });

@@ -111,3 +111,16 @@ Deno.test("a record that cannot be read or written leaves the call on the full t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a caller who may not read the record makes the full try, logged only at DEBUG", async () => {
+  const logged: string[] = [];
+  const unreadable = { path: "/x/outage.json", read: () => Promise.reject(new Deno.errors.PermissionDenied("no")) };
+  const gate = new OutageGate({
+    store: unreadable as unknown as OutageStore,
+    windowMs: WINDOW,
+    now: () => 1_000_000,
+    logger: createLogger("DEBUG", (line) => logged.push(line)),
+  });
+  assert.equal(await gate.begin(1_000_000 + FULL), 1_000_000 + FULL);
+  assert.match(logged.join("\n"), /^level=debug msg="outage record not read"/);
+});
