@@ -121,20 +121,20 @@ STAGE_BIN=$DESTDIR$BIN
 STAGE_LIB=$DESTDIR$LIB
 MANIFEST=$STAGE_LIB/installed-files # one path per line, for --uninstall
 MANIFEST_JSON=$STAGE_LIB/manifest.json # hashes, owners, modes, provenance: for --verify and --audit
-RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (README, "Threat model")
+RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (docs/security.md, "Threat model")
 # A profile of that name install.sh did not write, kept (with --force) until --uninstall puts it back.
 PROFILE_BACKUP=$STAGE_LIB/pam-configs-netauth.orig
 LOGROTATE=/etc/logrotate.d/$NAME
-RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (README, "install.sh")
+RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (docs/install.md, "Bundle mode's own deno")
 
 deno_run() { deno run --quiet --no-prompt --config "$ROOT/deno.json" "$@"; }
 
-# src/install_plan.ts, with full read as root: the strict-modes walk sees every directory up to "/".
+# src/install/install_plan.ts, with full read as root: the strict-modes walk sees every directory up to "/".
 # --print-flags, for runs from source, leaves out the install directory the installed helper also reads.
-print_flags() { deno_run --allow-read "$ROOT/src/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}; }
+print_flags() { deno_run --allow-read "$ROOT/src/install/install_plan.ts" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"}; }
 # One call writes $1/plan/: flags, baked-args, launcher (PAM runs it) and verify-launcher (the staged build's).
 write_plan() {
-  mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install_plan.ts" \
+  mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install/install_plan.ts" \
     --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --runtime-dir "$RUNTIME_DIR" --plan-dir "$1/plan" \
     --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
     --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
@@ -211,7 +211,7 @@ preflight() {
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
   # PAM runs PREFIX/sbin/$NAME as root: no one else may be able to rename a directory on the way to it.
-  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/verify_install.ts" --prefix-problem "$PREFIX"); then
+  if [ -z "$DESTDIR" ] && ! problem=$(deno_run --allow-read "$ROOT/src/install/verify_install.ts" --prefix-problem "$PREFIX"); then
     stop_or_note "unsafe --prefix $PREFIX: $problem; anyone who can rename it could replace what PAM runs as root"
   fi
   FLAGS=
@@ -286,8 +286,8 @@ build() {
       die "deno compile failed"
     fi
   else
-    # deno.json's "bundle" task: --minify drops the builder's paths (README, "Reproducible builds").
-    # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (README, "Performance").
+    # deno.json's "bundle" task: --minify drops the builder's paths (docs/install.md, "Reproducible builds").
+    # Code-split (scripts/bundle.ts): gRPC and the cache are chunks loaded only when used (docs/performance.md).
     deno task --quiet --config "$ROOT/deno.json" bundle --outdir "$stage" >/dev/null || die "deno bundle failed"
     # The very executable behind `deno` (npm's is a symlink), so a later upgrade of it cannot break logins.
     deno_exe=$(deno eval --quiet 'console.log(Deno.execPath())') || die "cannot find the deno executable"
@@ -332,7 +332,7 @@ verify_build() {
   make_runtime_dir "$stage/runtime"
   chmod 0755 "$stage/plan/verify-launcher"
   # shellcheck disable=SC2086 # FLAGS is a list of single-word flags
-  if ! deno_run --allow-run="$stage/plan/verify-launcher" "$ROOT/src/verify_build.ts" "$stage/plan/verify-launcher" $FLAGS; then
+  if ! deno_run --allow-run="$stage/plan/verify-launcher" "$ROOT/src/install/verify_build.ts" "$stage/plan/verify-launcher" $FLAGS; then
     if [ -n "${DENORT_BIN:-}" ]; then
       die "the helper built with DENORT_BIN=$DENORT_BIN is not netauth-pam-helper (see above): DENORT_BIN must name the denort runtime of deno $(deno_version) (denort-<target>.zip of the same Deno release), not deno itself. Nothing was installed"
     fi
@@ -514,7 +514,7 @@ pam_lines() {
   say "Why each line, and complete stacks: $ROOT/pam.d/ (README.md there)"
 }
 
-# manifest.json (src/manifest.ts): per installed file its SHA-256, owner and mode, and what it was built
+# manifest.json (src/install/manifest.ts): per installed file its SHA-256, owner and mode, and what it was built
 # from and with; --verify and --audit check against it.
 write_manifest() {
   if [ "$DRY_RUN" = 1 ]; then
@@ -530,7 +530,7 @@ write_manifest() {
       set -- "$@" --file "${path#"$DESTDIR"}"
     fi
   done <"$STAGE/manifest"
-  deno_run --allow-read --allow-run=git "$ROOT/src/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
+  deno_run --allow-read --allow-run=git "$ROOT/src/install/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
     --prefix "$PREFIX" --mode "$MODE" --artefact "$(artefact "$LIB")" --launcher "$BIN" \
     --runtime-dir "$RUNTIME_DIR" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@" \
     >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
@@ -596,7 +596,7 @@ install_helper() {
 
 verify() {
   [ -f "$MANIFEST_JSON" ] || EXIT=2 die "no $MANIFEST_JSON: nothing to verify (install first, or pass its --prefix/--destdir)"
-  deno_run --allow-read "$ROOT/src/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
+  deno_run --allow-read "$ROOT/src/install/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
     --pam-dir "$DESTDIR/etc/pam.d"
 }
 

@@ -6,12 +6,12 @@
 //                      case runs for each tree in turn (before/after side by side, under the same load)
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
-//   BENCH_ONLY=outage  run only the outage case (bench/outage.ts): a hung server, login after login
+//   BENCH_ONLY=outage  run only the outage case (scripts/bench_outage.ts): a hung server, login after login
 import { benchOutage, type OutageRow, type OutageTarget, printOutage } from "./bench_outage.ts";
-import { SECRETS, startFakeNetAuth } from "../tests/integration/fake_netauth.ts";
-import { makePki } from "../tests/integration/pki.ts";
-import { configToml, makeConfDir } from "../tests/integration/run_helper.ts";
-import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../tests/support/netauthd.ts";
+import { SECRETS, startFakeNetAuth } from "../testkit/fake_netauth.ts";
+import { makePki } from "../testkit/pki.ts";
+import { configToml, makeConfDir } from "../testkit/run_helper.ts";
+import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../testkit/netauthd.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));

@@ -1,7 +1,7 @@
 // `deno task bundle --outdir DIR`: the code-split bundle install.sh installs. DIR gets the entry as
 // netauth-pam-helper.js and the chunks it imports (gRPC, the cache, --audit's check load on demand).
 // deno bundle names chunks by a hash that covers the builder's npm cache path; we rename each by the
-// SHA-256 of its content instead, so the same tree gives the same files anywhere (README, "Reproducible builds").
+// SHA-256 of its content instead, so the same tree gives the same files anywhere (docs/install.md, "Reproducible builds").
 import { sha256Hex } from "../src/digest.ts";
 
 const ENTRY = "netauth-pam-helper.js";

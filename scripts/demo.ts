@@ -1,7 +1,7 @@
 // `deno task demo`: a throwaway netauthd with demo entities, the helper asked a few questions
 // (through PAM with pamtester when root, else directly), every step printed, then cleaned up.
-import { ALICE_SECRET, CAROL_SECRET, startNetAuthd } from "../tests/support/netauthd.ts";
-import { printFlags, runHelper } from "../tests/integration/run_helper.ts";
+import { ALICE_SECRET, CAROL_SECRET, startNetAuthd } from "../testkit/netauthd.ts";
+import { printFlags, runHelper } from "../testkit/run_helper.ts";
 import { buildNetAuthIfMissing } from "./netauthd_build.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 // `deno task netauthd`: the real netauthd the tests use (v0.6.4, loopback, TLS, the fixture entities and
 // groups), kept running for manual logins until Ctrl-C, which removes it again.
-import { ADMIN, ADMIN_SECRET, netauthBinDir, startNetAuthd } from "../tests/support/netauthd.ts";
+import { ADMIN, ADMIN_SECRET, netauthBinDir, startNetAuthd } from "../testkit/netauthd.ts";
 import { buildNetAuthIfMissing } from "./netauthd_build.ts";
 
 if (!await buildNetAuthIfMissing((line) => console.log(line))) Deno.exit(1);

@@ -1,6 +1,6 @@
 // For `deno task demo` and `deno task netauthd`: build NetAuth v0.6.4 once when its binaries are missing
 // (tests/netauthd/install.sh, Go through the module proxy), or say exactly which command would.
-import { ensureNetAuthBinaries } from "../tests/support/netauthd.ts";
+import { ensureNetAuthBinaries } from "../testkit/netauthd.ts";
 
 const SCRIPT = new URL("../tests/netauthd/install.sh", import.meta.url).pathname;
 

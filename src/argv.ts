@@ -1,8 +1,15 @@
-// A strict long-option parser for the helper's argv (cli.ts gives it meaning). Our own rather than
-// node:util's parseArgs: loading node:util costs every run, bad input included, ~6 MiB and ~10 ms.
+/**
+ * A strict long-option parser for the helper's argv (cli.ts gives it meaning). Our own rather than
+ * node:util's parseArgs: loading node:util costs every run, bad input included, ~6 MiB and ~10 ms.
+ *
+ * @module
+ */
 
+/** One option: a flag, or one that takes a value (repeatable with `multiple`). */
 export type OptionKind = { type: "string"; multiple?: boolean } | { type: "boolean" };
+/** The options a command line may hold, by long name without `--`. */
 export type OptionSpec = Record<string, OptionKind>;
+/** The values given, by name: a flag's `true`, a value, or every value of a repeatable option. */
 export type Parsed<S extends OptionSpec> = {
   [K in keyof S]?: S[K] extends { type: "boolean" } ? boolean
     : S[K] extends { multiple: true } ? string[]

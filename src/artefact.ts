@@ -1,15 +1,23 @@
-// `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle with
-// every chunk it may import, or the compiled binary) against the manifest install.sh wrote beside it
-// (src/manifest.ts). Both sit in the root-owned PREFIX/lib/netauth-pam-helper/, which the installed
-// helper's sandbox may read.
+/**
+ * `--audit`'s tie between this process and the install: the SHA-256 of the code it runs (the bundle with
+ * every chunk it may import, or the compiled binary) against the manifest install.sh wrote beside it
+ * (src/install/manifest.ts). Both sit in the root-owned PREFIX/lib/netauth-pam-helper/, which the installed
+ * helper's sandbox may read.
+ *
+ * @module
+ */
 import { sha256Hex } from "./digest.ts";
 import { type Manifest, MANIFEST_NAME } from "./manifest_format.ts";
 
+/** `--audit`'s `artefact` field: the running file against the manifest. */
 export interface ArtefactState {
   /** The file this process runs. */
   path: string;
+  /** Its SHA-256 (with every bundle chunk it may import); absent when it could not be read. */
   sha256?: string;
+  /** The manifest's path. */
   manifest: string;
+
   /** The manifest's SHA-256 for its artefact. */
   expected?: string;
   /** Why this process is not the installed, recorded artefact; absent when it is. */

@@ -1,5 +1,9 @@
-// The PEM file trusted as NetAuth's root: read inside the sandbox, parsed and filtered by
-// validity at every run, so that logins and --check trust exactly the same certificates.
+/**
+ * The PEM file trusted as NetAuth's root: read inside the sandbox, parsed and filtered by
+ * validity at every run, so that logins and --check trust exactly the same certificates.
+ *
+ * @module
+ */
 import type { Config } from "./config.ts";
 import { Exit } from "./exit_codes.ts";
 import { describeIoError, HelperError } from "./errors.ts";
@@ -13,6 +17,10 @@ export async function checkCertificateModes(config: Config): Promise<void> {
   if (unsafe) throw certificateError(config, unsafe);
 }
 
+/**
+ * The certificate file's bytes, once its owner and mode (and those of the directories above it) are safe;
+ * throws a HelperError (3) naming the file otherwise, or when it is unreadable or holds no PEM certificate.
+ */
 export async function readRootCertificate(config: Config): Promise<Uint8Array> {
   await checkCertificateModes(config);
   let pem: Uint8Array;
@@ -27,9 +35,13 @@ export async function readRootCertificate(config: Config): Promise<Uint8Array> {
   return pem;
 }
 
+/** One certificate of the file, as `--check` reports it. */
 export interface CertificateSummary {
+  /** The subject, one line. */
   subject: string;
+  /** Not before. */
   validFrom: Date;
+  /** Not after. */
   validTo: Date;
   /** This certificate alone, as PEM. */
   pem: string;
@@ -55,10 +67,13 @@ export async function inspectCertificates(config: Config, pem: Uint8Array): Prom
   });
 }
 
+/** The file's certificates, split by validity now. */
 export interface TrustedRoots {
   /** The certificates valid now, as PEM: what the TLS stack gets. */
   pem: Uint8Array;
+  /** The certificates valid now. */
   trusted: CertificateSummary[];
+
   /** The others, for example `CN=old-ca expired on 2021-01-01`. */
   ignored: string[];
 }

@@ -1,36 +1,52 @@
-// Command-line parsing: turns argv into options, or a HelperError(3) naming what was wrong.
+/**
+ * Command-line parsing: turns argv into options, or a HelperError(3) naming what was wrong.
+ *
+ * @module
+ */
 import { parseLongOptions } from "./argv.ts";
-import { trimSlashes } from "./paths.ts";
+import { isFlagPath, trimSlashes } from "./paths.ts";
 import { Exit } from "./exit_codes.ts";
 import { HelperError } from "./errors.ts";
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from "./log.ts";
 
+/** `--config`'s default: NetAuth's own client config. */
 export const DEFAULT_CONFIG = "/etc/netauth/config.toml";
+/** `--timeout`'s default, in seconds, for the whole run. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 /** A login that waits longer than this is broken, whatever the admin asked for. */
 export const MAX_TIMEOUT_SECONDS = 300;
 
+/** What this run does: a PAM call (`run`), or one of the admin's commands. */
 export type Command = "run" | "check" | "audit" | "version" | "help";
 
+/** The command line, checked, with its defaults filled in. */
 export interface Options {
+  /** What to do. */
   command: Command;
+  /** The NetAuth config file. */
   configPath: string;
+  /** The whole run's deadline, in seconds. */
   timeoutSeconds: number;
+  /** The groups one of which the entity must be in (empty: no group check). */
   requireGroups: string[];
+  /** `--log-level`; absent when not given (the environment or the default decides). */
   logLevel?: LogLevel;
   /** The offline cache, when enabled with --cache-dir. */
   cache?: { dir: string; maxAgeMs: number; tries: number };
-  /** How long after a failed full try calls only probe NetAuth (README, "Outages"). */
+  /** How long after a failed full try calls only probe NetAuth (docs/configuration.md, "Outages"). */
   outageWindowMs: number;
   /** The root-owned directory of the runtime's own files, baked in by install.sh (--check, --audit). */
   runtimeDir?: string;
 }
 
+/** `--cache-max-age`'s default, as written on the command line. */
 export const DEFAULT_CACHE_MAX_AGE = "7d";
+/** `--cache-tries`' default. */
 export const DEFAULT_CACHE_TRIES = 5;
-/** `--outage-window`'s default (README, "Outages"). */
+/** `--outage-window`'s default (docs/configuration.md, "Outages"). */
 export const DEFAULT_OUTAGE_WINDOW = "30s";
 
+/** The usage lines `--help` and a usage error print. */
 export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
                           [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]
@@ -42,6 +58,15 @@ function usageError(message: string): HelperError {
   return new HelperError(Exit.SERVICE_ERR, "bad_arguments", `${message} (try --help)`);
 }
 
+/**
+ * The options `argv` holds (without the program name), checked; throws a HelperError (3) whose one-line message
+ * names the bad argument.
+ *
+ * @example
+ * ```ts
+ * parseCommandLine(["--timeout", "5", "--require-group", "staff"]).requireGroups; // ["staff"]
+ * ```
+ */
 export function parseCommandLine(argv: string[]): Options {
   let parsed;
   try {
@@ -85,7 +110,7 @@ export function parseCommandLine(argv: string[]): Options {
 }
 
 function parseDirectory(option: string, dir: string): string {
-  if (!dir.startsWith("/") || /[,\s]/.test(dir)) {
+  if (!isFlagPath(dir)) {
     throw usageError(`${option} expects an absolute path without commas or spaces, got "${dir}"`);
   }
   return trimSlashes(dir);

@@ -1,23 +1,33 @@
-// NetAuth's client config.toml, read with NetAuth's semantics: case-insensitive keys,
-// unknown keys ignored, relative paths under core.conf. Every error names file and key.
+/**
+ * NetAuth's client config.toml, read with NetAuth's semantics: case-insensitive keys,
+ * unknown keys ignored, relative paths under core.conf. Every error names file and key.
+ *
+ * @module
+ */
 import { parse as parseToml } from "smol-toml";
 import { Exit } from "./exit_codes.ts";
 import { describeIoError, HelperError } from "./errors.ts";
 import { trustProblem } from "./file_modes.ts";
 import { dirname, resolvePath } from "./paths.ts";
 
+/** `core.port`'s default, as NetAuth's. */
 export const DEFAULT_PORT = 1729;
+/** `tls.certificate`'s default, relative to `core.conf`. */
 export const DEFAULT_CERTIFICATE = "keys/tls.pem";
 
+/** The config file, read and checked: what a run needs from it. */
 export interface Config {
   /** The file this was read from. */
   file: string;
+  /** `core.server`: the NetAuth server's host name or address. */
   server: string;
+  /** `core.port`. */
   port: number;
   /** Absolute path of the PEM file trusted as the server's root. */
   certificate: string;
   /** Plaintext gRPC: secrets travel unencrypted. */
   pwnMe: boolean;
+  /** `client.ID`, sent as `client-name` metadata (the host name by default). */
   clientId: string;
 }
 
@@ -37,6 +47,7 @@ export async function loadConfig(file: string, hostname: () => string): Promise<
   return parseConfig(file, text, hostname);
 }
 
+/** The config `text` holds; throws a HelperError (3) naming `file` and the bad key. */
 export function parseConfig(file: string, text: string, hostname: () => string): Config {
   let doc: Table;
   try {
@@ -79,6 +90,7 @@ export function parseConfig(file: string, text: string, hostname: () => string):
   };
 }
 
+/** A HelperError (3) for a bad config: `config FILE: KEY: message`. */
 export function configError(file: string, key: string | undefined, message: string): HelperError {
   return new HelperError(Exit.SERVICE_ERR, "bad_config", `config ${file}: ${key ? `${key}: ` : ""}${message}`);
 }

@@ -1,5 +1,9 @@
-// How failures are told: HelperError ends a run with a documented exit code and one line;
-// describeIoError words a failed file read for such a line.
+/**
+ * How failures are told: HelperError ends a run with a documented exit code and one line;
+ * describeIoError words a failed file read for such a line.
+ *
+ * @module
+ */
 import type { ExitCode } from "./exit_codes.ts";
 
 /**
@@ -7,6 +11,7 @@ import type { ExitCode } from "./exit_codes.ts";
  * `outcome` is the short logfmt word for the decision (for example `bad_config`).
  */
 export class HelperError extends Error {
+  /** `exit`: the run's exit code; `outcome`: the log line's outcome word; `message`: the one line printed. */
   constructor(
     readonly exit: ExitCode,
     readonly outcome: HelperOutcome,

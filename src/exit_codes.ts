@@ -1,10 +1,17 @@
-// The PAM return codes the helper exits with, tabled once: `Exit`, the PAM names in log lines
-// and `--help`'s meanings all come from here. pam_exec maps every non-zero status to
-// PAM_SYSTEM_ERR, so these are for logs and humans.
+/**
+ * The PAM return codes the helper exits with, tabled once: `Exit`, the PAM names in log lines
+ * and `--help`'s meanings all come from here. pam_exec maps every non-zero status to
+ * PAM_SYSTEM_ERR, so these are for logs and humans.
+ *
+ * @module
+ */
 import type { LogLevel } from "./log.ts";
 
-/** Each code's PAM name is `PAM_` + its key. `logLevel`: a user's verdict warns, a fault is an error. */
-const EXIT_TABLE = {
+/**
+ * The table itself, keyed by PAM name without `PAM_`: each code, the level of its decision's log line (a user's
+ * verdict warns, a fault is an error) and its meaning for `--help`. Read it through `Exit` and `exitInfo`.
+ */
+export const EXIT_TABLE = {
   SUCCESS: { code: 0, logLevel: "INFO", meaning: "authenticated; account permitted" },
   SERVICE_ERR: {
     code: 3,
@@ -26,16 +33,28 @@ const EXIT_TABLE = {
   USER_UNKNOWN: { code: 10, logLevel: "WARN", meaning: "no such entity (account), or PAM_USER cannot be an entity ID" },
 } as const satisfies Record<string, { code: number; logLevel: LogLevel; meaning: string }>;
 
-type ExitName = keyof typeof EXIT_TABLE;
+/** A PAM name without its `PAM_` prefix, like `AUTH_ERR`. */
+export type ExitName = keyof typeof EXIT_TABLE;
 const NAMES = Object.keys(EXIT_TABLE) as ExitName[];
 
+/**
+ * The exit codes by name, for code that returns one.
+ *
+ * @example
+ * ```ts
+ * return Exit.AUTH_ERR; // 7
+ * ```
+ */
 export const Exit = Object.fromEntries(NAMES.map((name) => [name, EXIT_TABLE[name].code])) as {
   readonly [K in ExitName]: typeof EXIT_TABLE[K]["code"];
 };
 
+/** One of the documented exit codes: the only numbers the helper exits with. */
 export type ExitCode = typeof Exit[ExitName];
 
+/** One row of the exit-code table, as `--help` and the log lines show it. */
 export interface ExitInfo {
+  /** The number the process exits with. */
   code: ExitCode;
   /** Like `PAM_AUTH_ERR`. */
   pamName: string;
@@ -48,6 +67,7 @@ export interface ExitInfo {
 /** Every exit code, in ascending order. */
 export const EXIT_CODES: readonly ExitInfo[] = NAMES.map((name) => ({ ...EXIT_TABLE[name], pamName: `PAM_${name}` }));
 
+/** The table row of an exit code. */
 export function exitInfo(code: ExitCode): ExitInfo {
   return EXIT_CODES.find((info) => info.code === code)!;
 }

@@ -1,28 +1,37 @@
-// Strict modes, as sshd's StrictModes: whoever can change the config, the certificate or a
-// directory above them can change what the helper trusts (turn on tls.pwn_me, swap the root).
-// So each of them must be owned by root (or the user running the helper) and writable by no one
-// else. One walk for those and for the cache directory, whose own rule is stricter.
-//
-// Inside the sandbox lstat is refused (NotCapable) above the read grant: the walk stops there
-// without complaint. install.sh's --print-flags step reads everything, so there the same walk
-// covers the whole chain up to "/".
+/**
+ * Strict modes, as sshd's StrictModes: whoever can change the config, the certificate or a
+ * directory above them can change what the helper trusts (turn on tls.pwn_me, swap the root).
+ * So each of them must be owned by root (or the user running the helper) and writable by no one
+ * else. One walk for those and for the cache directory, whose own rule is stricter.
+ *
+ * Inside the sandbox lstat is refused (NotCapable) above the read grant: the walk stops there
+ * without complaint. install.sh's --print-flags step reads everything, so there the same walk
+ * covers the whole chain up to "/".
+ *
+ * @module
+ */
 import { dirname, trimSlashes } from "./paths.ts";
 
+/** The file-system calls the walk makes; tests pass a fake tree. */
 export interface Fs {
+  /** Inspects a path without following a link. */
   lstat(path: string): Promise<Deno.FileInfo>;
   /** Follows links: used only for a link whose target the sandbox hides from lstat. */
   stat(path: string): Promise<Deno.FileInfo>;
+  /** A link's target. */
   readLink(path: string): Promise<string>;
 }
 
-export const denoFs: Fs = {
+const denoFs: Fs = {
   lstat: (path) => Deno.lstat(path),
   stat: (path) => Deno.stat(path),
   readLink: (path) => Deno.readLink(path),
 };
 
+/** The part of a file's metadata the owner/mode rules read. */
 export type Info = Pick<Deno.FileInfo, "uid" | "mode" | "isDirectory" | "isSymlink">;
 
+/** How a walk ended: every component fine, the path absent or hidden, or the first unsafe component. */
 export type WalkResult =
   | { state: "ok"; checked: Checked[] }
   /** The path itself does not exist, or the sandbox refuses it: the caller's read says so better. */
@@ -32,13 +41,17 @@ export type WalkResult =
 
 /** A component the walk looked at (links resolved), nearest the file first. */
 export interface Checked {
+  /** The component's absolute path. */
   path: string;
+  /** Its owner and mode. */
   info: Info;
 }
 
+/** Who may own the path, and how to look. */
 export interface WalkOptions {
   /** The running user; null when unknown (then only root will do). */
   uid: number | null;
+  /** The file system to walk; Deno's by default. */
   fs?: Fs;
   /**
    * A rule for the path itself instead of the shared one (the cache directory's: ours, 0700);
@@ -50,7 +63,8 @@ export interface WalkOptions {
 /** Symbolic links followed before giving up, as the kernel's own limit. */
 const MAX_LINKS = 40;
 
-export const octal = (info: Info) => ((info.mode ?? 0) & 0o7777).toString(8);
+/** Permission bits in octal without a leading zero, like "755". */
+export const octal = (info: Info): string => ((info.mode ?? 0) & 0o7777).toString(8);
 
 /** Permission bits in octal with a leading zero, like "0755" (manifest.json, `install.sh --verify`). */
 export function octalMode(mode: number | null): string {

@@ -1,13 +1,26 @@
-// logfmt lines on stderr. pam_exec discards them unless its line has `log=FILE`; run by hand, they show.
-// Callers pass only named fields; there is no field through which a secret could travel.
+/**
+ * logfmt lines on stderr. pam_exec discards them unless its line has `log=FILE`; run by hand, they show.
+ * Callers pass only named fields; there is no field through which a secret could travel.
+ *
+ * @module
+ */
+
+/** The levels, lowest first. */
 export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] as const;
+
+/** A log level, like `WARN`. */
 export type LogLevel = typeof LOG_LEVELS[number];
+/** The level without `--log-level` or NETAUTH_LOGLEVEL. */
 export const DEFAULT_LOG_LEVEL: LogLevel = "INFO";
+/** The environment variable that sets the level when `--log-level` is not given. */
 export const LOG_LEVEL_ENV = "NETAUTH_LOGLEVEL";
 
+/** A field's value; undefined fields are left out of the line. */
 export type LogValue = string | number | boolean | undefined;
+/** A line's named fields. */
 export type LogFields = Record<string, LogValue>;
 
+/** The level `raw` names, in any case; undefined when it names none. */
 export function parseLogLevel(raw: string): LogLevel | undefined {
   const upper = raw.trim().toUpperCase();
   return (LOG_LEVELS as readonly string[]).includes(upper) ? upper as LogLevel : undefined;
@@ -48,6 +61,7 @@ function unicodeEscape(c: string): string {
   return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
+/** One logfmt line: `level=... msg=...` and the defined fields, every value quoted and escaped as needed. */
 export function formatLine(level: LogLevel, msg: string, fields: LogFields): string {
   const parts = [`level=${level.toLowerCase()}`, `msg=${logfmtValue(msg)}`];
   for (const [key, value] of Object.entries(fields)) {
@@ -56,7 +70,9 @@ export function formatLine(level: LogLevel, msg: string, fields: LogFields): str
   return parts.join(" ");
 }
 
+/** Where a run's log lines go. */
 export interface Logger {
+  /** Writes one line if `level` is enabled. */
   log(level: LogLevel, msg: string, fields?: LogFields): void;
   /**
    * Fields every later line starts with: the request's, once known. The deadline timer and the
@@ -65,6 +81,7 @@ export interface Logger {
   bind(fields: LogFields): void;
 }
 
+/** A logger that writes lines at `level` and above (to stderr by default). */
 export function createLogger(level: LogLevel, write: (line: string) => void = writeStderr): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const enabled = (l: LogLevel) => LOG_LEVELS.indexOf(l) >= threshold;

@@ -1,5 +1,9 @@
-// Entry point: wires argv, environment, stdin and the NetAuth client into the commands
-// (src/commands/), then exits with the PAM code. Nothing here decides anything.
+/**
+ * Entry point: wires argv, environment, stdin and the NetAuth client into the commands
+ * (src/commands/), then exits with the PAM code. Nothing here decides anything.
+ *
+ * @module
+ */
 import { parseCommandLine } from "./cli.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";
@@ -9,9 +13,10 @@ import { type Config, loadConfig } from "./config.ts";
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
-import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV } from "./log.ts";
+import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV, type LogFields } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
-import { decide } from "./policy.ts";
+import { type Decide, decide } from "./policy.ts";
+
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
 import { warmUpTls } from "./netauth/tls_warm_up.ts";
@@ -85,9 +90,9 @@ async function main(): Promise<ExitCode> {
         requireGroups: options.requireGroups,
       });
     case "run": {
-      // The deadline covers everything, a stalled stdin included. Performance (README): the timer is
-      // armed at the first step that can block (opening the cache, else loading the config), so a
-      // PAM request refused on sight never pays for Deno's timers (~3 MiB); it fires at the same time.
+      // The deadline covers everything, a stalled stdin included. docs/performance.md: the timer is
+      // armed at the first step that can block (loading the config), so a PAM request refused on
+      // sight never pays for Deno's timers (~3 MiB); it fires at the same time.
       const reason = `deadline of ${options.timeoutSeconds}s passed`;
       let armed = false;
       const armDeadline = () => {
@@ -99,16 +104,15 @@ async function main(): Promise<ExitCode> {
         );
       };
       const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
-      if (options.cache) armDeadline();
-      // The cache's modules (and scrypt) load only where a cache is configured.
-      const cached = options.cache &&
-        await (await import("./cache/open.ts")).openCache(options.cache, logger, deadline);
-      // Loaded like the cache: its lock (cache/lock.ts) is the cache's. A skipped cache directory (a screen
-      // locker runs as the user) keeps no record either: the sandbox grants no other place then.
-      const outage = options.cache && !cached ? undefined : (await import("./outage/open.ts")).openOutageGate(
-        { cacheDir: options.cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
-        logger,
-      );
+      const cache = options.cache;
+      // The cache (its modules, node:crypto, the directory walk) opens at the decision: only a request
+      // that passed every local check pays for it.
+      const decideWithCache: Decide = async (...call) => {
+        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline);
+        return await (cached ?? decide)(...call);
+      };
+      /** Followed only by a request that reached the network: the outage record's modules load there. */
+      let outage: { settle(): Promise<void>; fields(): LogFields } | undefined;
       const result = await handleLogin({ requireGroups: options.requireGroups }, {
         getEnv: (name) => Deno.env.get(name),
         // A getter: creating the stream costs ~2 MiB, and a request refused on sight never reads it.
@@ -119,11 +123,16 @@ async function main(): Promise<ExitCode> {
         netGranted,
         warmUpTls,
         connect: async (c, request, root) => {
-          if (!outage) return connect(c, request.service, deadline - reserve, root);
-          return outage.watch(await connect(c, request.service, () => outage.begin(deadline - reserve), root));
+          const gate = (await import("./outage/open.ts")).openOutageGate(
+            { cacheDir: cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
+            logger,
+          );
+          outage = gate;
+          if (!gate) return connect(c, request.service, deadline - reserve, root);
+          return gate.watch(await connect(c, request.service, () => gate.begin(deadline - reserve), root));
         },
         logger,
-        decide: cached || decide,
+        decide: cache ? decideWithCache : decide,
       });
       await outage?.settle();
       return finish(result.exit, result.outcome, result.msg, { ...outage?.fields(), ...result.fields });

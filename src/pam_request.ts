@@ -1,22 +1,36 @@
-// Credential intake: what pam_exec hands over, checked before anything talks to NetAuth.
-// Only the PAM_* names below are trusted; the rest of the PAM environment is user-steerable.
+/**
+ * Credential intake: what pam_exec hands over, checked before anything talks to NetAuth.
+ * Only the PAM_* names below are trusted; the rest of the PAM environment is user-steerable.
+ *
+ * @module
+ */
 import { Exit } from "./exit_codes.ts";
 import { HelperError, type HelperOutcome } from "./errors.ts";
 
+/** The PAM variables the helper reads; the sandbox grants these and no other. */
 export const PAM_ENV_NAMES = ["PAM_TYPE", "PAM_USER", "PAM_SERVICE", "PAM_RHOST", "PAM_RUSER", "PAM_TTY"] as const;
+/** The PAM_TYPE values handled; any other is refused with 3. */
 export const SUPPORTED_TYPES = ["auth", "account"] as const;
+/** A handled PAM_TYPE. */
 export type PamType = typeof SUPPORTED_TYPES[number];
 /** PAM_MAX_RESP_SIZE: the most pam_exec sends on stdin. */
 export const MAX_SECRET_BYTES = 512;
 /** NetAuth entity IDs double as login names: letters, digits and . _ @ - only. */
 export const ENTITY_ID = /^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,127}$/;
 
+/** The PAM call, checked: what the helper acts on and logs. */
 export interface PamRequest {
+  /** PAM_TYPE. */
   type: PamType;
+  /** PAM_USER, a valid NetAuth entity ID. */
   entity: string;
+  /** PAM_SERVICE, like `sshd` (unset: `unknown`). */
   service: string;
+  /** PAM_RHOST, for the log line. */
   rhost?: string;
+  /** PAM_RUSER, for the log line. */
   ruser?: string;
+  /** PAM_TTY, for the log line. */
   tty?: string;
 }
 

@@ -1,5 +1,9 @@
-// The decision: one PAM request, one NetAuth client, one exit code. No I/O of its own,
-// so every branch is tested with a fake client (tests/policy_test.ts).
+/**
+ * The decision: one PAM request, one NetAuth client, one exit code. No I/O of its own,
+ * so every branch is tested with a fake client (tests/policy_test.ts).
+ *
+ * @module
+ */
 import { Exit } from "./exit_codes.ts";
 import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
 import type { PamRequest } from "./pam_request.ts";
@@ -14,9 +18,12 @@ export type Verdict =
   | { outcome: "unavailable" | "reply_too_large"; exit: typeof Exit.AUTHINFO_UNAVAIL }
   | { outcome: "server_refused"; exit: typeof Exit.SYSTEM_ERR };
 
+/** What NetAuth's answer means, in one word for the log line. */
 export type Outcome = Verdict["outcome"];
 
+/** A verdict with its log message. */
 export type Decision = Verdict & {
+  /** The log line's message. */
   msg: string;
   /** Who decided, when a cache is in play: NetAuth itself or the offline cache. */
   source?: "netauth" | "cache";
@@ -24,13 +31,19 @@ export type Decision = Verdict & {
   groups?: string[];
 };
 
+/** The admin's conditions beyond a right password. */
 export interface PolicyOptions {
   /** Membership in any one of these groups suffices; empty means no group check. */
   requireGroups: string[];
 }
 
+/** The shape of a decision function: `decide`, or the offline cache's wrapper around it. */
 export type Decide = typeof decide;
 
+/**
+ * NetAuth's verdict on one request: for `auth` the password (then the groups), for `account` the lock (then the
+ * groups). A failed call becomes the verdict its class means; nothing here throws.
+ */
 export async function decide(
   request: PamRequest,
   secret: Uint8Array | undefined,

@@ -1,6 +1,10 @@
-// The runtime's own directories (HOME, DENO_DIR, TMPDIR), created root-owned by install.sh. Whoever can
-// write there can plant code the runtime loads before any sandbox applies, so only root may: the
-// strict-modes rule (file_modes.ts) with root as the only owner.
+/**
+ * The runtime's own directories (HOME, DENO_DIR, TMPDIR), created root-owned by install.sh. Whoever can
+ * write there can plant code the runtime loads before any sandbox applies, so only root may: the
+ * strict-modes rule (file_modes.ts) with root as the only owner.
+ *
+ * @module
+ */
 import { octal, strictProblem, withOwnerAndMode } from "./file_modes.ts";
 
 /** The three directories the launcher points the runtime at, below the install's runtime directory. */
@@ -13,8 +17,11 @@ export function outageDirFor(cacheDir: string | undefined, runtimeDir: string | 
   return cacheDir ?? (runtimeDir ? runtimeDirs(runtimeDir).tmp : undefined);
 }
 
+/** One runtime directory as `--check` and `--audit` report it. */
 export interface RuntimeDirState {
+  /** The directory's absolute path. */
   path: string;
+  /** Its owner; absent when it could not be inspected. */
   uid?: number;
   /** Permission bits in octal, like "755". */
   mode?: string;
@@ -22,7 +29,8 @@ export interface RuntimeDirState {
   problem?: string;
 }
 
-type Lstat = (path: string) => Deno.FileInfo;
+/** How a path is inspected without following a symlink; tests pass a fake. */
+export type Lstat = (path: string) => Deno.FileInfo;
 
 /** Each runtime directory with its owner and mode, and a problem unless it is root's alone. */
 export function inspectRuntimeDir(runtimeDir: string, lstat: Lstat = Deno.lstatSync): RuntimeDirState[] {

@@ -1,6 +1,10 @@
-// The one source of truth for the Deno permissions the helper runs with. `deno compile`
-// (install.sh), `install.sh --print-flags`, the tests and `--audit` all take them from here.
-import { dirname, isBelow } from "./paths.ts";
+/**
+ * The one source of truth for the Deno permissions the helper runs with. `deno compile`
+ * (install.sh), `install.sh --print-flags`, the tests and `--audit` all take them from here.
+ *
+ * @module
+ */
+import { dirname, isBelow, isFlagPath } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
 import { PAM_ENV_NAMES } from "./pam_request.ts";
 import { outageDirFor } from "./runtime_dir.ts";
@@ -10,14 +14,17 @@ export const ALLOWED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
 /** The host name for client.ID's default; the uid for strict modes (whose files may be trusted). */
 export const ALLOWED_SYS: readonly string[] = ["hostname", "uid"];
 
+/** What one install's sandbox is for: what it may read, whom it may reach, where its cache is. */
 export interface SandboxTarget {
   /** Directories (or files) the helper may read: the config directory, the certificate. */
   readPaths: string[];
+  /** The NetAuth server's host name or address. */
   server: string;
+  /** Its port. */
   port: number;
   /** The offline cache directory: read and write there, nowhere else. */
   cacheDir?: string;
-  /** Without a cache: the runtime's TMPDIR, where the outage record lives (README, "Outages"). */
+  /** Without a cache: the runtime's TMPDIR, where the outage record lives (docs/configuration.md, "Outages"). */
   outageDir?: string;
 }
 
@@ -26,10 +33,14 @@ export function netPermission(server: string, port: number): string {
   return `${server.includes(":") ? `[${server}]` : server}:${port}`;
 }
 
+/**
+ * The Deno permission flags for `target`: read its paths, reach its server, read the allowed variables, nothing
+ * else. Throws for a path that is not absolute or holds a comma or a space (Deno's flag syntax).
+ */
 export function sandboxFlags(target: SandboxTarget): string[] {
   const cache = [target.cacheDir, target.outageDir].filter((dir) => dir !== undefined);
   for (const path of [...target.readPaths, ...cache]) {
-    if (!path.startsWith("/") || /[,\s]/.test(path)) {
+    if (!isFlagPath(path)) {
       throw new Error(`sandbox path must be absolute, without commas or spaces: "${path}"`);
     }
   }

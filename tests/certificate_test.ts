@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { inspectCertificates, readRootCertificate, trustedRoots } from "../src/certificate.ts";
 import type { Config } from "../src/config.ts";
 import { HelperError } from "../src/errors.ts";
-import { makePki } from "./integration/pki.ts";
+import { makePki } from "../testkit/pki.ts";
 
 const pki = await makePki();
 globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));

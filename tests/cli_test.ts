@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, parseCommandLine, parseDuration } from "../src/cli.ts";
+import {
+  DEFAULT_CACHE_MAX_AGE,
+  DEFAULT_CACHE_TRIES,
+  DEFAULT_CONFIG,
+  DEFAULT_OUTAGE_WINDOW,
+  DEFAULT_TIMEOUT_SECONDS,
+  parseCommandLine,
+  parseDuration,
+  USAGE,
+} from "../src/cli.ts";
+import { helpText } from "../src/commands/help.ts";
 import { HelperError } from "../src/errors.ts";
+import { codeBlocks, readDoc, section, tableRows } from "../testkit/markdown.ts";
 
 function usageFailure(argv: string[]): HelperError {
   try {
@@ -12,7 +23,54 @@ function usageFailure(argv: string[]): HelperError {
   assert.fail(`expected ${JSON.stringify(argv)} to be refused`);
 }
 
-Deno.test("defaults match the README's command-line table", () => {
+const commandLine = section(readDoc("docs/configuration.md"), "## Command line");
+/** docs/configuration.md's command-line table: the option as written (like `--config PATH`) -> its default cell. */
+const documented = new Map(tableRows(commandLine).map(([option, defaultCell]) => [option, defaultCell]));
+
+Deno.test("docs/configuration.md's command-line table gives cli.ts's defaults", () => {
+  assert.deepEqual(Object.fromEntries(documented), {
+    "--config PATH": DEFAULT_CONFIG,
+    "--timeout SECONDS": String(DEFAULT_TIMEOUT_SECONDS),
+    "--require-group NAME": "none",
+    "--log-level LEVEL": "INFO, or NETAUTH_LOGLEVEL",
+    "--cache-dir DIR": "none",
+    "--cache-max-age AGE": DEFAULT_CACHE_MAX_AGE,
+    "--cache-tries N": String(DEFAULT_CACHE_TRIES),
+    "--outage-window SPAN": DEFAULT_OUTAGE_WINDOW,
+    "--runtime-dir DIR": "none",
+    "--check": "",
+    "--audit": "",
+    "--version, --help": "",
+  });
+});
+
+Deno.test("docs/configuration.md's command-line table names every option --help names, and cli.ts takes each", () => {
+  const options = [...documented.keys()].flatMap((option) => option.split(", "));
+  const names = options.map((option) => option.split(" ")[0]);
+  assert.deepEqual([...new Set(helpText().match(/--[a-z-]+/g))].filter((name) => !names.includes(name)), []);
+  // A valid value for each placeholder; the cache's tuning options need --cache-dir.
+  const sample: Record<string, string[]> = {
+    PATH: ["/x/c.toml"],
+    SECONDS: ["5"],
+    NAME: ["ops"],
+    LEVEL: ["DEBUG"],
+    DIR: ["/x"],
+    AGE: ["1d", "--cache-dir", "/c"],
+    N: ["3", "--cache-dir", "/c"],
+    SPAN: ["45s"],
+  };
+  for (const option of options) {
+    const [name, placeholder] = option.split(" ");
+    parseCommandLine(placeholder ? [name, ...sample[placeholder]] : [name]);
+  }
+});
+
+Deno.test("docs/configuration.md's usage is cli.ts's", () => {
+  const words = (text: string) => text.split(/\s+/).filter(Boolean);
+  assert.deepEqual(words(codeBlocks(commandLine)[0]), words(USAGE).slice(1));
+});
+
+Deno.test("no options: the defaults", () => {
   assert.deepEqual(parseCommandLine([]), {
     command: "run",
     configPath: DEFAULT_CONFIG,

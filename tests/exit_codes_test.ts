@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Exit, EXIT_CODES, exitInfo, pamName } from "../src/exit_codes.ts";
+import { readDoc, section, tableRows } from "../testkit/markdown.ts";
 
 Deno.test("the documented codes, each with its PAM name and the level of its decision line", () => {
   assert.deepEqual(Exit, {
@@ -22,4 +23,9 @@ Deno.test("the documented codes, each with its PAM name and the level of its dec
   ]);
   assert.equal(pamName(Exit.AUTH_ERR), "PAM_AUTH_ERR");
   assert.equal(exitInfo(Exit.AUTHINFO_UNAVAIL).meaning.startsWith("NetAuth unreachable"), true);
+});
+
+Deno.test("docs/operations.md's exit-code table lists exactly these codes and PAM names, in order", () => {
+  const rows = tableRows(section(readDoc("docs/operations.md"), "## Exit codes"));
+  assert.deepEqual(rows.map(([code, name]) => [Number(code), name]), EXIT_CODES.map((e) => [e.code, e.pamName]));
 });

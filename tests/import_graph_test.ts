@@ -1,5 +1,6 @@
-// The import graph of src/: no cycles, and no module imports from a layer above its own. Every
-// import counts (static, dynamic and type-only), read from the source text.
+// The import graph of src/: no cycles, no module imports from a layer above its own, and nothing a login loads
+// imports from src/install/ (the installer's own code). Every import counts (static, dynamic and type-only), read
+// from the source text.
 import assert from "node:assert/strict";
 
 const SRC = new URL("../src/", import.meta.url).pathname;
@@ -39,11 +40,11 @@ const LAYERS: Record<string, string[]> = {
   "4 commands": ["commands/login.ts", "commands/check.ts", "commands/audit.ts", "commands/help.ts"],
   "5 entry points": [
     "main.ts",
-    "launcher.ts",
-    "install_plan.ts",
-    "manifest.ts",
-    "verify_install.ts",
-    "verify_build.ts",
+    "install/launcher.ts",
+    "install/install_plan.ts",
+    "install/manifest.ts",
+    "install/verify_install.ts",
+    "install/verify_build.ts",
   ],
 };
 
@@ -95,4 +96,38 @@ Deno.test("the import graph has no cycles", () => {
   };
   for (const file of graph.keys()) visit(file, []);
   assert.deepEqual(cycles, []);
+});
+
+/** Every module main.ts reaches, through any import. */
+function reachableFrom(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const dep of graph.get(file) ?? []) walk(dep);
+  };
+  walk(entry);
+  return seen;
+}
+
+Deno.test("nothing a login loads comes from src/install/", () => {
+  const loaded = reachableFrom("main.ts");
+  assert.ok(
+    loaded.has("commands/login.ts") && loaded.has("artefact.ts"),
+    "the walk follows static and dynamic imports",
+  );
+  assert.deepEqual([...loaded].filter((file) => file.startsWith("install/")), []);
+});
+
+Deno.test("deno info agrees: main.ts's module graph has no file under src/install/", async () => {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", `${SRC}main.ts`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(info.success, "deno info src/main.ts");
+  const { modules } = JSON.parse(new TextDecoder().decode(info.stdout)) as { modules: { specifier: string }[] };
+  const local = modules.map((m) => m.specifier).filter((s) => s.startsWith(`file://${SRC}`));
+  assert.ok(local.some((s) => s.endsWith("/commands/login.ts")), "deno info lists the login path");
+  assert.deepEqual(local.filter((s) => s.startsWith(`file://${SRC}install/`)), []);
 });

@@ -1,7 +1,8 @@
 // The PAM lines live in pam.d/ alone: install.sh prints pam.d/common-lines, and every PAM rule that README.md,
-// pam.d/README.md or `--help` quotes must be a line of some file there, word for word.
+// docs/*.md, pam.d/README.md or `--help` quotes must be a line of some file there, word for word.
 import assert from "node:assert/strict";
 import { helpText } from "../src/commands/help.ts";
+import { codeBlocks, readDoc } from "../testkit/markdown.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PAM_DIR = `${ROOT}pam.d`;
@@ -35,11 +36,18 @@ function stackFiles(dir = PAM_DIR): string[] {
 
 const known = new Set(stackFiles().flatMap((file) => rulesOf(Deno.readTextFileSync(file))));
 
-/** PAM rules inside the fenced code blocks of a Markdown file. */
+/** PAM rules inside the fenced code blocks of a Markdown page. */
 function quotedInMarkdown(path: string): string[] {
-  const blocks = Deno.readTextFileSync(path).split(/^```.*$/m).filter((_, i) => i % 2 === 1);
-  return blocks.flatMap((block) => block.split("\n").filter((line) => RULE.test(line)).map(normalize));
+  return codeBlocks(readDoc(path)).flatMap((block) =>
+    block.split("\n").filter((line) => RULE.test(line)).map(normalize)
+  );
 }
+
+const docs = [
+  "README.md",
+  "pam.d/README.md",
+  ...[...Deno.readDirSync(`${ROOT}docs`)].filter((e) => e.name.endsWith(".md")).map((e) => `docs/${e.name}`).sort(),
+];
 
 Deno.test("pam.d/ holds rules, and the profile's pam_exec lines are among them", () => {
   assert.ok(known.size > 20, [...known].join("\n"));
@@ -49,10 +57,18 @@ Deno.test("pam.d/ holds rules, and the profile's pam_exec lines are among them",
   ));
 });
 
-for (const doc of ["README.md", "pam.d/README.md"]) {
+for (const doc of docs) {
   Deno.test(`every PAM rule ${doc} quotes is a line in pam.d/`, () => {
-    const quoted = quotedInMarkdown(`${ROOT}${doc}`);
+    const quoted = quotedInMarkdown(doc);
     assert.deepEqual(quoted.filter((rule) => !known.has(rule)), []);
+  });
+}
+
+for (const doc of ["README.md", "docs/pam.md"]) {
+  Deno.test(`${doc} quotes pam.d/common-lines in full`, () => {
+    const common = rulesOf(Deno.readTextFileSync(`${PAM_DIR}/common-lines`));
+    const quoted = quotedInMarkdown(doc);
+    assert.deepEqual(common.filter((rule) => !quoted.includes(rule)), []);
   });
 }
 

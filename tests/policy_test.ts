@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { PamRequest } from "../src/pam_request.ts";
 import { decide as decideBytes } from "../src/policy.ts";
-import { type FakeDirectory, fakeNetAuth } from "./support/fake_client.ts";
+import { type FakeDirectory, fakeNetAuth } from "../testkit/fake_client.ts";
 
 /** The policy takes the secret's bytes; these tests speak in strings. */
 const decide = (

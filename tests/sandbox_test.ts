@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ALLOWED_ENV, netPermission, sandboxFlags, sandboxTargetFor } from "../src/sandbox.ts";
+import { codeBlocks, readDoc, section, tableRows } from "../testkit/markdown.ts";
 
 const target = { readPaths: ["/etc/netauth"], server: "netauth.example.org", port: 1729 };
 
@@ -69,4 +70,32 @@ Deno.test("an installed helper without a cache writes only the runtime's TMPDIR 
     sandboxFlags(sandboxTargetFor(config, cacheDir, runtime)).filter((f) => f.startsWith("--allow-write"));
   assert.deepEqual(writes(), [`--allow-write=${runtime}/tmp`]);
   assert.deepEqual(writes("/var/cache/netauth"), ["--allow-write=/var/cache/netauth"]);
+});
+
+const sandboxDoc = section(readDoc("docs/security.md"), "## The sandbox flags");
+
+Deno.test("docs/security.md's example is sandboxFlags' output", () => {
+  assert.deepEqual(codeBlocks(sandboxDoc)[0].split(/\s+/).filter(Boolean), sandboxFlags(target));
+});
+
+Deno.test("docs/security.md's sandbox table grants exactly what an installed helper with a cache gets", () => {
+  const config = { file: "/etc/netauth/config.toml", certificate: "/etc/netauth/keys/tls.pem", server: "h", port: 9 };
+  const runtimeDir = "/usr/local/lib/netauth-pam-helper/runtime";
+  const granted = sandboxFlags(sandboxTargetFor(config, "/var/cache/na", runtimeDir));
+  // The table's placeholders, filled in for that helper; `PAM_…` stands for the PAM variables.
+  const fill = (text: string) =>
+    text.replace("CONF_DIR", "/etc/netauth").replace("PREFIX", "/usr/local").replace("CACHE_DIR", "/var/cache/na")
+      .replace("NAME:PORT", netPermission(config.server, config.port))
+      .replace("PAM_…", ALLOWED_ENV.filter((name) => name.startsWith("PAM_")).join(","));
+  /** Each flag as `name=item` per comma-separated item, or the bare name. */
+  const pairs = (flag: string) => {
+    const [name, value] = flag.split("=");
+    return value === undefined ? [name] : value.split(",").map((item) => `${name}=${item}`);
+  };
+  const documented = tableRows(sandboxDoc).flatMap(([cell]) => {
+    const flag = fill(cell.split(" ")[0]);
+    const alsoRead = cell.includes("(and read)") ? [flag.replace("--allow-write=", "--allow-read=")] : [];
+    return [flag, ...alsoRead].flatMap(pairs);
+  });
+  assert.deepEqual(new Set(documented), new Set(granted.flatMap(pairs)));
 });

@@ -1,8 +1,12 @@
-// The per-entity lock in the cache directory: an exclusive flock on `<hash>.lock`, held by every
-// writer of the entity's entry and across a whole offline decision (read, count, verify, give
-// back), so parallel guesses are judged one at a time against an up-to-date failure count.
-// The wait is bounded by the caller's deadline: a busy entry makes an answer "unavailable" in
-// time, never a hang. Lock files stay (removing one would race with a waiter on the old file).
+/**
+ * The per-entity lock in the cache directory: an exclusive flock on `<hash>.lock`, held by every
+ * writer of the entity's entry and across a whole offline decision (read, count, verify, give
+ * back), so parallel guesses are judged one at a time against an up-to-date failure count.
+ * The wait is bounded by the caller's deadline: a busy entry makes an answer "unavailable" in
+ * time, never a hang. Lock files stay (removing one would race with a waiter on the old file).
+ *
+ * @module
+ */
 
 /** How often a waiter tries again: short next to one scrypt verification (about 0.1 s). */
 const RETRY_MS = 10;

@@ -1,5 +1,9 @@
-// The offline credential cache around the online decision. NetAuth's verdict always wins;
-// the cache answers only when NetAuth is unavailable (unreachable, deadline, TLS, transport).
+/**
+ * The offline credential cache around the online decision. NetAuth's verdict always wins;
+ * the cache answers only when NetAuth is unavailable (unreachable, deadline, TLS, transport).
+ *
+ * @module
+ */
 import { Exit } from "../exit_codes.ts";
 import type { Logger } from "../log.ts";
 import type { NetAuthClient } from "../netauth/client.ts";
@@ -8,11 +12,15 @@ import { decide, type Decision, type PolicyOptions } from "../policy.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 import { type KdfParams, makeVerifier, matches } from "./verifier.ts";
 
+/** The cache a run consults, and its limits (`--cache-dir`, `--cache-max-age`, `--cache-tries`). */
 export interface OfflineCache {
+  /** The directory's entries. */
   store: CacheStore;
+  /** How long after its last online success an entry may still answer. */
   maxAgeMs: number;
   /** Offline mismatches after which the entry is refused until the next online success. */
   tries: number;
+  /** The clock entries are dated and aged by (ms since epoch). */
   now: () => number;
   /** When the answer is due (ms since epoch, real time): waiting for an entity's lock ends there. */
   deadline: number;
@@ -20,13 +28,28 @@ export interface OfflineCache {
   kdf: KdfParams;
 }
 
+/** One decision with the cache: what `decide` takes, plus the cache and where its warnings go. */
+export interface CachedDecision {
+  /** The PAM request, checked. */
+  request: PamRequest;
+  /** The password's bytes; undefined for an account check. */
+  secret: Uint8Array | undefined;
+  /** NetAuth, asked first. */
+  client: NetAuthClient;
+  /** `--require-group` and the like. */
+  policy: PolicyOptions;
+  /** The cache asked when NetAuth is unavailable, and updated after NetAuth answered. */
+  cache: OfflineCache;
+  /** Where cache warnings go. */
+  logger: Logger;
+}
+
+/**
+ * NetAuth's decision, with the cache around it: an online verdict always wins (and updates or drops the entry);
+ * only an "unavailable" one is answered from the entry, if it is fresh, not locked out and the password matches.
+ */
 export async function decideWithCache(
-  request: PamRequest,
-  secret: Uint8Array | undefined,
-  client: NetAuthClient,
-  options: PolicyOptions,
-  cache: OfflineCache,
-  logger: Logger,
+  { request, secret, client, policy: options, cache, logger }: CachedDecision,
 ): Promise<Decision> {
   const online = await decide(request, secret, client, options);
   const keep = keepGoing(request.entity, logger);

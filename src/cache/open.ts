@@ -1,5 +1,9 @@
-// Turning --cache-dir on: check the directory, then hand out a decision function that
-// consults the cache. Loaded only when a cache is configured.
+/**
+ * Turning --cache-dir on: check the directory, then hand out a decision function that
+ * consults the cache. Loaded only when a cache is configured.
+ *
+ * @module
+ */
 import { runningUid } from "../file_modes.ts";
 import type { Logger } from "../log.ts";
 import type { Decide } from "../policy.ts";
@@ -36,5 +40,5 @@ export async function openCache(
     deadline,
     kdf: CURRENT_KDF,
   };
-  return (request, secret, client, policy) => decideWithCache(request, secret, client, policy, cache, logger);
+  return (request, secret, client, policy) => decideWithCache({ request, secret, client, policy, cache, logger });
 }

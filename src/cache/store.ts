@@ -1,19 +1,29 @@
-// One file per entity in the cache directory, named by a hash of the entity ID (no ID can
-// escape the directory or collide with a temp file), written to a temp file and renamed;
-// beside it the entity's lock file (lock.ts).
+/**
+ * One file per entity in the cache directory, named by a hash of the entity ID (no ID can
+ * escape the directory or collide with a temp file), written to a temp file and renamed;
+ * beside it the entity's lock file (lock.ts).
+ *
+ * @module
+ */
 import { createHash } from "node:crypto";
 import { type Info, octal, walkModes } from "../file_modes.ts";
 import { lockFile } from "./lock.ts";
 import { isSaneKdf, type KdfParams } from "./verifier.ts";
 
+/** The `format` every entry file carries; an entry with any other is ignored. */
 export const ENTRY_FORMAT = "netauth-pam-helper/cache/v1";
 /** A cache directory this helper's sandbox was not built for. */
 export const OUTSIDE_SANDBOX = "is outside this helper's sandbox (install it with --cache-dir)";
 
+/** One entity's entry: what an offline login is judged against. Never the password itself. */
 export interface CacheEntry {
+  /** The entity ID, checked against the request's on every read. */
   entity: string;
+  /** How the verifier was derived. */
   kdf: KdfParams;
+  /** The entry's random salt. */
   salt: Uint8Array;
+  /** The derived key of the last password NetAuth accepted. */
   verifier: Uint8Array;
   /** Groups (direct and indirect) at the last online success; undefined when they could not be read. */
   groups?: string[];
@@ -33,6 +43,7 @@ export function entryFileName(entity: string): string {
   return `${entityHash(entity)}.json`;
 }
 
+/** The entry file's JSON text (bytes in base64, the time in ISO 8601). */
 export function serialize(entry: CacheEntry): string {
   return JSON.stringify(
     {
@@ -78,13 +89,17 @@ function decodeBase64(value: unknown): Uint8Array | undefined {
   }
 }
 
+/** The entries of one cache directory, already checked by `unusableReason`. */
 export class CacheStore {
+  /** `dir`: the cache directory (`--cache-dir`). */
   constructor(readonly dir: string) {}
 
+  /** The entity's entry file. */
   pathFor(entity: string): string {
     return `${this.dir}/${entryFileName(entity)}`;
   }
 
+  /** The entity's lock file. */
   lockPathFor(entity: string): string {
     return `${this.dir}/${entityHash(entity)}.lock`;
   }
@@ -94,6 +109,7 @@ export class CacheStore {
     return lockFile(this.lockPathFor(entity), deadline);
   }
 
+  /** The entity's entry, or undefined when there is none or it is unreadable, corrupt or another's. */
   async read(entity: string): Promise<CacheEntry | undefined> {
     const text = await Deno.readTextFile(this.pathFor(entity)).catch(() => undefined);
     return text === undefined ? undefined : parse(text, entity);
@@ -112,6 +128,7 @@ export class CacheStore {
     }
   }
 
+  /** Drops the entity's entry; a missing one is fine. */
   async remove(entity: string): Promise<void> {
     await Deno.remove(this.pathFor(entity)).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;

@@ -1,18 +1,28 @@
-// The offline verifier: scrypt (memory-hard) over the password with a random per-entry salt.
-// Parameters travel with each entry, so raising them later needs no migration.
+/**
+ * The offline verifier: scrypt (memory-hard) over the password with a random per-entry salt.
+ * Parameters travel with each entry, so raising them later needs no migration.
+ *
+ * @module
+ */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 
+/** The key derivation an entry was made with; stored beside its verifier. */
 export interface KdfParams {
+  /** The only function used: scrypt. */
   name: "scrypt";
   /** CPU/memory cost, a power of two: memory is 128 * N * r bytes (32 MiB here). */
   N: number;
+  /** Block size. */
   r: number;
+  /** Parallelism. */
   p: number;
+  /** Length of the derived key in bytes. */
   keyLength: number;
 }
 
-/** Measured on the CI machine: about 0.1 s and 32 MiB per derivation (README, "Offline cache"). */
+/** Measured on the CI machine: about 0.1 s and 32 MiB per derivation (docs/configuration.md, "Offline cache"). */
 export const CURRENT_KDF: KdfParams = { name: "scrypt", N: 2 ** 15, r: 8, p: 1, keyLength: 32 };
+/** Length of each entry's random salt. */
 export const SALT_BYTES = 16;
 
 /** Bounds for parameters read back from disk: a tampered entry must not pin the CPU or memory. */
@@ -38,15 +48,20 @@ export function derive(secret: Uint8Array | string, salt: Uint8Array, kdf: KdfPa
   );
 }
 
-export async function makeVerifier(secret: Uint8Array | string, kdf = CURRENT_KDF) {
+/** A new salt and the verifier of `secret` under it, to store after NetAuth accepted the password. */
+export async function makeVerifier(
+  secret: Uint8Array | string,
+  kdf: KdfParams = CURRENT_KDF,
+): Promise<{ kdf: KdfParams; salt: Uint8Array; verifier: Uint8Array }> {
   const salt = new Uint8Array(randomBytes(SALT_BYTES));
   return { kdf, salt, verifier: await derive(secret, salt, kdf) };
 }
 
+/** Whether `secret` derives to the stored verifier; compared in constant time. */
 export async function matches(
   secret: Uint8Array | string,
   entry: { kdf: KdfParams; salt: Uint8Array; verifier: Uint8Array },
-) {
+): Promise<boolean> {
   const candidate = await derive(secret, entry.salt, entry.kdf);
   return candidate.length === entry.verifier.length && timingSafeEqual(candidate, entry.verifier);
 }

@@ -1,6 +1,10 @@
-// `--audit`: what this process may do, as JSON, for security teams. Each probe asks Deno's
-// permission state; three also try the act (read /etc/shadow, open a file for writing, run a
-// program) so the report rests on what happened, not only on what was declared.
+/**
+ * `--audit`: what this process may do, as JSON, for security teams. Each probe asks Deno's
+ * permission state; three also try the act (read /etc/shadow, open a file for writing, run a
+ * program) so the report rests on what happened, not only on what was declared.
+ *
+ * @module
+ */
 import type { ArtefactState } from "../artefact.ts";
 import type { Config } from "../config.ts";
 import { Exit, type ExitCode } from "../exit_codes.ts";
@@ -9,40 +13,69 @@ import { inspectRuntimeDir, type RuntimeDirState } from "../runtime_dir.ts";
 import { ALLOWED_ENV, ALLOWED_SYS, installDirOf, netPermission, sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
 import { VERSION } from "../version.ts";
 
+/** One permission asked of Deno: what the sandbox should say, and what it said. */
 export interface Probe {
+  /** The permission's name, like `read` or `net`. */
   permission: string;
+  /** What it was asked for: a path, a host, a variable. */
   target: string;
+  /** What the baked flags grant. */
   expected: "granted" | "denied";
+  /** What this process has. */
   actual: "granted" | "denied";
 }
 
+/** The JSON `--audit` prints. */
 export interface AuditReport {
+  /** The helper's version. */
   version: string;
+  /** The Deno version it runs on. */
   deno: string;
+  /** The config file's path. */
   config: string;
+  /** Why the config did not load; the audit still runs. */
   configError?: string;
+  /** The sandbox flags the config implies (empty without a config). */
   declared: string[];
+  /** `--cache-dir`, when given. */
   cacheDir?: string;
   /** The runtime's HOME, DENO_DIR and TMPDIR (installed helpers): owner, mode, and any problem. */
   runtimeDirs?: RuntimeDirState[];
   /** The SHA-256 of the code this process runs against the install's manifest.json (installed helpers). */
   artefact?: ArtefactState;
+  /** Every permission asked, with what it should be and what it is. */
   probes: Probe[];
+
   /** Probes granted beyond the declared flags: the audit fails when this is not empty. */
   unexpected: string[];
   /** Declared permissions this process lacks (logins will fail, but nothing leaks). */
   missing: string[];
+  /** Forbidden acts tried, and how each ended (`refused by sandbox` when all is well). */
   attempts: Record<string, string>;
+  /** Nothing unexpected granted or done, and no runtime directory or artefact problem. */
   ok: boolean;
 }
 
 type Descriptor = Deno.PermissionDescriptor;
 
+/** What `--audit` needs from outside; tests pass fakes. */
 export interface AuditDeps {
+  /** Reads and checks the config file. */
   loadConfig: () => Promise<Config>;
   /** The artefact's state against its manifest, for an installed helper (`--runtime-dir`). */
   inspectArtefact: (installDir: string) => Promise<ArtefactState>;
+  /** Writes the report to stdout. */
   print: (line: string) => void;
+}
+
+/** What the report is about: the config (or why it did not load), the options, the artefact's state. */
+interface AuditInput {
+  configFile: string;
+  config: Config | undefined;
+  configError?: string;
+  cacheDir?: string;
+  runtimeDir?: string;
+  artefact?: ArtefactState;
 }
 
 /** `--audit` as run: the config (or why it failed to load), the report as JSON; exit 0 only when it is ok. */
@@ -55,26 +88,19 @@ export async function auditCommand(
     (err: Error) => ({ config: undefined, error: err.message }),
   );
   const artefact = options.runtimeDir ? await deps.inspectArtefact(installDirOf(options.runtimeDir)) : undefined;
-  const report = runAudit(
-    options.configPath,
-    loaded.config,
-    loaded.error,
-    options.cacheDir,
-    options.runtimeDir,
+  const report = runAudit({
+    configFile: options.configPath,
+    config: loaded.config,
+    configError: loaded.error,
+    cacheDir: options.cacheDir,
+    runtimeDir: options.runtimeDir,
     artefact,
-  );
+  });
   deps.print(JSON.stringify(report, null, 2));
   return report.ok ? Exit.SUCCESS : Exit.SYSTEM_ERR;
 }
 
-export function runAudit(
-  configFile: string,
-  config: Config | undefined,
-  configError?: string,
-  cacheDir?: string,
-  runtimeDir?: string,
-  artefact?: ArtefactState,
-): AuditReport {
+function runAudit({ configFile, config, configError, cacheDir, runtimeDir, artefact }: AuditInput): AuditReport {
   const target = config ? sandboxTargetFor(config, cacheDir, runtimeDir) : {
     readPaths: [dirname(configFile), ...(runtimeDir ? [installDirOf(runtimeDir)] : [])],
     server: "",

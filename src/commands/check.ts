@@ -1,5 +1,9 @@
-// `--check`: the admin's pre-flight. One line per stage, stopping at the first failure;
-// the exit code is the one a login would get for that failure.
+/**
+ * `--check`: the admin's pre-flight. One line per stage, stopping at the first failure;
+ * the exit code is the one a login would get for that failure.
+ *
+ * @module
+ */
 import { type Config } from "../config.ts";
 import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import { Exit, type ExitCode } from "../exit_codes.ts";
@@ -9,10 +13,15 @@ import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import type { RuntimeDirState } from "../runtime_dir.ts";
 import { netPermission, notGrantedMessage } from "../sandbox.ts";
 
+/** What `--check` needs from outside; tests pass fakes. */
 export interface CheckDeps {
+  /** Reads and checks the config file. */
   loadConfig: () => Promise<Config>;
+  /** Whether the sandbox lets this process reach the configured server. */
   netGranted: (config: Config) => boolean;
+  /** The NetAuth client for the config (loaded only once the local stages passed). */
   connect: (config: Config, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
+  /** Writes one line of the report to stdout. */
   print: (line: string) => void;
   /** Why other users cannot read a file (undefined when they can): a warning, not a failure. */
   hiddenFromOthers: (path: string) => Promise<string | undefined>;
@@ -26,6 +35,10 @@ export interface CheckDeps {
   runtime?: { dir: string; inspect: () => RuntimeDirState[] };
 }
 
+/**
+ * `--check`: one `ok`/`FAIL`/`WARN` line per stage (config, certificate, sandbox, runtime directories, server,
+ * groups, cache), stopping at the first failure; the exit code is the one a login would get for it.
+ */
 export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   const fail = (stage: string, err: unknown): ExitCode => {
     const exit = err instanceof HelperError

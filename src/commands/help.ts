@@ -1,4 +1,8 @@
-// `--help` text: usage, exit codes and environment, for an admin at a terminal.
+/**
+ * `--help` text: usage, exit codes and environment, for an admin at a terminal.
+ *
+ * @module
+ */
 import {
   DEFAULT_CACHE_MAX_AGE,
   DEFAULT_CACHE_TRIES,
@@ -10,6 +14,7 @@ import {
 import { EXIT_CODES } from "../exit_codes.ts";
 import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS } from "../log.ts";
 
+/** The text `--help` prints: usage, options with their defaults, exit codes, environment. */
 export function helpText(): string {
   const levels = `${LOG_LEVELS.slice(0, -1).join(", ")} or ${LOG_LEVELS.at(-1)}`;
   const codes = EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.pamName.padEnd(21)} ${e.meaning}`);

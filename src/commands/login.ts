@@ -1,5 +1,9 @@
-// One PAM call, start to verdict: config, intake, sandbox check, NetAuth, policy.
-// Every local check runs before the NetAuth client is created (and its modules loaded).
+/**
+ * One PAM call, start to verdict: config, intake, sandbox check, NetAuth, policy.
+ * Every local check runs before the NetAuth client is created (and its modules loaded).
+ *
+ * @module
+ */
 import type { Config } from "../config.ts";
 import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import { notGrantedMessage } from "../sandbox.ts";
@@ -10,14 +14,21 @@ import type { NetAuthClient } from "../netauth/client.ts";
 import { type PamRequest, readPamRequest, readSecret } from "../pam_request.ts";
 import type { Decide, Outcome, PolicyOptions } from "../policy.ts";
 
+/** What one PAM call needs from outside; tests pass fakes. */
 export interface LoginDeps {
+  /** Reads the PAM environment (PAM_TYPE, PAM_USER, ...). */
   getEnv: (name: string) => string | undefined;
+  /** Where pam_exec's `expose_authtok` writes the password. */
   stdin: ReadableStream<Uint8Array>;
+  /** Reads and checks the config file. */
   loadConfig: () => Promise<Config>;
+  /** Whether the sandbox lets this process reach the configured server. */
   netGranted: (config: Config) => boolean;
   /** Starts the TLS library's one-time set-up in the background (netauth/tls_warm_up.ts). */
   warmUpTls: () => void;
+  /** The NetAuth client, created only once the request passed every local check. */
   connect: (config: Config, request: PamRequest, rootCertificate: Uint8Array | undefined) => Promise<NetAuthClient>;
+  /** Where the decision's log line goes; bound to the request's fields as they become known. */
   logger: Logger;
   /** The policy: plain `decide`, or one that falls back to the offline cache. */
   decide: Decide;
@@ -25,8 +36,11 @@ export interface LoginDeps {
 
 /** NetAuth's (or the cache's) decision, or a local refusal. */
 export interface LoginResult {
+  /** The exit status for pam_exec. */
   exit: ExitCode;
+  /** What happened, for the log line's `outcome`. */
   outcome: Outcome | HelperOutcome;
+  /** The log line's message. */
   msg: string;
   /** Fields for the decision's log line beyond the request's, which the logger carries. */
   fields: LogFields;
@@ -43,6 +57,10 @@ export function cacheReserveMs(timeoutSeconds: number): number {
   return Math.min(1000, timeoutSeconds * 250);
 }
 
+/**
+ * One PAM call, start to verdict: reads the request and password, checks the config, certificate and sandbox,
+ * then asks NetAuth (through `deps.decide`). Never throws: a local failure is a LoginResult with its exit code.
+ */
 export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promise<LoginResult> {
   let secret: Uint8Array | undefined;
   try {

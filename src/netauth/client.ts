@@ -1,27 +1,41 @@
-// What the policy needs from NetAuth, as an interface: the gRPC client implements it,
-// tests pass a fake. Failures arrive as NetAuthError with the server's verdict class.
+/**
+ * What the policy needs from NetAuth, as an interface: the gRPC client implements it,
+ * tests pass a fake. Failures arrive as NetAuthError with the server's verdict class.
+ *
+ * @module
+ */
 
+/** What EntityInfo tells about an entity. */
 export interface EntityInfo {
+  /** The entity's ID, as NetAuth has it. */
   id: string;
+  /** Whether NetAuth has locked it. */
   locked: boolean;
 }
 
+/** The server's own status report (`--check`). */
 export interface ServerHealth {
+  /** Every subsystem healthy. */
   ok: boolean;
   /** The first failing subsystem and its message, when the server names one. */
   firstFailure?: string;
 }
 
+/** The NetAuth calls the helper makes; each rejects with a NetAuthError. */
 export interface NetAuthClient {
   /** Resolves when the secret (its bytes, as pam_exec gave them) is right; rejects with NetAuthError otherwise. */
   authEntity(entity: string, secret: Uint8Array): Promise<void>;
+  /** The entity's ID and lock state. */
   entityInfo(entity: string): Promise<EntityInfo>;
   /** Direct and indirect group memberships, by name. */
   entityGroups(entity: string): Promise<string[]>;
   /** Whether NetAuth knows the group (GroupInfo); false only for NOT_FOUND. */
   groupExists(name: string): Promise<boolean>;
+  /** Resolves when the server answers at all. */
   ping(): Promise<void>;
+  /** The server's health. */
   status(): Promise<ServerHealth>;
+  /** Ends the connection; the run is over. */
   close(): void;
 }
 
@@ -34,7 +48,9 @@ export interface NetAuthClient {
  */
 export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "refused";
 
+/** A failed NetAuth call, classed by what it means for the decision. */
 export class NetAuthError extends Error {
+  /** `kind`: the class; `message`: one line for the log, without the secret. */
   constructor(readonly kind: NetAuthErrorKind, message: string) {
     super(message);
     this.name = "NetAuthError";

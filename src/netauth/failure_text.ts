@@ -1,8 +1,13 @@
-// grpc-js's failure details in the admin's words. A connection failure arrives framed as
-// "No connection established. Last error: Error: <cause>. Resolution note: <note>" (the note is
-// empty with this helper's resolver), and Deno's TLS stack words its causes as OpenSSL does.
-// Pure, so every wording is unit-tested without a server (tests/netauth/failure_text_test.ts).
+/**
+ * grpc-js's failure details in the admin's words. A connection failure arrives framed as
+ * "No connection established. Last error: Error: <cause>. Resolution note: <note>" (the note is
+ * empty with this helper's resolver), and Deno's TLS stack words its causes as OpenSSL does.
+ * Pure, so every wording is unit-tested without a server (tests/netauth/failure_text_test.ts).
+ *
+ * @module
+ */
 
+/** The config facts a failure's sentence may name. */
 export interface FailureContext {
   /** `tls.certificate`, resolved. */
   certificate: string;

@@ -1,6 +1,10 @@
-// The NetAuth v2 client over @grpc/grpc-js. Loaded only once a request has passed every
-// local check, so bad input never pays for gRPC's start-up. Messages go through our own codec
-// (messages.ts) and grpc-js's generic unary call: no schema is compiled at run time.
+/**
+ * The NetAuth v2 client over @grpc/grpc-js. Loaded only once a request has passed every
+ * local check, so bad input never pays for gRPC's start-up. Messages go through our own codec
+ * (messages.ts) and grpc-js's generic unary call: no schema is compiled at run time.
+ *
+ * @module
+ */
 import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
@@ -16,6 +20,7 @@ import { describeFailure, type FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
 import { type Method, NETAUTH2 } from "./messages.ts";
 
+/** What one run adds to the config for its calls. */
 export interface ClientContext {
   /** The PAM service, sent as `service-name` metadata. */
   service: string;
@@ -30,14 +35,18 @@ export interface ClientContext {
  * 512 KiB leaves room for 1024 groups with half a KiB each. grpc-js refuses a longer message from
  * its length prefix, before buffering it; its own default is 4 MiB.
  */
-export const MAX_REPLY_BYTES = 512 * 1024;
-/** Groups kept from EntityGroups. A reply over either limit is an error, never silently cut. */
-export const MAX_GROUPS = 1024;
-export const MAX_GROUP_NAME = 128;
+const MAX_REPLY_BYTES = 512 * 1024;
+/** Groups kept from EntityGroups, and the longest name. A reply over a limit is an error, never silently cut. */
+const MAX_GROUPS = 1024;
+const MAX_GROUP_NAME = 128;
 
 // grpc-js frames what serialize returns with Buffer methods; ours is a view of the same bytes.
 const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
+/**
+ * The NetAuth client for one run: one HTTP/2 channel to the configured server, every call bounded by
+ * `context.deadline` and every reply by size. Nothing is sent until the first call; `close()` ends the channel.
+ */
 export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
   registerHostResolver();
   const credentials = config.pwnMe
@@ -131,14 +140,25 @@ const KIND_BY_STATUS: Partial<Record<grpc.status, NetAuthErrorKind>> = {
   [grpc.status.CANCELLED]: "unavailable",
 };
 
+/** What a failed grpc-js call reports (the part of its `ServiceError` read here). */
+export interface CallFailure {
+  /** The gRPC status code. */
+  code: number;
+  /** The status details: the server's message, or grpc-js's own. */
+  details?: string;
+  /** The error's message, used when there are no details. */
+  message: string;
+}
+
 /** A failed call as the policy sees it (exported for tests/netauth/grpc_client_test.ts). */
-export function toNetAuthError(err: grpc.ServiceError, method: string, where: FailureContext): NetAuthError {
+export function toNetAuthError(err: CallFailure, method: string, where: FailureContext): NetAuthError {
   // grpc-js's own limit (MAX_REPLY_BYTES); a server's RESOURCE_EXHAUSTED stays a refusal.
   const size = /^Received message larger than max \((\d+) vs\.? (\d+)\)/.exec(err.details ?? "");
   if (err.code === grpc.status.RESOURCE_EXHAUSTED && size) {
     return new NetAuthError("oversized", `${method} sent ${size[1]} bytes, over the limit of ${size[2]}`);
   }
-  const kind = KIND_BY_STATUS[err.code] ?? "refused";
+  const kind = KIND_BY_STATUS[err.code as grpc.status] ?? "refused";
+
   const detail = String(err.details ?? err.message).split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, "");
   return new NetAuthError(kind, describeFailure(grpc.status[err.code], detail, where));
 }

@@ -1,6 +1,10 @@
-// A grpc-js resolver that hands the server *name* to the socket instead of resolving it.
-// Deno then resolves inside its own connect and checks only `--allow-net=NAME:PORT`, so the
-// sandbox names the server once and survives DNS changes (README, "Audit": --allow-net).
+/**
+ * A grpc-js resolver that hands the server *name* to the socket instead of resolving it.
+ * Deno then resolves inside its own connect and checks only `--allow-net=NAME:PORT`, so the
+ * sandbox names the server once and survives DNS changes (docs/security.md, "How narrow `--allow-net` can be").
+ *
+ * @module
+ */
 import { experimental, Metadata, status } from "@grpc/grpc-js";
 import process from "node:process";
 import { netPermission } from "../sandbox.ts";
@@ -13,6 +17,7 @@ export function targetFor(server: string, port: number): string {
   return `${SCHEME}:${netPermission(server, port)}`;
 }
 
+/** Registers the `netauth-host:` scheme with grpc-js, once per process; later calls do nothing. */
 export function registerHostResolver(): void {
   if (registered) return;
   registered = true;

@@ -1,48 +1,80 @@
-// The NetAuth v2 calls this helper makes, with typed request and reply shapes, and their codec.
-// Field names and numbers are proto/'s: tests/netauth/messages_test.ts holds the codec to protobufjs
-// compiled from proto/ (test-only), tests/proto_test.ts to its declared numbers. Fields we never read are skipped.
+/**
+ * The NetAuth v2 calls this helper makes, with typed request and reply shapes, and their codec.
+ * Field names and numbers are proto/'s: tests/netauth/messages_test.ts holds the codec to protobufjs
+ * compiled from proto/ (test-only), tests/proto_test.ts to its declared numbers. Fields we never read are skipped.
+ *
+ * @module
+ */
 import { boolOf, bytesOf, type Field, fields, readString, Writer } from "./wire.ts";
 
+/** NetAuth's EntityMeta: only the lock is read. */
 export interface EntityMeta {
+  /** Field 9: the entity may not log in. */
   Locked?: boolean;
 }
+/** NetAuth's Entity: the fields the helper sends or reads. */
 export interface Entity {
+  /** Field 1: the entity ID (PAM_USER). */
   ID?: string;
+  /** Field 4. */
   meta?: EntityMeta;
 }
+/** NetAuth's Group: its name only. */
 export interface Group {
+  /** Field 1. */
   Name?: string;
 }
+/** AuthEntity's request: the entity and its password. */
 export interface AuthRequest {
+  /** Field 1. */
   Entity?: Entity;
-  /** NetAuth declares `string`; sent as the bytes pam_exec gave (README, "Wire facts"). */
+  /** NetAuth declares `string`; sent as the bytes pam_exec gave (docs/design.md, "NetAuth wire facts"). */
   Secret?: Uint8Array;
 }
+/** EntityInfo's and EntityGroups' request. */
 export interface EntityRequest {
+  /** Field 1: the entity, by ID. */
   Entity?: Entity;
 }
+/** GroupInfo's request. */
 export interface GroupRequest {
+  /** Field 1: the group, by name. */
   Group?: Group;
 }
+/** EntityInfo's reply. */
 export interface ListOfEntities {
+  /** Field 1, repeated. */
   Entities: Entity[];
 }
+/** EntityGroups' and GroupInfo's reply. */
 export interface ListOfGroups {
+  /** Field 1, repeated. */
   Groups: Group[];
 }
+/** One subsystem in SystemStatus's reply. */
 export interface SubSystemStatus {
+  /** Field 1. */
   Name?: string;
+  /** Field 2. */
   OK?: boolean;
+  /** Field 3: why it is not OK. */
   FaultMessage?: string;
 }
+/** SystemStatus's reply. */
 export interface ServerStatus {
+  /** Field 1: every subsystem OK. */
   SystemOK?: boolean;
+  /** Field 2. */
   FirstFailure?: SubSystemStatus;
 }
+/** The empty message (AuthEntity's reply, SystemPing's both ways). */
 export type Empty = Record<never, never>;
 
+/** One message's encoder and decoder; decoding skips fields the helper never reads. */
 export interface Codec<T> {
+  /** The message's wire bytes. */
   encode(value: T): Uint8Array;
+  /** The message the bytes hold; throws on malformed bytes. */
   decode(bytes: Uint8Array): T;
 }
 
@@ -143,10 +175,13 @@ const serverStatus: Codec<ServerStatus> = {
     }),
 };
 
+/** One gRPC method: where to call it and how its messages travel. */
 export interface Method<Req, Reply> {
   /** The HTTP/2 path: `/netauth.v2.NetAuth2/NAME`. */
   path: string;
+  /** The request's codec. */
   request: Codec<Req>;
+  /** The reply's codec. */
   reply: Codec<Reply>;
 }
 
@@ -165,7 +200,6 @@ export const NETAUTH2 = {
   SystemPing: method("SystemPing", empty, empty),
   SystemStatus: method("SystemStatus", empty, serverStatus),
 };
-export type MethodName = keyof typeof NETAUTH2;
 
 /** The message codecs by the .proto's names, for the tests that hold them to proto/netauth.proto. */
 export const CODECS = {

@@ -1,6 +1,10 @@
-// Protocol-buffers wire format, the little of it NetAuth's messages need: varints, bools and
-// length-delimited fields (strings, bytes, sub-messages). messages.ts builds the messages on it.
-// Hand-written so that no schema compiler loads at run time (README, "Performance").
+/**
+ * Protocol-buffers wire format, the little of it NetAuth's messages need: varints, bools and
+ * length-delimited fields (strings, bytes, sub-messages). messages.ts builds the messages on it.
+ * Hand-written so that no schema compiler loads at run time (docs/performance.md).
+ *
+ * @module
+ */
 
 const LEN = 2; // wire type of strings, bytes and sub-messages
 const utf8 = new TextEncoder();
@@ -12,6 +16,7 @@ export class Writer {
   private buf = new Uint8Array(64);
   private len = 0;
 
+  /** Room for `n` more bytes; the old buffer is zeroed. */
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
@@ -20,6 +25,7 @@ export class Writer {
     this.buf = next;
   }
 
+  /** A base-128 varint. */
   private varint(value: number): void {
     this.reserve(10);
     while (value > 0x7f) {
@@ -39,6 +45,7 @@ export class Writer {
     return this;
   }
 
+  /** A string field as UTF-8; nothing when undefined. */
   string(field: number, value: string | undefined): this {
     return value === undefined ? this : this.bytes(field, utf8.encode(value));
   }
@@ -51,10 +58,12 @@ export class Writer {
     return this;
   }
 
+  /** An encoded sub-message; nothing when undefined. */
   message(field: number, encoded: Uint8Array | undefined): this {
     return encoded === undefined ? this : this.bytes(field, encoded);
   }
 
+  /** A copy of the message so far. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
@@ -98,13 +107,16 @@ export function* fields(buf: Uint8Array): Generator<Field> {
   }
 }
 
+/** A length-delimited field as UTF-8 text (malformed sequences become U+FFFD). */
 export const readString = (f: Field): string => text.decode(bytesOf(f));
 
+/** A length-delimited field's bytes; throws for a varint. */
 export function bytesOf(f: Field): Uint8Array {
   if (f.bytes === undefined) throw new Error(`field ${f.no}: expected a length-delimited value`);
   return f.bytes;
 }
 
+/** A varint field as a bool (any non-zero is true); throws for a length-delimited one. */
 export function boolOf(f: Field): boolean {
   if (f.bytes !== undefined) throw new Error(`field ${f.no}: expected a varint`);
   return f.varint !== 0;

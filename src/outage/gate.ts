@@ -11,7 +11,7 @@ import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type OutageStore } from "./record.ts";
 
 /**
- * NetAuth's share of a call while the record is fresh, connect and TLS included (README, "Outages"). With
+ * NetAuth's share of a call while the record is fresh, connect and TLS included (docs/configuration.md, "Outages"). With
  * start-up and the cache's scrypt check a probing call ends within about 1.2 s (bench: "outage").
  */
 export const PROBE_MS = 700;

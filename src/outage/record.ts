@@ -64,7 +64,7 @@ export function parseRecord(text: string): OutageRecord | undefined {
   }
 }
 
-/** The record's file in a root-only directory: the cache directory, else the runtime's (README, "Outages"). */
+/** The record's file in a root-only directory: the cache directory, else the runtime's (docs/configuration.md, "Outages"). */
 export class OutageStore {
   /** `dir`: a root-only directory (the cache's or the runtime's TMPDIR). */
   constructor(readonly dir: string) {}

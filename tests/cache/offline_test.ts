@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { decideWithCache as decideWithBytes, type OfflineCache } from "../../src/cache/offline.ts";
+import type { Logger } from "../../src/log.ts";
+import type { PolicyOptions } from "../../src/policy.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { createLogger } from "../../src/log.ts";
-import { TEST_KDF } from "../support/cheap_kdf.ts";
-import { fakeNetAuth } from "../support/fake_client.ts";
+import { TEST_KDF } from "../../testkit/cheap_kdf.ts";
+import { fakeNetAuth } from "../../testkit/fake_client.ts";
 import type { NetAuthClient } from "../../src/netauth/client.ts";
 import type { PamRequest } from "../../src/pam_request.ts";
 
@@ -15,8 +17,19 @@ const DOWN = "NetAuth unavailable: UNAVAILABLE: connection refused; ";
 const decideWithCache = (
   request: PamRequest,
   secret: string | undefined,
-  ...rest: Parameters<typeof decideWithBytes> extends [unknown, unknown, ...infer R] ? R : never
-) => decideWithBytes(request, secret === undefined ? undefined : new TextEncoder().encode(secret), ...rest);
+  client: NetAuthClient,
+  policy: PolicyOptions,
+  cache: OfflineCache,
+  logger: Logger,
+) =>
+  decideWithBytes({
+    request,
+    secret: secret === undefined ? undefined : new TextEncoder().encode(secret),
+    client,
+    policy,
+    cache,
+    logger,
+  });
 
 /** NetAuth with one entity, alice, whose password, groups, lock and reachability the test changes. */
 function netauth(state: { up: boolean; password: string; groups: string[]; locked?: boolean }): NetAuthClient {

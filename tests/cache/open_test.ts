@@ -5,7 +5,7 @@ import { cacheProblem, openCache } from "../../src/cache/open.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { CURRENT_KDF } from "../../src/cache/verifier.ts";
 import { createLogger } from "../../src/log.ts";
-import { fakeNetAuth } from "../support/fake_client.ts";
+import { fakeNetAuth } from "../../testkit/fake_client.ts";
 
 const DAY = 86400e3;
 

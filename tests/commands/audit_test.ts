@@ -1,7 +1,7 @@
 // `--audit` with injected parts. `deno test --allow-all` grants everything, so here the report must
 // find the sandbox wider than declared and fail: what it would say of a helper installed wrongly.
 import assert from "node:assert/strict";
-import { testConfig } from "../support/config.ts";
+import { testConfig } from "../../testkit/config.ts";
 import { auditCommand, type AuditDeps, type AuditReport } from "../../src/commands/audit.ts";
 import { configError } from "../../src/config.ts";
 import { sandboxFlags, sandboxTargetFor } from "../../src/sandbox.ts";

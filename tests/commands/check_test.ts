@@ -1,9 +1,9 @@
 // `--check` with injected parts: the lines an admin reads and the exit code, stage by stage.
 import assert from "node:assert/strict";
-import { testConfig } from "../support/config.ts";
+import { testConfig } from "../../testkit/config.ts";
 import { type CheckDeps, runCheck } from "../../src/commands/check.ts";
 import { configError } from "../../src/config.ts";
-import { type FakeDirectory, fakeNetAuth } from "../support/fake_client.ts";
+import { type FakeDirectory, fakeNetAuth } from "../../testkit/fake_client.ts";
 
 const config = testConfig();
 

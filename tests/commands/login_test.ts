@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { testConfig } from "../support/config.ts";
+import { testConfig } from "../../testkit/config.ts";
 import { configError } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { cacheReserveMs, handleLogin, type LoginDeps } from "../../src/commands/login.ts";
-import { fakeNetAuth } from "../support/fake_client.ts";
+import { fakeNetAuth } from "../../testkit/fake_client.ts";
 import { decide } from "../../src/policy.ts";
-import { makePki } from "../integration/pki.ts";
+import { makePki } from "../../testkit/pki.ts";
 
 const config = testConfig();
 

@@ -1,10 +1,11 @@
 // install.sh as an admin or a packager runs it, staged with --destdir against a scripted server.
 import assert from "node:assert/strict";
-import { SECRETS, startFakeNetAuth } from "../integration/fake_netauth.ts";
-import { makePki } from "../integration/pki.ts";
-import { configToml, denoDir, makeConfDir, printFlags } from "../integration/run_helper.ts";
+import { SECRETS, startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import { makePki } from "../../testkit/pki.ts";
+import { configToml, denoDir, makeConfDir, printFlags } from "../../testkit/run_helper.ts";
 import { sha256Hex } from "../../src/digest.ts";
 import { VERSION } from "../../src/version.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const pki = await makePki();
@@ -658,10 +659,10 @@ it("whatever root's umask, nothing installed is writable by group or others", as
   });
 });
 
-Deno.test({
+testWhere(needsRoot("chown to another user and a root-run install.sh need root"), {
   name: "a --prefix another user could rename is refused before anything is built or written",
-  ignore: Deno.uid() !== 0,
   sanitizeOps: false,
+
   sanitizeResources: false,
   async fn() {
     const parent = await Deno.makeTempDir({ prefix: "netauth-userdir-" });

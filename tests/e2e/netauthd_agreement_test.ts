@@ -1,20 +1,21 @@
 // The agreement cases against the real NetAuth: netauthd v0.6.4 and its Go CLI (built by
-// tests/netauthd/install.sh). Ignored without the binaries, except under CI=true.
+// tests/netauthd/install.sh). Skipped without the binaries, except under CI=true (testkit/skip.ts).
 import assert from "node:assert/strict";
-import { ADMIN, ADMIN_SECRET, netauthBinDir, netauthGate, startNetAuthd } from "../support/netauthd.ts";
-import { startFakeNetAuth } from "../integration/fake_netauth.ts";
-import { it as test, removeAtUnload } from "../integration/fixture.ts";
-import { makePki } from "../integration/pki.ts";
-import { configToml, makeConfDir, printFlags, runHelper } from "../integration/run_helper.ts";
+import { ADMIN, ADMIN_SECRET, missingNetAuthd, netauthBinDir, startNetAuthd } from "../../testkit/netauthd.ts";
+import { startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import { removeAtUnload } from "../../testkit/fixture.ts";
+import { testWhere } from "../../testkit/skip.ts";
+import { makePki } from "../../testkit/pki.ts";
+import { configToml, makeConfDir, printFlags, runHelper } from "../../testkit/run_helper.ts";
 
-const gate = await netauthGate();
+const missing = await missingNetAuthd();
 const pki = await makePki();
 removeAtUnload(pki.dir);
-const it = (name: string, fn: (t: Deno.TestContext) => Promise<void>) => test(name, fn, gate.ignore);
+const it = (name: string, fn: (t: Deno.TestContext) => Promise<void>) =>
+  testWhere(missing, { name, fn, sanitizeOps: false, sanitizeResources: false });
 const decoder = new TextDecoder();
 
 it("netauthd: non-UTF-8 secrets, --check --require-group, a certificate from elsewhere", async (t) => {
-  if (gate.missing) throw new Error(`CI=true but ${gate.missing}`);
   const server = await startNetAuthd();
   try {
     const confDir = server.clientConfigDir;
@@ -67,7 +68,6 @@ it("netauthd: non-UTF-8 secrets, --check --require-group, a certificate from els
 });
 
 it("NetAuth's Go client trusts what the helper trusts: not an expired CA, unless a valid one is there", async () => {
-  if (gate.missing) throw new Error(`CI=true but ${gate.missing}`);
   const cases = [
     [pki.expiredCaServerCert, pki.expiredCaServerKey, pki.expiredCaPem, 2, 9],
     [pki.serverCert, pki.serverKey, pki.expiredCaPem + pki.caPem, 0, 0],

@@ -1,6 +1,7 @@
 // What the end-to-end tests share: their prerequisites, pamtester, install.sh and throwaway local users.
 import assert from "node:assert/strict";
-import { netauthGate } from "../support/netauthd.ts";
+import { missingNetAuthd } from "../../testkit/netauthd.ts";
+import { testWhere } from "../../testkit/skip.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -16,10 +17,10 @@ export async function missingPrerequisite(): Promise<string | undefined> {
       "pam_localuser keeps them away from NetAuth, so the PAM tests would fail with misleading helper exits; " +
       "remove them or run the tests on another host";
   }
-  return (await netauthGate()).missing;
+  return await missingNetAuthd();
 }
 
-/** The NetAuth entities the end-to-end tests log in as (tests/support/netauthd.ts), and one it does not know. */
+/** The NetAuth entities the end-to-end tests log in as (testkit/netauthd.ts), and one it does not know. */
 export const NETAUTH_USERS = ["alice", "bob", "carol", "dave", "zed"];
 
 /** Which of `names` are accounts on this host (passwd through NSS). */
@@ -29,20 +30,9 @@ export async function localAccounts(names: string[]): Promise<string[]> {
   return taken;
 }
 
-/** Outside CI a missing prerequisite skips the test (with the reason printed); in CI it fails it. */
+/** An end-to-end test under the one skip policy (testkit/skip.ts): skipped outside CI when `missing`, else failed. */
 export function e2eTest(name: string, missing: string | undefined, fn: (t: Deno.TestContext) => Promise<void>) {
-  const ci = Deno.env.get("CI") === "true";
-  if (missing && !ci) console.warn(`skipping "${name}": ${missing}`);
-  Deno.test({
-    name,
-    ignore: missing !== undefined && !ci,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn(t) {
-      assert.equal(missing, undefined, `CI needs every prerequisite: ${missing}`);
-      await fn(t);
-    },
-  });
+  testWhere(missing, { name, sanitizeOps: false, sanitizeResources: false, fn });
 }
 
 export interface Pam {

@@ -9,7 +9,7 @@ import {
   DAVE_SECRET,
   type NetAuthd,
   startNetAuthd,
-} from "../support/netauthd.ts";
+} from "../../testkit/netauthd.ts";
 import { freeIds, missingNssCache, privateEtc } from "./nss_cache.ts";
 import {
   addLocalUser,

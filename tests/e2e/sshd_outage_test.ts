@@ -4,7 +4,7 @@
 // has passed, NetAuth decides again. Behaviour only: how long each login takes is the bench's ("outage").
 import assert from "node:assert/strict";
 import { OutageStore } from "../../src/outage/record.ts";
-import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
+import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import { freeIds, missingNssCache, privateEtc } from "./nss_cache.ts";
 import { e2eTest, installHelper, missingPrerequisite, ROOT, sh } from "./pam.ts";
 import { missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";

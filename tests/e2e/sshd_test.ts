@@ -10,7 +10,7 @@ import {
   DAVE_SECRET,
   type NetAuthd,
   startNetAuthd,
-} from "../support/netauthd.ts";
+} from "../../testkit/netauthd.ts";
 import { freeIds, missingNssCache, type NssUser, privateEtc } from "./nss_cache.ts";
 import { e2eTest, installHelper, missingPrerequisite, ROOT, sh } from "./pam.ts";
 import { type Method, missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";

@@ -3,7 +3,7 @@
 // The caller must not own the helper process, nor steer it through anything in its home or in /tmp.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../support/netauthd.ts";
+import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import {
   addLocalUser,
   e2eTest,

@@ -1,7 +1,7 @@
 // --check, --audit, --help, --version and bad arguments, under the shipped sandbox.
 import assert from "node:assert/strict";
-import { it, startScripted } from "./fixture.ts";
-import { configToml, makeConfDir, runHelper } from "./run_helper.ts";
+import { it, startScripted } from "../../testkit/fixture.ts";
+import { configToml, makeConfDir, runHelper } from "../../testkit/run_helper.ts";
 
 const { pki, server, confDir, flags } = await startScripted();
 /** Runs an admin command; `runFlags` defaults to the sandbox printed for `dir`. */

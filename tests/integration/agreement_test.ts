@@ -1,9 +1,9 @@
 // Where users would notice a difference from NetAuth's own Go client (issue 8, item 5), against
 // the scripted server; tests/e2e/netauthd_agreement_test.ts has the real one.
 import assert from "node:assert/strict";
-import { atUnload, it, removeAtUnload, startScripted } from "./fixture.ts";
-import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
+import { atUnload, it, removeAtUnload, startScripted } from "../../testkit/fixture.ts";
+import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "../../testkit/run_helper.ts";
 import { OutageStore } from "../../src/outage/record.ts";
 
 const { pki, server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });

@@ -1,9 +1,9 @@
 // A broken or hostile server cannot make the helper buffer, keep or cache an unbounded reply.
 import assert from "node:assert/strict";
-import { it, startScripted } from "./fixture.ts";
+import { it, startScripted } from "../../testkit/fixture.ts";
 import { CacheStore } from "../../src/cache/store.ts";
-import { SECRETS } from "./fake_netauth.ts";
-import { decisionLine, runHelper } from "./run_helper.ts";
+import { SECRETS } from "../../testkit/fake_netauth.ts";
+import { decisionLine, runHelper } from "../../testkit/run_helper.ts";
 
 const { server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
 const store = new CacheStore(cacheDir);

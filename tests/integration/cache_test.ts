@@ -1,11 +1,11 @@
 // The offline cache under the shipped sandbox (`install.sh --print-flags --cache-dir`), with
 // the scripted server taken down and brought back.
 import assert from "node:assert/strict";
-import { it, startScripted } from "./fixture.ts";
+import { it, startScripted } from "../../testkit/fixture.ts";
 import { CacheStore, entryFileName } from "../../src/cache/store.ts";
-import { SECRETS } from "./fake_netauth.ts";
+import { SECRETS } from "../../testkit/fake_netauth.ts";
+import { decisionLine, printFlags, runHelper } from "../../testkit/run_helper.ts";
 import { OutageStore } from "../../src/outage/record.ts";
-import { decisionLine, printFlags, runHelper } from "./run_helper.ts";
 
 const { server, confDir, cacheDir, cacheFlags: flags } = await startScripted({ cache: true });
 const store = new CacheStore(cacheDir);

@@ -1,8 +1,8 @@
 // The helper as pam_exec runs it, under the exact shipped sandbox, against a scripted server.
 import assert from "node:assert/strict";
-import { atUnload, it, startScripted } from "./fixture.ts";
-import { BOOM, HANG, SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
+import { atUnload, it, startScripted } from "../../testkit/fixture.ts";
+import { BOOM, HANG, SECRETS, startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "../../testkit/run_helper.ts";
 
 const { pki, server: tlsServer, confDir, flags } = await startScripted();
 const strangerServer = await startFakeNetAuth({ cert: pki.strangerCert, key: pki.strangerKey });

@@ -1,9 +1,9 @@
 // What reaches the log from user-steerable PAM items: one line per run, printable ASCII only,
 // and the request's fields on every decision line, the deadline's included.
 import assert from "node:assert/strict";
-import { it, startScripted } from "./fixture.ts";
-import { HANG, SECRETS } from "./fake_netauth.ts";
-import { decisionLine, runHelper } from "./run_helper.ts";
+import { it, startScripted } from "../../testkit/fixture.ts";
+import { HANG, SECRETS } from "../../testkit/fake_netauth.ts";
+import { decisionLine, runHelper } from "../../testkit/run_helper.ts";
 
 const { server, confDir, flags } = await startScripted();
 

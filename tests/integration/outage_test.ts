@@ -2,10 +2,10 @@
 // cache), a silent TCP listener (without one: the record in the runtime's TMPDIR), parallel calls.
 // Behaviour only; how long each call takes is the bench's (scripts/bench.ts, "outage").
 import assert from "node:assert/strict";
-import { atUnload, it, removeAtUnload, startScripted } from "./fixture.ts";
+import { atUnload, it, removeAtUnload, startScripted } from "../../testkit/fixture.ts";
 import { OutageStore, RECORD_FILE } from "../../src/outage/record.ts";
-import { SECRETS } from "./fake_netauth.ts";
-import { configToml, decisionLine, makeConfDir, runHelper } from "./run_helper.ts";
+import { SECRETS } from "../../testkit/fake_netauth.ts";
+import { configToml, decisionLine, makeConfDir, runHelper } from "../../testkit/run_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const { pki, server, confDir, cacheDir, cacheFlags } = await startScripted({ cache: true });

@@ -1,7 +1,7 @@
 // The bundle is a function of the source tree and the Deno version only: two builds of the same tree,
 // from different directories, users' caches and working directories, are byte-identical.
 import assert from "node:assert/strict";
-import { denoDir } from "./run_helper.ts";
+import { denoDir } from "../../testkit/run_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const decoder = new TextDecoder();

@@ -1,18 +1,19 @@
 // A server name with two addresses (issue 19): the helper reaches only the one Deno's resolver yields first, so
 // a silent one there is an outage however live the other is. The name lives in an /etc/hosts bind-mounted
-// into a private mount namespace (root and unshare only); the sandbox stays NAME:PORT (docs: "Several addresses").
+// into a private mount namespace (root and unshare only); the sandbox stays NAME:PORT (docs/security.md, "Several addresses").
 import assert from "node:assert/strict";
-import { atUnload, it, removeAtUnload } from "./fixture.ts";
-import { SECRETS, startFakeNetAuth } from "./fake_netauth.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { atUnload, removeAtUnload } from "../../testkit/fixture.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
+import { SECRETS, startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "../../testkit/run_helper.ts";
 
 const NAME = `netauth-two-${Deno.pid}.test`;
-const missing = Deno.uid() !== 0
-  ? "not root"
-  : !(await Deno.stat("/usr/bin/unshare").then(() => true, () => false))
-  ? "no /usr/bin/unshare"
-  : undefined;
-if (missing) console.warn(`skipping several_addresses_test: ${missing}`);
+const missing = needsRoot("a private /etc/hosts needs unshare and mount") ??
+  (await Deno.stat("/usr/bin/unshare").then(() => undefined, () => "no /usr/bin/unshare"));
+
+/** A test with this file's prerequisite; helper processes and servers outlive its bookkeeping (testkit/fixture.ts). */
+const gated = (name: string, fn: () => Promise<void>) =>
+  testWhere(missing, { name, fn, sanitizeOps: false, sanitizeResources: false });
 
 /** Accepts on `hostname:port` and relays to `target` (a live server), or holds every connection (silent). */
 function listener(hostname: string, port: number, target?: number): { accepted: () => number } {
@@ -85,16 +86,23 @@ async function loginWith(liveAt: "127.0.0.1" | "127.0.0.2") {
   return { run, line: decisionLine(run), live: liveEnd.accepted(), silent: silentEnd.accepted(), context };
 }
 
-it("two addresses, the live one where the resolver looks first: NetAuth answers, under NAME:PORT", async () => {
+gated("two addresses, the live one where the resolver looks first: NetAuth answers, under NAME:PORT", async () => {
   const r = await loginWith("127.0.0.2");
   assert.equal(r.run.code, 0, r.context);
   assert.equal(r.silent, 0, r.context);
-}, missing !== undefined);
+});
 
-it("two addresses, the silent one where the resolver looks first: the live one is never tried (exit 9)", async () => {
-  const r = await loginWith("127.0.0.1");
-  assert.equal(r.run.code, 9, r.context);
-  assert.match(r.line, /NetAuth unavailable: DEADLINE_EXCEEDED/);
-  assert.ok(r.silent >= 1, r.context);
-  assert.equal(r.live, 0, `the live second address was tried (update the docs, "Several addresses"): ${r.context}`);
-}, missing !== undefined);
+gated(
+  "two addresses, the silent one where the resolver looks first: the live one is never tried (exit 9)",
+  async () => {
+    const r = await loginWith("127.0.0.1");
+    assert.equal(r.run.code, 9, r.context);
+    assert.match(r.line, /NetAuth unavailable: DEADLINE_EXCEEDED/);
+    assert.ok(r.silent >= 1, r.context);
+    assert.equal(
+      r.live,
+      0,
+      `the live second address was tried (update docs/security.md, "Several addresses"): ${r.context}`,
+    );
+  },
+);

@@ -2,9 +2,9 @@
 // than root could change is refused at login (3) and by --check; install.sh --print-flags, which
 // reads everything, also refuses what the sandbox cannot see (directories above the grant).
 import assert from "node:assert/strict";
-import { it, startScripted } from "./fixture.ts";
-import { SECRETS } from "./fake_netauth.ts";
-import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "./run_helper.ts";
+import { it, startScripted } from "../../testkit/fixture.ts";
+import { SECRETS } from "../../testkit/fake_netauth.ts";
+import { configToml, decisionLine, makeConfDir, printFlags, runHelper } from "../../testkit/run_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const { pki, server } = await startScripted();

@@ -3,7 +3,7 @@ import { createLogger } from "../../src/log.ts";
 import { NetAuthError } from "../../src/netauth/client.ts";
 import { OutageGate, outagePhase, PROBE_MS } from "../../src/outage/gate.ts";
 import { OutageStore, RECORD_FILE } from "../../src/outage/record.ts";
-import { fakeNetAuth } from "../support/fake_client.ts";
+import { fakeNetAuth } from "../../testkit/fake_client.ts";
 
 const WINDOW = 30_000;
 const FULL = 10_000; // the full try's share of the deadline, from the call's start

@@ -1,13 +1,21 @@
-// install.sh's last gate before it places anything: run the staged helper through its staged launcher
-// and require the version line, a fail-closed answer and exactly the declared sandbox. A build that
-// is anything else (a REPL from a wrong DENORT_BIN, a broken bundle) never reaches PAM.
-import { VERSION } from "./version.ts";
+/**
+ * install.sh's last gate before it places anything: run the staged helper through its staged launcher
+ * and require the version line, a fail-closed answer and exactly the declared sandbox. A build that
+ * is anything else (a REPL from a wrong DENORT_BIN, a broken bundle) never reaches PAM.
+ *
+ * @module
+ */
+import { VERSION } from "../version.ts";
 
+/** How a run of the staged launcher ended. */
 export interface LauncherRun {
+  /** Its exit status. */
   code: number;
+  /** What it printed. */
   stdout: string;
 }
 
+/** Runs the staged launcher with `args`; tests pass a fake. */
 export type RunLauncher = (args: string[]) => Promise<LauncherRun>;
 
 /** What is wrong with the staged build; empty when it may be installed. */

@@ -2,7 +2,7 @@
 // hangs, INTERNAL, foreign certificates, plaintext. It records what reaches it.
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups } from "../../src/netauth/messages.ts";
+import type { AuthRequest, EntityRequest, GroupRequest, ListOfGroups } from "../src/netauth/messages.ts";
 
 /** Every server starts with these; frozen, so a test changes only its own server's `secrets`. */
 export const SECRETS: Readonly<Record<string, string>> = Object.freeze({
@@ -71,7 +71,7 @@ export interface FakeNetAuth {
 // codec, so that a codec bug on either side shows as a failed call. keepCase: the .proto's field names.
 // AuthRequest.Secret is `bytes` there, so it arrives as the bytes on the wire (a Buffer).
 const FROM_PROTO = protoLoader.loadSync("netauth_v2.proto", {
-  includeDirs: [new URL("../../proto", import.meta.url).pathname],
+  includeDirs: [new URL("../proto", import.meta.url).pathname],
   keepCase: true,
 })["netauth.v2.NetAuth2"] as grpc.ServiceDefinition;
 // Encoding 600,000 groups takes a while: done once per reply object, so that tests time the helper.

@@ -1,11 +1,18 @@
-// The launcher PAM runs (PREFIX/sbin/netauth-pam-helper) and the root-owned directories the Deno
-// runtime keeps its own files in. install.sh writes both from here (src/install_plan.ts --plan-dir).
-import { runtimeDirs } from "./runtime_dir.ts";
-import { ALLOWED_ENV } from "./sandbox.ts";
+/**
+ * The launcher PAM runs (PREFIX/sbin/netauth-pam-helper) and the root-owned directories the Deno
+ * runtime keeps its own files in. install.sh writes both from here (src/install/install_plan.ts --plan-dir).
+ *
+ * @module
+ */
+import { runtimeDirs } from "../runtime_dir.ts";
+import { ALLOWED_ENV } from "../sandbox.ts";
 
+/** `install.sh --mode`: a `deno compile` binary, or a bundle run by a copy of deno. */
 export type BuildMode = "compile" | "bundle";
 
+/** What a launcher starts, and how. */
 export interface LauncherSpec {
+  /** The build mode. */
   mode: BuildMode;
   /** The command after the cleared environment: the compiled binary, or `deno run FLAGS bundle`, with baked args. */
   command: string[];
@@ -20,6 +27,10 @@ export function shellWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * The launcher's sh text: clears the environment (keeping only what the helper reads), points HOME, DENO_DIR and
+ * TMPDIR below the runtime directory, sets umask 022, makes every uid root when started as euid root, and execs.
+ */
 export function launcherScript(spec: LauncherSpec): string {
   const dirs = runtimeDirs(spec.runtimeDir);
   const runtimeEnv = [

@@ -2,7 +2,7 @@
 // prints for the config directory, a PAM-like environment and the password on stdin.
 import assert from "node:assert/strict";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 export interface HelperRun {

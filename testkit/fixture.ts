@@ -9,8 +9,8 @@ import { configToml, makeConfDir, printFlags } from "./run_helper.ts";
  * A test that runs helper processes and servers: those outlive a single test's bookkeeping
  * (the server stops at unload), so Deno's op and resource sanitizers are off.
  */
-export function it(name: string, fn: (t: Deno.TestContext) => Promise<void> | void, ignore = false): void {
-  Deno.test({ name, fn, ignore, sanitizeOps: false, sanitizeResources: false });
+export function it(name: string, fn: (t: Deno.TestContext) => Promise<void> | void): void {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 }
 
 const cleanups: (() => unknown)[] = [];

@@ -55,7 +55,7 @@ async function missingBinaries(): Promise<string[]> {
 export async function ensureNetAuthBinaries(): Promise<{ ok: true } | { ok: false; why: string }> {
   let missing = await missingBinaries();
   if (missing.length > 0 && Deno.env.get("NETAUTH_INSTALL") === "1") {
-    const script = new URL("../netauthd/install.sh", import.meta.url).pathname;
+    const script = new URL("../tests/netauthd/install.sh", import.meta.url).pathname;
     const res = await run("sh", [script], { timeoutMs: 600_000, inheritEnv: true });
     if (res.code !== 0) return { ok: false, why: `${script} failed (exit ${res.code}): ${res.stderr.trim()}` };
     missing = await missingBinaries();
@@ -65,13 +65,10 @@ export async function ensureNetAuthBinaries(): Promise<{ ok: true } | { ok: fals
   return { ok: false, why: `${missing.join(", ")} not found in ${netauthBinDir()}; ${hint}` };
 }
 
-/** For Deno.test: ignored (reason printed) without binaries, except under CI=true, where `missing` fails the test. */
-export async function netauthGate(): Promise<{ ignore: boolean; missing?: string }> {
+/** Why netauthd cannot run here (its binaries are missing), or undefined: for testkit/skip.ts's `testWhere`. */
+export async function missingNetAuthd(): Promise<string | undefined> {
   const bins = await ensureNetAuthBinaries();
-  if (bins.ok) return { ignore: false };
-  const ci = Deno.env.get("CI") === "true";
-  if (!ci) console.warn(`skipping netauthd tests: ${bins.why}`);
-  return { ignore: !ci, missing: bins.why };
+  return bins.ok ? undefined : bins.why;
 }
 
 type RunOptions = { cwd?: string; env?: Record<string, string>; inheritEnv?: boolean; timeoutMs?: number };

@@ -1,21 +1,28 @@
-// What install.sh needs from TypeScript, so shell only moves files: `install.sh --print-flags` (the
-// sandbox flags for DIR/config.toml), and for an install, in one call, the plan files: the flags, the
-// arguments baked into the installed helper and both launchers. Runs outside the helper's sandbox, as the
-// installer, with full read so the strict-modes walk (loadConfig, checkCertificateModes) sees every
-// directory up to "/".
+/**
+ * What install.sh needs from TypeScript, so shell only moves files: `install.sh --print-flags` (the
+ * sandbox flags for DIR/config.toml), and for an install, in one call, the plan files: the flags, the
+ * arguments baked into the installed helper and both launchers. Runs outside the helper's sandbox, as the
+ * installer, with full read so the strict-modes walk (loadConfig, checkCertificateModes) sees every
+ * directory up to "/".
+ *
+ * @module
+ */
 import { parseArgs } from "node:util";
-import { checkCertificateModes } from "./certificate.ts";
-import { loadConfig } from "./config.ts";
-import { trimSlashes } from "./paths.ts";
-import { HelperError } from "./errors.ts";
+import { checkCertificateModes } from "../certificate.ts";
+import { loadConfig } from "../config.ts";
+import { trimSlashes } from "../paths.ts";
+import { HelperError } from "../errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
-import { sandboxFlags, sandboxTargetFor } from "./sandbox.ts";
+import { sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
 
 /** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
 export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
 
+/** The installed helper's directories, as `install.sh` was given them. */
 export interface InstallPaths {
+  /** `--conf-dir`: holds config.toml. */
   confDir: string;
+  /** `--cache-dir`, when the offline cache is on. */
   cacheDir?: string;
   /** The root-owned directory holding the runtime's HOME, DENO_DIR and TMPDIR. */
   runtimeDir?: string;
@@ -38,8 +45,22 @@ export async function flagsFor(paths: InstallPaths): Promise<string[]> {
   return sandboxFlags(sandboxTargetFor(config, paths.cacheDir, paths.runtimeDir));
 }
 
+/** What a launcher runs: the build mode, the artefact and deno as placed, the install's paths and its flags. */
+export interface LauncherTarget {
+  /** The build mode. */
+  mode: BuildMode;
+  /** The compiled binary or the bundle. */
+  target: string;
+  /** The install's directories (for the baked arguments). */
+  paths: InstallPaths;
+  /** The sandbox flags (bundle mode: given to `deno run`; compile mode: baked in already). */
+  flags: string[];
+  /** The absolute path of deno (bundle mode only). */
+  deno?: string;
+}
+
 /** The launcher's command: the compiled binary, or `deno run` under `flags` on the bundle, then the baked args. */
-export function launcherCommand(mode: BuildMode, target: string, paths: InstallPaths, flags: string[], deno?: string) {
+export function launcherCommand({ mode, target, paths, flags, deno }: LauncherTarget): string[] {
   if (mode === "compile") return [target, ...bakedArgs(paths)];
   if (!deno?.startsWith("/")) throw new Error(`bundle mode needs the absolute path of deno, got "${deno ?? ""}"`);
   return [deno, ...BUNDLE_RUN_OPTIONS, ...flags, target, ...bakedArgs(paths)];
@@ -47,18 +68,25 @@ export function launcherCommand(mode: BuildMode, target: string, paths: InstallP
 
 /** Where an artefact and bundle mode's deno are: as installed, or staged for the verification run. */
 export interface Placement {
+  /** The bundle or binary. */
   artefact: string;
+  /** Bundle mode's copy of deno. */
   deno: string;
   /** The runtime's HOME, DENO_DIR and TMPDIR go below it. */
   runtimeDir: string;
 }
 
+/** One install's plan: mode, directories, setpriv, and where the installed and the staged build are. */
 export interface PlanSpec {
+  /** The build mode. */
   mode: BuildMode;
   /** The installed helper's directories (`runtimeDir` as installed: baked into both launchers). */
   paths: InstallPaths;
+  /** Absolute path of util-linux's setpriv. */
   setpriv: string;
+  /** The build as installed: what PAM's launcher runs. */
   installed: Placement;
+  /** The build as staged: what the verification launcher runs. */
   staged: Placement;
 }
 
@@ -73,7 +101,8 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
   const launcher = (at: Placement) =>
     launcherScript({
       mode: spec.mode,
-      command: launcherCommand(spec.mode, at.artefact, spec.paths, flags, at.deno),
+      command: launcherCommand({ mode: spec.mode, target: at.artefact, paths: spec.paths, flags, deno: at.deno }),
+
       runtimeDir: at.runtimeDir,
       setpriv: spec.setpriv,
     });

@@ -8,14 +8,14 @@ import {
   CAROL_SECRET,
   CLIENT_ID,
   DAVE_SECRET,
-  netauthGate,
+  missingNetAuthd,
   startNetAuthd,
-} from "./netauthd.ts";
+} from "../../testkit/netauthd.ts";
+import { testWhere } from "../../testkit/skip.ts";
 
-const gate = await netauthGate();
+testWhere(await missingNetAuthd(), { name: "netauthd fixture: fixtures, restart, cleanup", fn: smokeTest });
 
-Deno.test({ name: "netauthd fixture: fixtures, restart, cleanup", ignore: gate.ignore }, async () => {
-  if (gate.missing) throw new Error(`CI=true but ${gate.missing}`);
+async function smokeTest() {
   const server = await startNetAuthd();
   try {
     const check = async (entity: string, secret: string) =>
@@ -41,4 +41,4 @@ Deno.test({ name: "netauthd fixture: fixtures, restart, cleanup", ignore: gate.i
     await server.cleanup(); // idempotent
   }
   assert.equal(await Deno.stat(server.dir).catch(() => undefined), undefined, "cleanup removes the directory");
-});
+}

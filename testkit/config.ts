@@ -1,5 +1,5 @@
 // A loaded config for tests that inject `loadConfig`: netauth.example.org:1729, client ID host1.
-import type { Config } from "../../src/config.ts";
+import type { Config } from "../src/config.ts";
 
 /** `pwnMe` (plaintext) by default, so no certificate file is read; pass `{ pwnMe: false }` for TLS. */
 export function testConfig(overrides: Partial<Config> = {}): Config {

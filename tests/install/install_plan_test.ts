@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bakedArgs, BUNDLE_RUN_OPTIONS, planFiles, type PlanSpec } from "../src/install_plan.ts";
+import { bakedArgs, BUNDLE_RUN_OPTIONS, planFiles, type PlanSpec } from "../../src/install/install_plan.ts";
 
 Deno.test("the installed helper is told its config, cache and runtime directories", () => {
   assert.deepEqual(bakedArgs({ confDir: "/etc/netauth" }), ["--config", "/etc/netauth/config.toml"]);

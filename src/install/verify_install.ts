@@ -1,27 +1,40 @@
-// `install.sh --verify`: the installed files against manifest.json (SHA-256, owner, mode), the directories
-// holding them and the runtime's directories (root's alone), and every enabled PAM line that runs the
-// helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
-// outside the helper's sandbox.
+/**
+ * `install.sh --verify`: the installed files against manifest.json (SHA-256, owner, mode), the directories
+ * holding them and the runtime's directories (root's alone), and every enabled PAM line that runs the
+ * helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
+ * outside the helper's sandbox.
+ *
+ * @module
+ */
 import { parseArgs } from "node:util";
-import { sha256Hex } from "./digest.ts";
-import { octalMode, strictProblem, withOwnerAndMode } from "./file_modes.ts";
-import { dirname } from "./paths.ts";
-import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
+import { sha256Hex } from "../digest.ts";
+import { octalMode, strictProblem, withOwnerAndMode } from "../file_modes.ts";
+import { dirname } from "../paths.ts";
+import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
+/** One line of `install.sh --verify`'s report. */
 export interface Check {
+  /** `ok` or `DRIFT`. */
   ok: boolean;
+  /** What was checked, and what was found. */
   what: string;
 }
 
+/** What `--verify` checks, and how it reads the file system (tests pass fakes). */
 export interface VerifyInputs {
+  /** The install's manifest.json, parsed. */
   manifest: Manifest;
   /** Where the manifest's paths are, for a --destdir install; "" otherwise. */
   destdir: string;
   /** The PAM service directory to scan (DESTDIR/etc/pam.d). */
   pamDir: string;
+  /** Inspects a path without following links; Deno's by default. */
   lstat?: (path: string) => Deno.FileInfo;
+  /** Reads a file's bytes; Deno's by default. */
   readFile?: (path: string) => Uint8Array;
+  /** Lists a directory; Deno's by default. */
   readDir?: (path: string) => Iterable<Deno.DirEntry>;
+  /** Reads a text file; Deno's by default. */
   readText?: (path: string) => string;
 }
 
@@ -92,6 +105,7 @@ function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
+/** Every check of an install against its manifest: files, directories, runtime, PAM lines; one Check each. */
 export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   const lstat = inputs.lstat ?? Deno.lstatSync;
   const readFile = inputs.readFile ?? Deno.readFileSync;
@@ -182,9 +196,13 @@ function runtimeContents(
     : ok(`runtime contents ${root}: all root's, none writable by others`);
 }
 
+/** A pam_exec line that runs the helper. */
 export interface PamLine {
+  /** The PAM service file. */
   file: string;
+  /** Its line number (the first physical line of a continued one). */
   line: number;
+  /** The PAM type: auth, account, session or password. */
   type: string;
   /** pam_exec's own options, before the command. */
   options: string[];
@@ -248,6 +266,7 @@ function pamChecks(inputs: VerifyInputs): Check[] {
 }
 
 /** A manifest this module can check, or why not. */
+/** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
   if (manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.files) || !manifest.artefact) {

@@ -1,6 +1,7 @@
 // The launcher text, and the launcher itself run by /bin/sh with a harmless command in the helper's place.
 import assert from "node:assert/strict";
-import { launcherScript, shellWord } from "../src/launcher.ts";
+import { launcherScript, shellWord } from "../../src/install/launcher.ts";
+import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
 const spec = {
   mode: "bundle" as const,
@@ -83,9 +84,8 @@ Deno.test("arguments pass through unchanged, after the baked ones", async () => 
   assert.equal(printed, "baked --timeout 3 a b $HOME\n");
 });
 
-Deno.test({
+testWhere(needsRoot("setpriv can only give a process root's effective uid as root"), {
   name: "started with euid root and a caller's real uid (su without seteuid), every uid and gid becomes root",
-  ignore: Deno.uid() !== 0,
   async fn() {
     const asSu = ["setpriv", "--ruid=65534", "--rgid=65534", "--clear-groups"];
     const status = await runLauncher(["/bin/cat", "/proc/self/status"], {}, asSu);

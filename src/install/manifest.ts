@@ -1,30 +1,50 @@
-// The install's manifest, PREFIX/lib/netauth-pam-helper/manifest.json: what was installed (per file its
-// SHA-256, owner and mode), from what (version, git commit, Deno, deno.lock) and with which sandbox,
-// runtime directories and PAM wiring. install.sh writes it with this module (outside the sandbox);
-// `install.sh --verify` (src/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
+/**
+ * The install's manifest, PREFIX/lib/netauth-pam-helper/manifest.json: what was installed (per file its
+ * SHA-256, owner and mode), from what (version, git commit, Deno, deno.lock) and with which sandbox,
+ * runtime directories and PAM wiring. install.sh writes it with this module (outside the sandbox);
+ * `install.sh --verify` (src/install/verify_install.ts) and the helper's `--audit` (src/artefact.ts) read it.
+ *
+ * @module
+ */
 import { parseArgs } from "node:util";
-import { sha256Hex } from "./digest.ts";
-import { octalMode } from "./file_modes.ts";
-import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "./manifest_format.ts";
+import { sha256Hex } from "../digest.ts";
+import { octalMode } from "../file_modes.ts";
+import { runtimeDirs as runtimeDirsOf } from "../runtime_dir.ts";
+import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
+/** What `install.sh` tells the manifest about one install. */
 export interface ManifestInputs {
+  /** The checkout it was built from (deno.lock is hashed there). */
   root: string;
+  /** `--destdir`: where the installed paths are on this machine ("" for a real install). */
   destdir: string;
+  /** `--prefix`. */
   prefix: string;
+  /** The build mode. */
   mode: "compile" | "bundle";
+  /** The installed bundle or binary. */
   artefact: string;
+  /** The installed launcher. */
   launcher: string;
   /** Installed paths (without DESTDIR) of the regular files to record. */
   files: string[];
+  /** The root-owned runtime directory. */
   runtimeDir: string;
+  /** The sandbox flags baked into the launcher. */
   sandbox: string[];
+  /** The Debian PAM profile, when `--pam` placed one. */
   debianProfile?: string;
+  /** The log file the PAM lines name. */
   logFile?: string;
+  /** The helper's version. */
   version: string;
+  /** The Deno version it was built with. */
   deno: string;
+  /** Runs git in the checkout: its output, or undefined when it fails (no checkout). */
   git: (args: string[]) => Promise<string | undefined>;
 }
 
+/** The manifest for one install: every file's hash, owner and mode, the runtime directories, what it was built from. */
 export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
   const at = (path: string) => `${inputs.destdir}${path}`;
   const files: FileEntry[] = [];
@@ -34,8 +54,7 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     const sha256 = await sha256Hex(Deno.readFileSync(at(path)));
     files.push({ path, sha256, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) });
   }
-  const runtimeDirs = ["", "/home", "/deno", "/tmp"].map((sub) => {
-    const path = `${inputs.runtimeDir}${sub}`;
+  const runtimeDirs = [inputs.runtimeDir, ...Object.values(runtimeDirsOf(inputs.runtimeDir))].map((path) => {
     const info = Deno.lstatSync(at(path));
     return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
   });
@@ -109,7 +128,7 @@ if (import.meta.main) {
       );
     }
     const { flagsFor } = await import("./install_plan.ts");
-    const { VERSION } = await import("./version.ts");
+    const { VERSION } = await import("../version.ts");
     const manifest = await buildManifest({
       root,
       destdir: values.destdir,

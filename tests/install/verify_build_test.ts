@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type LauncherRun, verifyBuild } from "../src/verify_build.ts";
-import { VERSION } from "../src/version.ts";
+import { type LauncherRun, verifyBuild } from "../../src/install/verify_build.ts";
+import { VERSION } from "../../src/version.ts";
 
 const FLAGS = ["--no-prompt", "--allow-read=/etc/netauth"];
 const good: Record<string, LauncherRun> = {

@@ -1,11 +1,6 @@
 // The one NetAuth stand-in for unit tests: the real server's verdicts over a directory the test
 // owns (and may change between calls: every call reads it afresh), recording each call.
-import {
-  type NetAuthClient,
-  NetAuthError,
-  type NetAuthErrorKind,
-  type ServerHealth,
-} from "../../src/netauth/client.ts";
+import { type NetAuthClient, NetAuthError, type NetAuthErrorKind, type ServerHealth } from "../src/netauth/client.ts";
 
 export interface FakeDirectory {
   /** Entity ID -> secret. */
