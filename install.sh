@@ -407,7 +407,12 @@ install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
   # A symbolic link's own mode is always 0777 and means nothing (Deno links node_compat_bin/node to itself).
   if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o \( ! -type l -perm /022 \) \) -print -quit)" ]; then
-    :
+    # Earlier installs warmed a V8 code cache here. No login reads one now (docs/install.md, "Code cache").
+    if [ "$DRY_RUN" != 1 ] && [ -n "$(find "$runtime/deno" -maxdepth 1 -name 'v8_code_cache_v2*' -print -quit)" ]; then
+      rm -f "$runtime/deno"/v8_code_cache_v2*
+      say "removed: $runtime/deno/v8_code_cache_v2 (no login uses a V8 code cache)"
+      CHANGED=1
+    fi
   elif [ "$DRY_RUN" = 1 ]; then
     say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
   else
@@ -417,15 +422,6 @@ install_runtime_dir() {
     CHANGED=1
   fi
   printf '%s\n' "$runtime" >>"$STAGE/manifest"
-}
-
-# Root fills the runtime's code cache once, with a full --check (every module loads); callers only
-# ever read it. Skipped for --destdir and --dry-run, where the launcher's paths do not exist yet.
-warm_code_cache() {
-  if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$DRY_RUN" = 1 ] || [ "$(id -u)" != 0 ]; then return 0; fi
-  "$BIN" --check >/dev/null 2>&1 || true
-  "$BIN" --audit >/dev/null 2>&1 || true # the one chunk --check does not load
-  say "code cache: warmed by root in $RUNTIME_DIR/deno"
 }
 
 log_path_problem() {
@@ -583,7 +579,6 @@ install_helper() {
     mv -f "$STAGE/manifest.new" "$MANIFEST"
     CHANGED=1
   fi
-  warm_code_cache
   if [ "$CHANGED" = 0 ]; then
     say "nothing changed: $NAME is up to date"
   elif [ "$DRY_RUN" = 1 ]; then

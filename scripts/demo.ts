@@ -53,8 +53,8 @@ try {
     const helper = `${prefix}/sbin/netauth-pam-helper`;
     await Deno.writeTextFile(
       `/etc/pam.d/${service}`,
-      `auth required pam_exec.so expose_authtok quiet seteuid log=${prefix}/helper.log ${helper}\n` +
-        `account required pam_exec.so quiet seteuid log=${prefix}/helper.log ${helper}\n`,
+      `auth required pam_exec.so expose_authtok quiet log=${prefix}/helper.log ${helper}\n` +
+        `account required pam_exec.so quiet log=${prefix}/helper.log ${helper}\n`,
     );
     step(`installed with install.sh --mode bundle into ${prefix}; PAM service /etc/pam.d/${service}:`);
     for (const [what, user, op, password] of questions) {

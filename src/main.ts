@@ -8,8 +8,9 @@ import { parseCommandLine } from "./cli.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";
 import { helpText } from "./commands/help.ts";
-import { cacheReserveMs, DEADLINE_TIMER_SLACK_MS, handleLogin } from "./commands/login.ts";
+import { handleLogin } from "./commands/login.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { cacheReserveMs, loginDeadline, processAge, STARTED_ENV } from "./deadline.ts";
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
@@ -22,14 +23,13 @@ import { netPermission } from "./sandbox.ts";
 import { warmUpTls } from "./netauth/tls_warm_up.ts";
 import { VERSION } from "./version.ts";
 
-const started = performance.now();
-const elapsed = () => Math.round(performance.now() - started);
+const age = processAge(Deno.env.get(STARTED_ENV));
 const envLevel = levelFromEnvironment(Deno.env.get(LOG_LEVEL_ENV));
 let logger = createLogger(envLevel ?? DEFAULT_LOG_LEVEL);
 
 /** Logs the decision's one line and gives back its exit code. */
 function finish(exit: ExitCode, outcome: string, msg: string, fields = {}): ExitCode {
-  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: elapsed() });
+  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: age.elapsed() });
   return exit;
 }
 
@@ -52,7 +52,7 @@ async function connect(
 async function main(): Promise<ExitCode> {
   const options = parseCommandLine(Deno.args);
   logger = createLogger(options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL);
-  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  const deadline = loginDeadline(age, options.timeoutSeconds);
   const config = () => loadConfig(options.configPath, () => Deno.hostname());
   const print = (line: string) => console.log(line);
 
@@ -76,7 +76,7 @@ async function main(): Promise<ExitCode> {
       return await runCheck({
         loadConfig: config,
         netGranted,
-        connect: (c, root) => connect(c, "netauth-pam-helper-check", deadline, root),
+        connect: (c, root) => connect(c, "netauth-pam-helper-check", deadline.at, root),
         cache: options.cache && {
           dir: options.cache.dir,
           problem: async () => (await import("./cache/open.ts")).cacheProblem(options.cache!.dir),
@@ -94,21 +94,13 @@ async function main(): Promise<ExitCode> {
       // armed at the first step that can block (loading the config), so a PAM request refused on
       // sight never pays for Deno's timers (~3 MiB); it fires at the same time.
       const reason = `deadline of ${options.timeoutSeconds}s passed`;
-      let armed = false;
-      const armDeadline = () => {
-        if (armed) return;
-        armed = true;
-        setTimeout(
-          () => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)),
-          deadline + DEADLINE_TIMER_SLACK_MS - Date.now(),
-        );
-      };
+      const armDeadline = () => deadline.arm(() => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)));
       const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
       const cache = options.cache;
       // The cache (its modules, node:crypto, the directory walk) opens at the decision: only a request
       // that passed every local check pays for it.
       const decideWithCache: Decide = async (...call) => {
-        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline);
+        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline.at);
         return await (cached ?? decide)(...call);
       };
       /** Followed only by a request that reached the network: the outage record's modules load there. */
@@ -128,8 +120,8 @@ async function main(): Promise<ExitCode> {
             logger,
           );
           outage = gate;
-          if (!gate) return connect(c, request.service, deadline - reserve, root);
-          return gate.watch(await connect(c, request.service, () => gate.begin(deadline - reserve), root));
+          if (!gate) return connect(c, request.service, deadline.at - reserve, root);
+          return gate.watch(await connect(c, request.service, () => gate.begin(deadline.at - reserve), root));
         },
         logger,
         decide: cache ? decideWithCache : decide,

@@ -10,6 +10,7 @@ const LAYERS: Record<string, string[]> = {
   "0 facts": ["version.ts", "log.ts", "exit_codes.ts", "errors.ts", "paths.ts", "digest.ts", "argv.ts"],
   "1 local checks": [
     "file_modes.ts",
+    "deadline.ts",
     "config.ts",
     "certificate.ts",
     "pam_request.ts",

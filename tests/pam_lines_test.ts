@@ -52,7 +52,7 @@ const docs = [
 Deno.test("pam.d/ holds rules, and the profile's pam_exec lines are among them", () => {
   assert.ok(known.size > 20, [...known].join("\n"));
   assert.ok(known.has(
-    "auth [success=end default=ignore] pam_exec.so expose_authtok quiet seteuid " +
+    "auth [success=end default=ignore] pam_exec.so expose_authtok quiet " +
       "log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper",
   ));
 });

@@ -22,8 +22,8 @@ export function helpText(): string {
 
 Run by pam_exec.so for PAM_TYPE auth (password on stdin: add expose_authtok) or account; the lines
 from pam.d/common-lines (complete stacks and why each line: pam.d/ in the source):
-  auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet seteuid log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper
-  account  required                    pam_exec.so quiet seteuid log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper
+  auth     [success=1 default=ignore]  pam_exec.so expose_authtok quiet log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper
+  account  required                    pam_exec.so quiet log=/var/log/netauth-pam-helper.log /usr/local/sbin/netauth-pam-helper
 
 Options:
   --config PATH         NetAuth client config (default ${DEFAULT_CONFIG})

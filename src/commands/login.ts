@@ -46,17 +46,6 @@ export interface LoginResult {
   fields: LogFields;
 }
 
-/** The deadline timer fires this long after the deadline: a NetAuth call's own deadline error comes first. */
-export const DEADLINE_TIMER_SLACK_MS = 200;
-
-/**
- * How much earlier NetAuth's share of the deadline ends with a cache, so the offline check still
- * fits in it: a quarter of the timeout, at most one second (one scrypt check takes about 0.1 s).
- */
-export function cacheReserveMs(timeoutSeconds: number): number {
-  return Math.min(1000, timeoutSeconds * 250);
-}
-
 /**
  * One PAM call, start to verdict: reads the request and password, checks the config, certificate and sandbox,
  * then asks NetAuth (through `deps.decide`). Never throws: a local failure is a LoginResult with its exit code.

@@ -15,8 +15,19 @@ import { HelperError } from "../errors.ts";
 import { type BuildMode, launcherScript } from "./launcher.ts";
 import { sandboxFlags, sandboxTargetFor } from "../sandbox.ts";
 
-/** `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. */
-export const BUNDLE_RUN_OPTIONS = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm"];
+/**
+ * `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time, and no
+ * V8 code cache: compiled code that nothing could verify would otherwise decide the login (docs/install.md, "Code cache").
+ */
+export const BUNDLE_RUN_OPTIONS = [
+  "run",
+  "--quiet",
+  "--no-code-cache",
+  "--no-config",
+  "--no-lock",
+  "--no-remote",
+  "--no-npm",
+];
 
 /** The installed helper's directories, as `install.sh` was given them. */
 export interface InstallPaths {

@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { STARTED_ENV } from "../deadline.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
-import { ALLOWED_ENV } from "../sandbox.ts";
+import { PASSED_ENV } from "../sandbox.ts";
 
 /** `install.sh --mode`: a `deno compile` binary, or a bundle run by a copy of deno. */
 export type BuildMode = "compile" | "bundle";
@@ -39,21 +40,40 @@ export function launcherScript(spec: LauncherSpec): string {
     `TMPDIR=${dirs.tmp}`,
     "DENO_NO_UPDATE_CHECK=1",
   ].map(shellWord);
-  const keep = ALLOWED_ENV.map((name) => `\${${name}+"${name}=$${name}"}`);
+  const keep = PASSED_ENV.map((name) => `\${${name}+"${name}=$${name}"}`);
   return `#!/bin/sh -p
 # netauth-pam-helper launcher (${spec.mode} mode), written by install.sh; re-run install.sh to change it.
 # -p: keep the effective uid pam_exec gives (root under su and sudo); plain sh would drop to the caller's.
 IFS=' '
-# Files the runtime creates as root (code cache, runtime dirs) never take a caller's umask.
+# Files the runtime creates as root (its analysis caches, runtime dirs) never take a caller's umask.
 umask 022
+# When the kernel started this process (pam_exec's fork; env, setpriv and deno exec in place), in epoch ms:
+# the helper's deadline and logged ms count from it, and the runtime may not read /proc itself. Field 22
+# of /proc/PID/stat is in USER_HZ ticks (100 a second), /proc/uptime in seconds since boot, read on both
+# sides of \`date\`: their midpoint is off by at most half the time \`date\` took, however loaded the host.
+started_ms=
+digits() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+field22() { start_tick=\${20}; }
+centis() { digits "\${1%.*}" && digits "\${1#*.}" && cs=$((\${1%.*} * 100 + 1\${1#*.} - 100)); }
+if { read -r stat </proc/$$/stat && read -r up1 _ </proc/uptime; } 2>/dev/null && now_ns=$(/usr/bin/date +%s%N) &&
+  { read -r up2 _ </proc/uptime; } 2>/dev/null && centis "$up1" && up1=$cs && centis "$up2"; then
+  field22 \${stat##*) }
+  if digits "$start_tick" && digits "$now_ns"; then
+    started_ms=$((now_ns / 1000000 - (up1 + cs - 2 * start_tick) * 5))
+  fi
+fi
+# Under su/sudo (pam_exec lines carry no seteuid) the real uid is the caller's: make every uid root, so the
+# caller can neither trace nor signal the helper. The shell reads its effective uid itself: a child such as
+# \`id\` would have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
+euid=
+{ while IFS='	' read -r key _ eff _; do [ "$key" = Uid: ] && euid=$eff && break; done </proc/$$/status; } 2>/dev/null
+[ -n "$euid" ] || euid=$(/usr/bin/id -u)
 as_root=
-# Under su/sudo without pam_exec's seteuid the real uid is the caller's: make every uid root, so the
-# caller can neither trace nor signal the helper.
-if [ "$(/usr/bin/id -u)" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
+if [ "$euid" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
-  ${keep.join(" ")} \\
+  \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} \\
   $as_root ${spec.command.map(shellWord).join(" ")} "$@"
 `;
 }

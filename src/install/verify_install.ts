@@ -164,7 +164,7 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   return checks;
 }
 
-/** Everything below the runtime directory (code cache, temporary files) must be root's and not writable by others. */
+/** Everything below the runtime directory (analysis caches, temporary files) must be root's and not writable by others. */
 function runtimeContents(
   root: string,
   at: (path: string) => string,
@@ -236,8 +236,14 @@ function tokens(line: string): string[] {
 
 /** The options the README requires on every pam_exec line that runs the helper. */
 export function requiredOptions(type: string): string[] {
-  return type === "auth" ? ["expose_authtok", "quiet", "seteuid"] : ["quiet", "seteuid"];
+  return type === "auth" ? ["expose_authtok", "quiet"] : ["quiet"];
 }
+
+/**
+ * Options no such line may carry: `seteuid` makes every uid root before exec, which turns the kernel's
+ * secure-exec off under su and sudo, so LD_PRELOAD from the PAM environment loads into the launcher as root.
+ */
+export const REFUSED_OPTIONS: readonly string[] = ["seteuid"];
 
 function pamChecks(inputs: VerifyInputs): Check[] {
   const readDir = inputs.readDir ?? Deno.readDirSync;
@@ -259,9 +265,14 @@ function pamChecks(inputs: VerifyInputs): Check[] {
   return found.map((line) => {
     const where = `pam ${line.file}:${line.line} ${line.type}`;
     const lacking = requiredOptions(line.type).filter((option) => !line.options.includes(option));
-    return lacking.length === 0
+    const refused = REFUSED_OPTIONS.filter((option) => line.options.includes(option));
+    const problems = [
+      ...(lacking.length > 0 ? [`lacks ${lacking.join(", ")}`] : []),
+      ...(refused.length > 0 ? [`carries ${refused.join(", ")}`] : []),
+    ];
+    return problems.length === 0
       ? ok(`${where}: ${line.options.join(" ")}`)
-      : drift(`${where}: lacks ${lacking.join(", ")} (README, "PAM")`);
+      : drift(`${where}: ${problems.join("; ")} (README, "PAM")`);
   });
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { testConfig } from "../../testkit/config.ts";
 import { configError } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
-import { cacheReserveMs, handleLogin, type LoginDeps } from "../../src/commands/login.ts";
+import { handleLogin, type LoginDeps } from "../../src/commands/login.ts";
 import { fakeNetAuth } from "../../testkit/fake_client.ts";
 import { decide } from "../../src/policy.ts";
 import { makePki } from "../../testkit/pki.ts";
@@ -97,13 +97,4 @@ Deno.test("a sandbox that does not cover the configured server says how to fix i
     "this helper's sandbox does not allow connecting to netauth.example.org:1729 " +
       "(core.server or core.port changed since it was built?): re-run install.sh",
   );
-});
-
-Deno.test("with a cache, NetAuth's share of the deadline ends a quarter of the timeout early, at most 1 s", () => {
-  assert.deepEqual([cacheReserveMs(1), cacheReserveMs(2), cacheReserveMs(4), cacheReserveMs(300)], [
-    250,
-    500,
-    1000,
-    1000,
-  ]);
 });

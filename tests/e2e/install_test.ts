@@ -89,7 +89,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
     // The launcher runs the root-owned copy of the deno that built and verified the bundle.
-    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-config `));
+    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-code-cache --no-config `));
     assert.equal(
       await sha256Hex(Deno.readFileSync(`${destdir}${LIB}/deno`)),
       await sha256Hex(Deno.readFileSync(Deno.execPath())),
@@ -112,7 +112,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     );
     assert.match(
       first.out,
-      /pam_exec.so expose_authtok quiet seteuid log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
+      /pam_exec.so expose_authtok quiet log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
     );
     const second = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(second.code, 0, second.out);
@@ -147,6 +147,20 @@ it("a runtime directory someone else could write is made afresh, root's", async 
     assert.match(again.out, /^runtime directory: .*\/runtime\/\{home,deno,tmp\} \(root-owned, mode 0755\)$/m);
     assert.equal(Deno.statSync(denoDir).mode! & 0o777, 0o755);
     assert.throws(() => Deno.statSync(`${denoDir}/v8_code_cache_v2`), Deno.errors.NotFound);
+  });
+});
+
+it("an earlier install's V8 code cache is removed: no login reads one", async () => {
+  await withDestdir(async (destdir) => {
+    assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir)).code, 0);
+    const denoDir = `${destdir}${RUNTIME}/deno`;
+    for (const name of ["v8_code_cache_v2", "v8_code_cache_v2-wal"]) {
+      Deno.writeTextFileSync(`${denoDir}/${name}`, "old");
+    }
+    const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /^removed: .*\/runtime\/deno\/v8_code_cache_v2 \(no login uses a V8 code cache\)$/m);
+    assert.deepEqual([...Deno.readDirSync(denoDir)].filter((e) => e.name.startsWith("v8_code_cache")), []);
   });
 });
 
@@ -240,7 +254,7 @@ it("without --pam no PAM file is touched; with --pam --destdir the Debian profil
     const profile = Deno.readTextFileSync(`${destdir}/usr/share/pam-configs/netauth`);
     assert.match(
       profile,
-      /pam_exec.so expose_authtok quiet seteuid log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
+      /pam_exec.so expose_authtok quiet log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
     );
   });
 });
@@ -542,7 +556,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     const pamDir = `${destdir}/etc/pam.d`;
     Deno.mkdirSync(pamDir, { recursive: true });
     const good =
-      "auth [success=1 default=ignore] pam_exec.so expose_authtok quiet seteuid /usr/local/sbin/netauth-pam-helper\n" +
+      "auth [success=1 default=ignore] pam_exec.so expose_authtok quiet /usr/local/sbin/netauth-pam-helper\n" +
       "# account required pam_exec.so /usr/local/sbin/netauth-pam-helper\n";
     Deno.writeTextFileSync(`${pamDir}/login`, good);
     const clean = await install("--verify", "--destdir", destdir);
@@ -550,7 +564,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     assert.doesNotMatch(clean.out, /^DRIFT/m);
     assert.match(clean.out, new RegExp(`^ok sha256 ${bundle}: ${bundleSha}$`, "m"));
     assert.match(clean.out, /^ok mode file \/usr\/local\/sbin\/netauth-pam-helper: 0755$/m);
-    assert.match(clean.out, new RegExp(`^ok pam ${pamDir}/login:1 auth: expose_authtok quiet seteuid$`, "m"));
+    assert.match(clean.out, new RegExp(`^ok pam ${pamDir}/login:1 auth: expose_authtok quiet$`, "m"));
     assert.match(clean.out, /^verified: \d+ checks ok$/m);
 
     // One byte of the bundle, one mode, one PAM line.
@@ -559,14 +573,17 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     Deno.writeFileSync(`${destdir}${bundle}`, bytes);
     Deno.chmodSync(`${destdir}/usr/local/sbin/netauth-pam-helper`, 0o775);
     Deno.chownSync(`${destdir}/usr/local`, 65534, 65534); // whoever owns it can swap sbin/ for their own
-    Deno.writeTextFileSync(`${pamDir}/sshd`, "account required pam_exec.so quiet /usr/local/sbin/netauth-pam-helper\n");
+    Deno.writeTextFileSync(
+      `${pamDir}/sshd`,
+      "account required pam_exec.so seteuid /usr/local/sbin/netauth-pam-helper\n",
+    );
     const drifted = await install("--verify", "--destdir", destdir);
     assert.equal(drifted.code, 1, drifted.out);
     assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
       `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${bundleSha}`,
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
       "DRIFT above /usr/local: is not owned by root (owner uid 65534, mode 755)",
-      `DRIFT pam ${pamDir}/sshd:1 account: lacks seteuid (README, "PAM")`,
+      `DRIFT pam ${pamDir}/sshd:1 account: lacks quiet; carries seteuid (README, "PAM")`,
     ]);
     assert.match(drifted.out, /^4 of \d+ checks DRIFT$/m);
 
@@ -581,7 +598,9 @@ it("--audit of the installed helper ties it to the manifest: ok, then ok:false o
   const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
   try {
     assert.equal((await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir)).code, 0);
-    // The warmed runtime directory holds Deno's node_compat_bin/node symlink: still root's alone, kept as it is.
+    // After a login the runtime directory holds Deno's node_compat_bin/node symlink: root's alone, kept as it is.
+    const check = await new Deno.Command(`${prefix}/sbin/netauth-pam-helper`, { args: ["--check"] }).output();
+    assert.equal(check.code, 0, new TextDecoder().decode(check.stdout));
     const again = await install("--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir);
     assert.match(again.out, /^nothing changed: netauth-pam-helper is up to date$/m);
     assert.ok(Deno.lstatSync(`${prefix}/lib/netauth-pam-helper/runtime/deno/node_compat_bin/node`).isSymlink);

@@ -1,6 +1,6 @@
 // What the end-to-end tests share: their prerequisites, pamtester, install.sh and throwaway local users.
 import assert from "node:assert/strict";
-import { missingNetAuthd } from "../../testkit/netauthd.ts";
+import { missingNetAuthd, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import { testWhere } from "../../testkit/skip.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -41,10 +41,19 @@ export interface Pam {
   ms: number;
 }
 
-/** One pamtester call; the password goes to pam's conversation on stdin. `prefix` runs it under another command. */
-export async function pamtester(service: string, user: string, op: string, password = "", prefix: string[] = []) {
+/**
+ * One pamtester call; the password goes to pam's conversation on stdin. `prefix` runs it under another command.
+ * Several operations (`["setcred", "authenticate"]`) run in order on one PAM handle.
+ */
+export async function pamtester(
+  service: string,
+  user: string,
+  op: string | string[],
+  password = "",
+  prefix: string[] = [],
+) {
   const started = performance.now();
-  const [cmd, ...args] = [...prefix, "pamtester", "-v", service, user, op];
+  const [cmd, ...args] = [...prefix, "pamtester", "-v", service, user, ...[op].flat()];
   const child = new Deno.Command(cmd, {
     args,
     stdin: "piped",
@@ -58,6 +67,57 @@ export async function pamtester(service: string, user: string, op: string, passw
   const out = await child.output();
   const text = decoder.decode(out.stdout) + decoder.decode(out.stderr);
   return { code: out.code, output: text, ms: performance.now() - started } satisfies Pam;
+}
+
+/**
+ * `argv` (a launcher, or a command that execs one) run as pam_exec runs the helper for an `auth` of alice:
+ * only the PAM variables, the password on stdin. Gives the exit code and the helper's last line (its decision).
+ */
+export async function authAsPamExec(argv: string[], password: string, service: string) {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: service },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(password));
+  await writer.close();
+  const out = await child.output();
+  return { code: out.code, line: decoder.decode(out.stderr).trim().split("\n").at(-1) ?? "" };
+}
+
+/** The helper installed into a fresh prefix (0755, like /usr/local) against a real netauthd; all removed after `fn`. */
+export async function withInstalledHelper(fn: (installed: { prefix: string; server: NetAuthd }) => Promise<void>) {
+  const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
+  await Deno.chmod(prefix, 0o755);
+  let server: NetAuthd | undefined;
+  try {
+    server = await startNetAuthd();
+    await installHelper(prefix, server.clientConfigDir);
+    await fn({ prefix, server });
+  } finally {
+    await sh(`${ROOT}install.sh`, ["--uninstall", "--prefix", prefix]);
+    await server?.cleanup();
+    await Deno.remove(prefix, { recursive: true });
+  }
+}
+
+/**
+ * The shipped pam_exec lines (`pam.d/common-lines`) for the helper at `launcher`, logging to `log`, each `required`
+ * so that a refusal fails the stack (pam_exec then says "System error"; the helper's log line says why).
+ */
+export function shippedPamExecLines(launcher: string, log: string): string[] {
+  const lines = Deno.readTextFileSync(`${ROOT}pam.d/common-lines`).split("\n")
+    .filter((line) => line.includes("pam_exec.so"))
+    .map((line) =>
+      line.replace("/usr/local/sbin/netauth-pam-helper", launcher).replace("/var/log/netauth-pam-helper.log", log)
+        .replace(/\[success=\d+ [^\]]*\]/, "required")
+    );
+  assert.equal(lines.length, 2, "an auth and an account line");
+  return lines;
 }
 
 /** Runs a command to completion; output is stdout and stderr together. */

@@ -46,13 +46,13 @@ e2eTest("real netauthd through pam_exec.so and pamtester", missing, async (t) =>
       [
         "# written by tests/e2e/pam_stack_test.ts",
         "auth     [success=done default=ignore]  pam_unix.so nodelay",
-        `auth     [success=done default=die]     pam_exec.so expose_authtok quiet seteuid log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
+        `auth     [success=done default=die]     pam_exec.so expose_authtok quiet log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
         // Debian's common-account: pam_unix refuses whom NSS does not know, or whose entry it cannot check.
         "account  [success=1 new_authtok_reqd=done default=ignore]  pam_unix.so",
         "account  requisite                      pam_deny.so",
         "account  required                       pam_permit.so",
         "account  [success=done default=ignore]  pam_localuser.so",
-        `account  required                       pam_exec.so quiet seteuid log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
+        `account  required                       pam_exec.so quiet log=${helperLog} ${helper} --timeout ${TIMEOUT_S} ${extra}`,
         "",
       ].join("\n");
     await Deno.writeTextFile(pamFiles[0], stack(""));

@@ -19,7 +19,7 @@ const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (a
 
 /** Debian's common-auth and common-account as pam-auth-update writes them with pam.d/debian/netauth enabled. */
 function debianSshdStack(helper: string, log: string): string {
-  const exec = (options: string) => `pam_exec.so ${options} quiet seteuid log=${log} ${helper} --timeout 3`;
+  const exec = (options: string) => `pam_exec.so ${options} quiet log=${log} ${helper} --timeout 3`;
   return [
     "# written by tests/e2e/sshd_test.ts",
     "auth     [success=3 default=ignore]  pam_unix.so nullok nodelay",

@@ -17,15 +17,19 @@ import {
 
 const missing = await missingPrerequisite();
 
-/** The Debian profile's Auth and Account lines as pam-auth-update lays them out, for the helper at `helper`. */
-function debianProfileStack(helper: string, keepSeteuid: boolean): string {
+/**
+ * The Debian profile's Auth and Account lines as pam-auth-update lays them out, for the helper at `helper`;
+ * `oldSeteuid` adds the seteuid the lines carried before issue 16 (the launcher must hold either way).
+ */
+function debianProfileStack(helper: string, oldSeteuid: boolean): string {
   const profile = Deno.readTextFileSync(`${ROOT}pam.d/debian/netauth`);
   const section = (name: string) =>
     profile.split(new RegExp(`^${name}:\\n`, "m"))[1].split(/^\S/m)[0].trim().split("\n").map((l) => l.trim());
   const adapt = (line: string) => {
     // pam-auth-update turns `end` into a jump past pam_deny to pam_permit.
     let out = line.replace("success=end", "success=1").replace("/usr/local/sbin/netauth-pam-helper", helper);
-    if (!keepSeteuid) out = out.replace(" seteuid", "");
+    assert.doesNotMatch(out, /seteuid/);
+    if (oldSeteuid) out = out.replace(" quiet ", " quiet seteuid ");
     return out;
   };
   const auth = section("Auth").map((l) => `auth ${adapt(l)}`);
@@ -72,19 +76,19 @@ e2eTest(
     const prefix = await Deno.makeTempDir({ prefix: "netauth-prefix-" });
     await Deno.chmod(prefix, 0o755); // like /usr/local: everyone may read the installed helper
     const callerName = `nacaller${Deno.pid % 100000}`;
-    const services = { profile: tag, noSeteuid: `${tag}-noseteuid` };
+    const services = { profile: tag, oldSeteuid: `${tag}-seteuid` };
     let server: NetAuthd | undefined;
     try {
       server = await startNetAuthd();
       await installHelper(prefix, server.clientConfigDir);
       const helper = `${prefix}/sbin/netauth-pam-helper`;
       const bundle = `${prefix}/lib/netauth-pam-helper/netauth-pam-helper.js`;
-      await Deno.writeTextFile(`/etc/pam.d/${services.profile}`, debianProfileStack(helper, true));
-      await Deno.writeTextFile(`/etc/pam.d/${services.noSeteuid}`, debianProfileStack(helper, false));
+      await Deno.writeTextFile(`/etc/pam.d/${services.profile}`, debianProfileStack(helper, false));
+      await Deno.writeTextFile(`/etc/pam.d/${services.oldSeteuid}`, debianProfileStack(helper, true));
       const caller = await addLocalUser(callerName, { home: true });
       const home = `/home/${callerName}`;
-      // su and sudo: real uid and gid the caller's, effective uid root.
-      const asSu = ["setpriv", `--ruid=${caller.uid}`, `--rgid=${caller.gid}`, "--init-groups"];
+      // su and sudo: real uid and every gid the caller's, effective uid root.
+      const asSu = ["setpriv", `--ruid=${caller.uid}`, `--regid=${caller.gid}`, "--init-groups"];
       const asCaller = ["setpriv", `--reuid=${caller.uid}`, `--regid=${caller.gid}`, "--init-groups"];
 
       await t.step(

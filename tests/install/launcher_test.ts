@@ -14,9 +14,11 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   const text = launcherScript(spec);
   assert.match(text, /^#!\/bin\/sh -p\n/);
   assert.match(text, /^IFS=' '$/m);
+  // The effective uid comes from the shell's own /proc/PID/status, not from a child the caller could kill.
+  assert.match(text, /^\{ while IFS='\t' read -r key _ eff _; do .* done <\/proc\/\$\$\/status; \} 2>\/dev\/null$/m);
   assert.match(
     text,
-    /^if \[ "\$\(\/usr\/bin\/id -u\)" = 0 \]; then as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'; fi$/m,
+    /^if \[ "\$euid" = 0 \]; then as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'; fi$/m,
   );
   assert.match(
     text,
@@ -51,8 +53,9 @@ async function runLauncher(command: string[], env: Record<string, string>, prefi
   }
 }
 
-Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the runtime's own reach the command", async () => {
+Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the launcher's own reach the command", async () => {
   const printed = await runLauncher(["/usr/bin/env"], {
+    NETAUTH_STARTED_MS: "5", // the caller's guess at a start time: the launcher sets its own
     PAM_TYPE: "auth",
     PAM_USER: "alice",
     NETAUTH_LOGLEVEL: "debug",
@@ -63,15 +66,29 @@ Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the runtime's own reach 
     OTEL_DENO: "true",
     DENO_AUDIT_PERMISSIONS: "/etc/shadow",
   });
-  assert.deepEqual(printed.trim().split("\n").sort(), [
+  assert.deepEqual(printed.trim().split("\n").sort().map((l) => l.replace(/^(NETAUTH_STARTED_MS=)\d{13}$/, "$1*")), [
     "DENO_DIR=/usr/local/lib/netauth-pam-helper/runtime/deno",
     "DENO_NO_UPDATE_CHECK=1",
     "HOME=/usr/local/lib/netauth-pam-helper/runtime/home",
     "NETAUTH_LOGLEVEL=debug",
+    "NETAUTH_STARTED_MS=*",
     "PAM_TYPE=auth",
     "PAM_USER=alice",
     "TMPDIR=/usr/local/lib/netauth-pam-helper/runtime/tmp",
   ]);
+});
+
+Deno.test("the start time passed on is the kernel's for the process, from before it exec'd the launcher", async () => {
+  const spawned = Date.now();
+  // The process waits a second, then execs the launcher in place, as pam_exec's child execs it after its set-up.
+  const printed = await runLauncher(["/usr/bin/env"], {}, ["/bin/sh", "-c", 'sleep 1; exec "$0" "$@"']);
+  const ended = Date.now();
+  const started = Number(printed.match(/^NETAUTH_STARTED_MS=(\d+)$/m)?.[1]);
+  assert.ok(ended - started >= 1000, `started ${ended - started} ms before the end: the second before exec is missing`);
+  // USER_HZ ticks and /proc/uptime's hundredths (20 ms), plus at most half of what `date` took, which is less than
+  // everything the launcher did besides the sleep.
+  const slack = 20 + (ended - spawned - 1000) / 2;
+  assert.ok(started >= spawned - slack, `started ${spawned - started} ms before the test spawned it (slack ${slack})`);
 });
 
 Deno.test("the command runs with umask 022 whatever the caller's umask", async () => {
@@ -85,9 +102,10 @@ Deno.test("arguments pass through unchanged, after the baked ones", async () => 
 });
 
 testWhere(needsRoot("setpriv can only give a process root's effective uid as root"), {
-  name: "started with euid root and a caller's real uid (su without seteuid), every uid and gid becomes root",
+  name: "started with euid root and a caller's real uid (su, sudo), every uid and gid becomes root",
   async fn() {
-    const asSu = ["setpriv", "--ruid=65534", "--rgid=65534", "--clear-groups"];
+    // su's own ids: the caller's real uid and gids, effective uid root.
+    const asSu = ["setpriv", "--ruid=65534", "--regid=65534", "--clear-groups"];
     const status = await runLauncher(["/bin/cat", "/proc/self/status"], {}, asSu);
     assert.match(status, /^Uid:\s+0\s+0\s+0\s+0$/m);
     assert.match(status, /^Gid:\s+0\s+0\s+0\s+0$/m);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pamExecLines, type PamLine, requiredOptions } from "../../src/install/verify_install.ts";
+import { pamExecLines, type PamLine, REFUSED_OPTIONS, requiredOptions } from "../../src/install/verify_install.ts";
 
 const HELPER = "/usr/local/sbin/netauth-pam-helper";
 
@@ -34,7 +34,7 @@ function shippedPamLines(): PamLine[] {
   return files("").flatMap((file) => pamExecLines(file, Deno.readTextFileSync(file), [HELPER]));
 }
 
-Deno.test("the README's options: seteuid and quiet everywhere, expose_authtok on auth", () => {
+Deno.test("the README's options: quiet everywhere, expose_authtok on auth, seteuid nowhere", () => {
   // What --verify requires is what every shipped line carries (log= is recommended, not required): read, not restated.
   const lines = shippedPamLines();
   for (const type of ["auth", "account"]) {
@@ -43,9 +43,12 @@ Deno.test("the README's options: seteuid and quiet everywhere, expose_authtok on
     const common = ofType[0].options.filter((o) => !o.startsWith("log=") && ofType.every((l) => l.options.includes(o)));
     assert.deepEqual(requiredOptions(type), common.sort(), type);
   }
-  for (const type of ["auth", "account"]) {
-    assert.ok(["quiet", "seteuid"].every((o) => requiredOptions(type).includes(o)));
-  }
+  for (const type of ["auth", "account"]) assert.ok(requiredOptions(type).includes("quiet"));
+  assert.deepEqual(REFUSED_OPTIONS, ["seteuid"]);
+  assert.ok(
+    !lines.some((line) => line.options.some((o) => REFUSED_OPTIONS.includes(o))),
+    "a shipped line carries seteuid",
+  );
   assert.ok(
     requiredOptions("auth").includes("expose_authtok") && !requiredOptions("account").includes("expose_authtok"),
   );

@@ -72,6 +72,7 @@ it("--audit: JSON, nothing beyond the declared flags, forbidden acts refused", a
   ) => `${p.permission}:${p.target}`);
   assert.deepEqual(granted.sort(), [
     `env:NETAUTH_LOGLEVEL`,
+    "env:NETAUTH_STARTED_MS",
     "env:PAM_RHOST",
     "env:PAM_RUSER",
     "env:PAM_SERVICE",

@@ -1,0 +1,85 @@
+/**
+ * The login's deadline and the `ms=` its log line reports, both counted from when the kernel started this
+ * process (pam_exec's fork), not from when the module ran: under load, starting Deno alone can take seconds.
+ * The runtime may not read /proc without --allow-all, so the root-owned launcher reads the start time
+ * (src/install/launcher.ts) and passes it in STARTED_ENV; without it (a run from source) they count from now.
+ *
+ * @module
+ */
+
+/** Set by the launcher, never passed from the PAM environment: epoch ms at which the kernel started us. */
+export const STARTED_ENV = "NETAUTH_STARTED_MS";
+
+/** A start further back than this is a misreading, not a wait (the longest `--timeout` is far shorter). */
+export const MAX_BELIEVABLE_AGE_MS = 10 * 60_000;
+
+/** The deadline timer fires this long after the deadline: a NetAuth call's own deadline error comes first. */
+export const DEADLINE_TIMER_SLACK_MS = 200;
+
+/**
+ * How much earlier NetAuth's share of the deadline ends with a cache, so the offline check still
+ * fits in it: a quarter of the timeout, at most one second (one scrypt check takes about 0.1 s).
+ */
+export function cacheReserveMs(timeoutSeconds: number): number {
+  return Math.min(1000, timeoutSeconds * 250);
+}
+
+/** The clocks the deadline reads; tests inject their own. */
+export interface Clock {
+  /** Wall-clock epoch ms (Date.now). */
+  wall: () => number;
+  /** Monotonic ms (performance.now): elapsed time immune to wall-clock steps. */
+  monotonic: () => number;
+  /** Calls `fire` once, `ms` from now. */
+  setTimer: (fire: () => void, ms: number) => void;
+}
+
+/** The real clocks and timers. */
+export const systemClock: Clock = {
+  wall: () => Date.now(),
+  monotonic: () => performance.now(),
+  setTimer: (fire, ms) => void setTimeout(fire, ms),
+};
+
+/** When this process started, and how long ago. */
+export interface ProcessAge {
+  /** Epoch ms of the process start (the launcher's reading), or of `processAge`'s call without one. */
+  startedAt: number;
+  /** Whether `startedAt` is the kernel's start time (true) or the module's (false). */
+  fromKernel: boolean;
+  /** Whole milliseconds since `startedAt`. */
+  elapsed: () => number;
+}
+
+/** The process's age from the launcher's `reported` start (STARTED_ENV); a missing or unbelievable one counts from now. */
+export function processAge(reported: string | undefined, clock: Clock = systemClock): ProcessAge {
+  const wall = clock.wall();
+  const at = /^\d{1,15}$/.test(reported ?? "") ? Number(reported) : NaN;
+  // Later than now, or older than any login could be: not a start time this helper can trust to mean anything.
+  const fromKernel = at <= wall && wall - at <= MAX_BELIEVABLE_AGE_MS;
+  const startedAt = fromKernel ? at : wall;
+  const origin = clock.monotonic() - (wall - startedAt);
+  return { startedAt, fromKernel, elapsed: () => Math.round(clock.monotonic() - origin) };
+}
+
+/** A login's deadline: the epoch ms it falls at, and a timer armed at most once. */
+export interface Deadline {
+  /** Epoch ms by which the helper must have answered. */
+  at: number;
+  /** Starts the timer that calls `expire` once the deadline (plus slack) has passed; later calls do nothing. */
+  arm: (expire: () => void) => void;
+}
+
+/** The deadline `timeoutSeconds` after the process started. */
+export function loginDeadline(age: ProcessAge, timeoutSeconds: number, clock: Clock = systemClock): Deadline {
+  const at = age.startedAt + timeoutSeconds * 1000;
+  let armed = false;
+  return {
+    at,
+    arm(expire) {
+      if (armed) return;
+      armed = true;
+      clock.setTimer(expire, Math.max(0, at + DEADLINE_TIMER_SLACK_MS - clock.wall()));
+    },
+  };
+}
