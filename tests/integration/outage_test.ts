@@ -136,7 +136,16 @@ it("without a cache, a silent TCP listener: exit 9, the record in the runtime's 
   }
   // The installed helper's sandbox for this runtime directory, from the one source of truth.
   const plan = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-read", `${ROOT}src/install_plan.ts`, "--conf-dir", dir, "--runtime-dir", runtime],
+    args: [
+      "run",
+      "--quiet",
+      "--allow-read",
+      `${ROOT}src/install/install_plan.ts`,
+      "--conf-dir",
+      dir,
+      "--runtime-dir",
+      runtime,
+    ],
   }).output();
   assert.ok(plan.success, new TextDecoder().decode(plan.stderr));
   const flags = new TextDecoder().decode(plan.stdout).trim().split(" ");
