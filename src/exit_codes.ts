@@ -18,7 +18,11 @@ export const EXIT_TABLE = {
     logLevel: "ERROR",
     meaning: "bad configuration or arguments, unsupported PAM_TYPE, PAM_USER missing",
   },
-  SYSTEM_ERR: { code: 4, logLevel: "ERROR", meaning: "unexpected internal failure" },
+  SYSTEM_ERR: {
+    code: 4,
+    logLevel: "ERROR",
+    meaning: "unexpected internal failure; NetAuth refused or sent a bad reply",
+  },
   PERM_DENIED: { code: 6, logLevel: "WARN", meaning: "entity locked (account) or not in any --require-group" },
   AUTH_ERR: {
     code: 7,
@@ -28,7 +32,7 @@ export const EXIT_TABLE = {
   AUTHINFO_UNAVAIL: {
     code: 9,
     logLevel: "ERROR",
-    meaning: "NetAuth unreachable, deadline passed, TLS failure, server error, reply too large",
+    meaning: "NetAuth unreachable, deadline passed, TLS failure, connection lost, reply too large",
   },
   USER_UNKNOWN: { code: 10, logLevel: "WARN", meaning: "no such entity (account), or PAM_USER cannot be an entity ID" },
 } as const satisfies Record<string, { code: number; logLevel: LogLevel; meaning: string }>;

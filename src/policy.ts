@@ -16,7 +16,8 @@ export type Verdict =
   | { outcome: "unknown_entity"; exit: typeof Exit.USER_UNKNOWN }
   /** `reply_too_large` is not `unavailable`: the offline cache must not answer for a server that did answer. */
   | { outcome: "unavailable" | "reply_too_large"; exit: typeof Exit.AUTHINFO_UNAVAIL }
-  | { outcome: "server_refused"; exit: typeof Exit.SYSTEM_ERR };
+  /** `bad_reply`: the server sent what does not parse or fit; not `unavailable` either. */
+  | { outcome: "server_refused" | "bad_reply"; exit: typeof Exit.SYSTEM_ERR };
 
 /** What NetAuth's answer means, in one word for the log line. */
 export type Outcome = Verdict["outcome"];
@@ -83,14 +84,18 @@ function fromNetAuthError(request: PamRequest, err: NetAuthError): Decision {
       return request.type === "auth"
         ? { exit: Exit.AUTH_ERR, outcome: "denied", msg: "entity unknown" }
         : { exit: Exit.USER_UNKNOWN, outcome: "unknown_entity", msg: "no such entity" };
-    case "unavailable":
-      return { exit: Exit.AUTHINFO_UNAVAIL, outcome: "unavailable", msg: `NetAuth unavailable: ${err.message}` };
+    case "unavailable": {
+      const said = err.transport?.unanswered ? "NetAuth did not answer" : "NetAuth unavailable";
+      return { exit: Exit.AUTHINFO_UNAVAIL, outcome: "unavailable", msg: `${said}: ${err.message}` };
+    }
     case "oversized":
       return {
         exit: Exit.AUTHINFO_UNAVAIL,
         outcome: "reply_too_large",
         msg: `NetAuth reply too large: ${err.message}`,
       };
+    case "bad_reply":
+      return { exit: Exit.SYSTEM_ERR, outcome: "bad_reply", msg: `NetAuth sent a bad reply: ${err.message}` };
     case "refused":
       return { exit: Exit.SYSTEM_ERR, outcome: "server_refused", msg: `NetAuth refused the request: ${err.message}` };
   }

@@ -178,7 +178,7 @@ export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array
  * does not serve correctly). Closing it is "NetAuth is down"; listening again on the same
  * port brings it back.
  */
-class Front {
+export class Front {
   port = 0;
   hanging = false;
   private listener?: Deno.Listener;

@@ -2,6 +2,7 @@
 // (a throwaway CA, the server, a config directory and the sandbox install.sh prints for it),
 // all removed when the file's tests end.
 import { type FakeNetAuth, startFakeNetAuth } from "./fake_netauth.ts";
+import { type FaultyNetAuth, startFaultyNetAuth } from "./faulty_netauth.ts";
 import { makePki, type Pki } from "./pki.ts";
 import { configToml, makeConfDir, printFlags } from "./run_helper.ts";
 
@@ -53,4 +54,15 @@ export async function startScripted(options: { cache?: boolean } = {}): Promise<
   removeAtUnload(cacheDir);
   await Deno.chmod(cacheDir, 0o700);
   return { pki, server, confDir, flags, cacheDir, cacheFlags: await printFlags(confDir, cacheDir) };
+}
+
+/** A broken or hostile server (faulty_netauth.ts) with `scripted`'s CA and cache directory; stopped at unload. */
+export async function startFaulty(
+  scripted: Scripted,
+): Promise<{ faulty: FaultyNetAuth; confDir: string; flags: string[] }> {
+  const faulty = startFaultyNetAuth({ cert: scripted.pki.serverCert, key: scripted.pki.serverKey });
+  atUnload(() => faulty.stop());
+  const confDir = await makeConfDir(configToml(faulty.port), scripted.pki.caPem);
+  removeAtUnload(confDir);
+  return { faulty, confDir, flags: await printFlags(confDir, scripted.cacheDir || undefined) };
 }

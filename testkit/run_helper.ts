@@ -33,6 +33,8 @@ export interface RunOptions {
   holdStdin?: boolean;
   /** A command that runs deno, given as its first arguments (for example a private mount namespace). */
   wrapper?: string[];
+  /** The program to run: src/main.ts unless a built bundle's entry is given. */
+  entry?: string;
 }
 
 export async function runHelper(options: RunOptions): Promise<HelperRun> {
@@ -45,7 +47,7 @@ export async function runHelper(options: RunOptions): Promise<HelperRun> {
       "run",
       "--quiet",
       ...flags,
-      `${ROOT}src/main.ts`,
+      options.entry ?? `${ROOT}src/main.ts`,
       "--config",
       `${options.confDir}/config.toml`,
       ...(options.args ?? []),

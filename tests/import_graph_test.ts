@@ -25,6 +25,8 @@ const LAYERS: Record<string, string[]> = {
   ],
   "2 decisions and services": [
     "policy.ts",
+    "netauth/connection_trace.ts",
+    "netauth/reply_checks.ts",
     "netauth/host_resolver.ts",
     "netauth/grpc_client.ts",
     "cache/lock.ts",

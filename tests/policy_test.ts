@@ -59,5 +59,9 @@ Deno.test("server trouble and oversized replies are 9, other refusals 4, for bot
     });
     assert.deepEqual([oversized.exit, oversized.outcome], [9, "reply_too_large"]);
     assert.equal(oversized.msg, "NetAuth reply too large: scripted failure");
+    const bad = await decide(request, "alice-pw", fakeNetAuth({ ...dir, failWith: "bad_reply" }), {
+      requireGroups: [],
+    });
+    assert.deepEqual([bad.exit, bad.outcome, bad.msg], [4, "bad_reply", "NetAuth sent a bad reply: scripted failure"]);
   }
 });

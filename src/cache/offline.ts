@@ -1,6 +1,7 @@
 /**
  * The offline credential cache around the online decision. NetAuth's verdict always wins;
- * the cache answers only when NetAuth is unavailable (unreachable, deadline, TLS, transport).
+ * the cache answers only when NetAuth is unavailable: a transport failure (src/netauth/reply_checks.ts),
+ * never a reply that was refused, malformed or too large.
  *
  * @module
  */
@@ -69,6 +70,7 @@ export async function decideWithCache(
     case "permitted":
     case "reply_too_large":
     case "server_refused":
+    case "bad_reply":
       break;
     default:
       return online satisfies never;

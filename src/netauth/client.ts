@@ -42,16 +42,36 @@ export interface NetAuthClient {
 /**
  * - `unauthenticated`: AuthEntity refused (wrong secret, unknown or locked entity).
  * - `not_found`: no such entity.
- * - `unavailable`: unreachable, deadline passed, TLS failure, server INTERNAL.
+ * - `unavailable`: a transport failure only: no connection, TLS failure, nothing answered in time, the
+ *   connection lost before a reply. The one kind the offline cache may answer for.
  * - `oversized`: a reply over the helper's limits (src/netauth/grpc_client.ts): a broken server, not a verdict.
- * - `refused`: any other status, such as PERMISSION_DENIED.
+ * - `bad_reply`: the server sent something that does not parse or does not fit (src/netauth/reply_checks.ts).
+ * - `refused`: any other status the server sent, such as PERMISSION_DENIED or INTERNAL.
  */
-export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "refused";
+export type NetAuthErrorKind = "unauthenticated" | "not_found" | "unavailable" | "oversized" | "bad_reply" | "refused";
+
+/** How far the connection got before a failure: TCP, the TLS handshake, or the call itself. */
+export type Phase = "connect" | "tls" | "rpc";
+
+/** How a transport failure happened, for the decision line and the outage record. */
+export interface TransportFailure {
+  /** How far the connection got. */
+  phase: Phase;
+  /** Silence until the deadline, rather than an error. */
+  unanswered: boolean;
+  /** TLS refused the server (certificate, name, plaintext): a misconfiguration rather than an outage. */
+  tlsRejected: boolean;
+}
 
 /** A failed NetAuth call, classed by what it means for the decision. */
 export class NetAuthError extends Error {
-  /** `kind`: the class; `message`: one line for the log, without the secret. */
-  constructor(readonly kind: NetAuthErrorKind, message: string) {
+  /** `kind`: the class; `message`: one line for the log, without the secret; `transport`: how, for `unavailable`. */
+  constructor(
+    readonly kind: NetAuthErrorKind,
+    message: string,
+    /** Set on `unavailable`: where it failed, and how (README, "Exit codes"). */
+    readonly transport?: TransportFailure,
+  ) {
     super(message);
     this.name = "NetAuthError";
   }

@@ -9,16 +9,12 @@ import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
 import { netPermission } from "../sandbox.ts";
-import {
-  type EntityInfo,
-  type NetAuthClient,
-  NetAuthError,
-  type NetAuthErrorKind,
-  type ServerHealth,
-} from "./client.ts";
-import { describeFailure, type FailureContext } from "./failure_text.ts";
+import { type EntityInfo, type NetAuthClient, NetAuthError, type ServerHealth } from "./client.ts";
+import { type ConnectionTrace, traceConnections } from "./connection_trace.ts";
+import type { FailureContext } from "./failure_text.ts";
 import { registerHostResolver, targetFor } from "./host_resolver.ts";
-import { type Method, NETAUTH2 } from "./messages.ts";
+import { type Entity, type Method, NETAUTH2 } from "./messages.ts";
+import { guardStatus, toNetAuthError } from "./reply_checks.ts";
 
 /** What one run adds to the config for its calls. */
 export interface ClientContext {
@@ -49,9 +45,12 @@ const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffs
  */
 export function connectNetAuth(config: Config, context: ClientContext): NetAuthClient {
   registerHostResolver();
+  guardStatus();
   const credentials = config.pwnMe
     ? grpc.credentials.createInsecure()
     : grpc.credentials.createSsl(context.rootCertificate ? Buffer.from(context.rootCertificate) : null);
+  const trace: ConnectionTrace = { phase: "connect" };
+  traceConnections(credentials, trace);
   const client = new grpc.Client(targetFor(config.server, config.port), credentials, {
     // Proxy variables come from the user-steerable PAM environment: never consult them.
     "grpc.enable_http_proxy": 0,
@@ -70,6 +69,8 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
   };
   const call = <Req, Reply>(method: Method<Req, Reply>, request: Req): Promise<Reply> =>
     new Promise((resolve, reject) => {
+      const started = performance.now();
+      const name = method.path.slice(method.path.lastIndexOf("/") + 1);
       client.makeUnaryRequest<Req, Reply>(
         method.path,
         (value) => toBuffer(method.request.encode(value)),
@@ -78,7 +79,8 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
         metadata,
         { deadline: new Date(context.deadline) },
         (err, value) => {
-          if (err) reject(toNetAuthError(err, method.path.slice(method.path.lastIndexOf("/") + 1), where));
+          const seconds = (performance.now() - started) / 1000;
+          if (err) reject(toNetAuthError(err, name, where, { ...trace, seconds }));
           else resolve(value!);
         },
       );
@@ -92,9 +94,8 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     },
     async entityInfo(entity): Promise<EntityInfo> {
       const reply = await call(NETAUTH2.EntityInfo, { Entity: { ID: entity } });
-      const found = reply.Entities.find((e) => e.ID === entity) ?? reply.Entities[0];
-      if (!found) throw new NetAuthError("not_found", "EntityInfo returned no entity");
-      return { id: found.ID ?? "", locked: found.meta?.Locked === true };
+      const found = theEntity(reply.Entities, entity);
+      return { id: entity, locked: found.meta?.Locked === true };
     },
     async entityGroups(entity) {
       const reply = await call(NETAUTH2.EntityGroups, { Entity: { ID: entity } });
@@ -104,6 +105,10 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
       if (names.length > MAX_GROUPS) throw over(`${names.length} groups`, MAX_GROUPS);
       const long = names.find((name) => name.length > MAX_GROUP_NAME);
       if (long !== undefined) throw over(`a group name of ${long.length} characters`, MAX_GROUP_NAME);
+      // ListOfGroups names no entity, so a reply can only be held to the shape of a group name.
+      if (names.some((name) => name === "" || name.includes("\ufffd"))) {
+        throw new NetAuthError("bad_reply", "EntityGroups sent a group without a name, or one that is not UTF-8");
+      }
       return names;
     },
     async groupExists(name) {
@@ -131,34 +136,12 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
   };
 }
 
-const KIND_BY_STATUS: Partial<Record<grpc.status, NetAuthErrorKind>> = {
-  [grpc.status.UNAUTHENTICATED]: "unauthenticated",
-  [grpc.status.NOT_FOUND]: "not_found",
-  [grpc.status.UNAVAILABLE]: "unavailable",
-  [grpc.status.DEADLINE_EXCEEDED]: "unavailable",
-  [grpc.status.INTERNAL]: "unavailable",
-  [grpc.status.CANCELLED]: "unavailable",
-};
-
-/** What a failed grpc-js call reports (the part of its `ServiceError` read here). */
-export interface CallFailure {
-  /** The gRPC status code. */
-  code: number;
-  /** The status details: the server's message, or grpc-js's own. */
-  details?: string;
-  /** The error's message, used when there are no details. */
-  message: string;
-}
-
-/** A failed call as the policy sees it (exported for tests/netauth/grpc_client_test.ts). */
-export function toNetAuthError(err: CallFailure, method: string, where: FailureContext): NetAuthError {
-  // grpc-js's own limit (MAX_REPLY_BYTES); a server's RESOURCE_EXHAUSTED stays a refusal.
-  const size = /^Received message larger than max \((\d+) vs\.? (\d+)\)/.exec(err.details ?? "");
-  if (err.code === grpc.status.RESOURCE_EXHAUSTED && size) {
-    return new NetAuthError("oversized", `${method} sent ${size[1]} bytes, over the limit of ${size[2]}`);
+/** The one entity an EntityInfo reply must hold: the one asked for, never a stand-in. */
+function theEntity(entities: Entity[], requested: string): Entity {
+  const names = entities.map((e) => JSON.stringify(e.ID ?? ""));
+  if (entities.length !== 1 || entities[0].ID !== requested) {
+    const sent = names.length === 0 ? "no entity" : names.join(", ");
+    throw new NetAuthError("bad_reply", `EntityInfo for ${JSON.stringify(requested)} named ${sent}`);
   }
-  const kind = KIND_BY_STATUS[err.code as grpc.status] ?? "refused";
-
-  const detail = String(err.details ?? err.message).split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, "");
-  return new NetAuthError(kind, describeFailure(grpc.status[err.code], detail, where));
+  return entities[0];
 }

@@ -19,17 +19,12 @@ export const PROBE_MS = 700;
 const LOCK_WAIT_MS = 300;
 
 /**
- * The transport phase of an `unavailable` failure, or undefined when it is no outage: a TLS
- * verification failure or a plaintext server is a misconfiguration, a server's INTERNAL its own
- * refusal. Read from the message (`STATUS: cause`, netauth/failure_text.ts) until the client
- * carries the phase itself. grpc-js names the peer (`remote_addr=`) only once connected.
+ * The phase of a failure that counts as an outage, or undefined when it does not: only `unavailable` with a
+ * transport failure the client classed (netauth/client.ts), and not TLS refusing the server (a misconfiguration).
  */
 export function outagePhase(err: NetAuthError): OutagePhase | undefined {
-  if (err.kind !== "unavailable") return undefined;
-  const status = /^([A-Z_]+): /.exec(err.message)?.[1];
-  if (status === "DEADLINE_EXCEEDED") return /remote_addr=/.test(err.message) ? "answer" : "connect";
-  if (status === "UNAVAILABLE") return "connect";
-  return undefined;
+  if (err.kind !== "unavailable" || !err.transport || err.transport.tlsRejected) return undefined;
+  return err.transport.phase;
 }
 
 /** What a gate needs: the record's store, the window, a clock (tests inject one) and the run's logger. */

@@ -8,6 +8,7 @@
  * @module
  */
 import { lockFile } from "../cache/lock.ts";
+import type { Phase } from "../netauth/client.ts";
 
 /** The `format` every record carries; anything else reads as no record. */
 export const RECORD_FORMAT = "netauth-pam-helper/outage/v1";
@@ -15,8 +16,8 @@ export const RECORD_FORMAT = "netauth-pam-helper/outage/v1";
 export const RECORD_FILE = "outage.json";
 const LOCK_FILE = "outage.lock";
 
-/** How the connection failed, as far as the client can tell. */
-export type OutagePhase = "connect" | "answer";
+/** How far the connection got before the failure (the client's Phase: TCP, the TLS handshake, the call). */
+export type OutagePhase = Phase;
 
 /** One outage as recorded: its start, the last failure's phase, the last full try. */
 export interface OutageRecord {
@@ -57,7 +58,7 @@ export function parseRecord(text: string): OutageRecord | undefined {
     const raw = JSON.parse(text);
     const since = Date.parse(raw.since), fullTryAt = Date.parse(raw.fullTryAt);
     if (raw.format !== RECORD_FORMAT || !Number.isFinite(since) || !Number.isFinite(fullTryAt)) return undefined;
-    if (raw.phase !== "connect" && raw.phase !== "answer") return undefined;
+    if (!["connect", "tls", "rpc"].includes(raw.phase)) return undefined;
     return { since, phase: raw.phase, fullTryAt };
   } catch {
     return undefined;

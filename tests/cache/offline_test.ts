@@ -266,3 +266,20 @@ Deno.test("an entry whose lock stays held past the deadline answers 9 in time, n
     assert.equal((await decideWithCache(auth, "pw", client, none, cache, quiet)).exit, 0);
   });
 });
+
+Deno.test("only a transport failure lets the cache answer: a bad, refused or oversized reply does not", async () => {
+  await withCache(async (cache) => {
+    const client = netauth({ up: true, password: "pw", groups: [] });
+    await decideWithCache(auth, "pw", client, none, cache, quiet);
+    const entry = await cache.store.read("alice");
+    for (const kind of ["bad_reply", "refused", "oversized"] as const) {
+      const broken = fakeNetAuth({ secrets: { alice: "pw" }, failWith: kind });
+      for (const [request, secret] of [[auth, "wrong"], [auth, "pw"], [account, undefined]] as const) {
+        const decision = await decideWithCache(request, secret, broken, none, cache, quiet);
+        assert.equal(decision.source, "netauth", `${kind}: ${decision.msg}`);
+        assert.notEqual(decision.exit, 0);
+      }
+      assert.deepEqual(await cache.store.read("alice"), entry, `${kind} changed the entry`);
+    }
+  });
+});

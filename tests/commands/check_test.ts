@@ -127,10 +127,10 @@ Deno.test("the outage record comes before the server line: none, recorded, or un
     "outage: none",
     SERVER_OK,
   ]);
-  const recorded = await withRecord(() => Promise.resolve({ since: at, phase: "answer", fullTryAt: at + 30_000 }));
+  const recorded = await withRecord(() => Promise.resolve({ since: at, phase: "rpc", fullTryAt: at + 30_000 }));
   assert.equal(
     recorded.lines[3],
-    "outage: recorded since 2026-12-04T16:33:28.753Z (last phase answer, last full try 2026-12-04T16:33:58.753Z; " +
+    "outage: recorded since 2026-12-04T16:33:28.753Z (last phase rpc, last full try 2026-12-04T16:33:58.753Z; " +
       `${path}): logins probe NetAuth briefly, then use the cache`,
   );
   assert.equal(recorded.exit, 0); // the server answered: --check says so, and never changes the record

@@ -40,10 +40,10 @@ Deno.test("--help: one line per exit code, from the exit-code table", () => {
   assert.deepEqual(lines.slice(start + 1, start + 1 + EXIT_CODES.length), [
     "   0  PAM_SUCCESS           authenticated; account permitted",
     "   3  PAM_SERVICE_ERR       bad configuration or arguments, unsupported PAM_TYPE, PAM_USER missing",
-    "   4  PAM_SYSTEM_ERR        unexpected internal failure",
+    "   4  PAM_SYSTEM_ERR        unexpected internal failure; NetAuth refused or sent a bad reply",
     "   6  PAM_PERM_DENIED       entity locked (account) or not in any --require-group",
     "   7  PAM_AUTH_ERR          wrong, empty or oversized password, or one with a NUL inside; unknown or locked entity",
-    "   9  PAM_AUTHINFO_UNAVAIL  NetAuth unreachable, deadline passed, TLS failure, server error, reply too large",
+    "   9  PAM_AUTHINFO_UNAVAIL  NetAuth unreachable, deadline passed, TLS failure, connection lost, reply too large",
     "  10  PAM_USER_UNKNOWN      no such entity (account), or PAM_USER cannot be an entity ID",
   ]);
 });

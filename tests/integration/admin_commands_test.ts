@@ -35,7 +35,7 @@ it("--check names the failing stage with the login's exit code", async () => {
   const badConfig = await makeConfDir("[core]\nport = 1729\n");
   try {
     const cases: [string, number, RegExp][] = [
-      [dead, 9, /^server: FAIL UNAVAILABLE/m],
+      [dead, 9, /^server: FAIL no TCP connection to localhost:\d+: connect ECONNREFUSED /m],
       [badCert, 3, /^tls: FAIL config .*: tls.certificate: .* holds no PEM certificate$/m],
       [noCert, 3, /^tls: FAIL config .*: tls.certificate: cannot read .*keys\/tls.pem: no such file$/m],
       [badConfig, 3, /^config: FAIL config .*: core.server: required/m],

@@ -1,12 +1,16 @@
 // Where users would notice a difference from NetAuth's own Go client (issue 8, item 5), against
 // the scripted server; tests/e2e/netauthd_agreement_test.ts has the real one.
 import assert from "node:assert/strict";
-import { atUnload, it, removeAtUnload, startScripted } from "../../testkit/fixture.ts";
+import { atUnload, it, removeAtUnload, startFaulty, startScripted } from "../../testkit/fixture.ts";
 import { BYTE_SECRETS, SECRETS, startFakeNetAuth } from "../../testkit/fake_netauth.ts";
+import type { Fault } from "../../testkit/faulty_netauth.ts";
 import { configToml, decisionLine, makeConfDir, runHelper } from "../../testkit/run_helper.ts";
 import { OutageStore } from "../../src/outage/record.ts";
+import { CacheStore } from "../../src/cache/store.ts";
 
-const { pki, server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
+const scripted = await startScripted({ cache: true });
+const { pki, server, confDir, flags, cacheDir, cacheFlags } = scripted;
+const broken = await startFaulty(scripted);
 const pam = (user: string, type = "auth") => ({ PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "sshd" });
 const withoutMs = (line: string) => line.replace(/ ms=\d+$/, " ms=N");
 
@@ -128,5 +132,94 @@ it("TLS failures say what is wrong in the config's words, without a trailing res
   listener.close();
   removeAtUnload(dead);
   const refused = await runHelper({ confDir: dead, args: ["--check"] });
-  assert.match(refused.stdout, /^server: FAIL UNAVAILABLE: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m);
+  assert.match(
+    refused.stdout,
+    /^server: FAIL no TCP connection to localhost:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m,
+  );
+});
+
+/**
+ * Runs `type` for alice against the broken server while her cache entry is fresh, so that a cache
+ * answer would show: a wrong password for auth, and any account. Asserts the entry is untouched.
+ * `entry` runs a built bundle instead of src/main.ts.
+ */
+async function againstBroken(fault: Fault, type: "auth" | "account", args: string[] = [], entry?: string) {
+  const store = new CacheStore(cacheDir);
+  const online = await runHelper({
+    confDir,
+    flags: cacheFlags,
+    env: pam("alice"),
+    stdin: SECRETS.alice,
+    args: ["--cache-dir", cacheDir],
+  });
+  assert.equal(online.code, 0, online.stderr);
+  const cached = await Deno.readTextFile(store.pathFor("alice"));
+  broken.faulty.fault = fault;
+  const calls = broken.faulty.calls;
+  const run = await runHelper({
+    confDir: broken.confDir,
+    flags: broken.flags,
+    env: pam("alice", type),
+    stdin: type === "auth" ? "not-alice-pw" : "",
+    args: ["--cache-dir", cacheDir, ...args],
+    entry,
+  });
+  assert.ok(broken.faulty.calls > calls, "the broken server was not asked");
+  assert.equal(await Deno.readTextFile(store.pathFor("alice")), cached, "the offline cache answered or changed");
+  return { ...run, line: withoutMs(run.stderr.trim()) };
+}
+
+const badReply = (type: string, why: string) =>
+  `level=error msg="NetAuth sent a bad reply: ${why}" entity=alice service=sshd type=${type} source=netauth ` +
+  "outcome=bad_reply exit=4 ms=N";
+
+// [fault, PAM type, extra arguments, what the line says]; each was answered by the cache, or was exit 0, on main.
+const faults: [Fault, "auth" | "account", string[], string][] = [
+  ["malformed_protobuf", "auth", [], "AuthEntity reply does not parse (truncated varint)"],
+  ["huge_status_message", "auth", [], "AuthEntity reply was cut off before its status (Call cancelled)"],
+  ["http_503", "auth", [], "HTTP status 503, not a gRPC reply"],
+  ["empty_status", "auth", [], 'grpc-status \\"\\" is not a status code'],
+  ["no_status", "auth", [], "no grpc-status in the reply"],
+  ["bare_compressed", "auth", [], "AuthEntity sent a compressed message without an agreed grpc-encoding"],
+  ["other_entity", "account", [], 'EntityInfo for \\"alice\\" named \\"mallory\\"'],
+  ["garbled_id", "account", [], 'EntityInfo for \\"alice\\" named \\"al\\ufffdce\\"'],
+  [
+    "nameless_group",
+    "auth",
+    ["--require-group", "ops"],
+    "EntityGroups sent a group without a name, or one that is not UTF-8",
+  ],
+];
+
+for (const [fault, type, args, why] of faults) {
+  it(`a TLS-verified server's ${fault.replaceAll("_", " ")}: exit 4, one line, no cache answer`, async () => {
+    const run = await againstBroken(fault, type, args);
+    assert.equal(run.code, 4, run.stderr);
+    assert.equal(run.line, badReply(type, why));
+  });
+}
+
+it("the shipped bundle too reads an empty grpc-status as a bad reply, never as OK", async () => {
+  const outdir = await Deno.makeTempDir({ prefix: "netauth-bundle-" });
+  removeAtUnload(outdir);
+  const root = new URL("../../", import.meta.url).pathname;
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "--config", `${root}deno.json`, "bundle", "--outdir", outdir],
+  }).output();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  const run = await againstBroken("empty_status", "auth", [], `${outdir}/netauth-pam-helper.js`);
+  assert.equal(run.code, 4, run.stderr);
+  assert.equal(run.line, badReply("auth", 'grpc-status \\"\\" is not a status code'));
+});
+
+it("a connection dropped before the reply is a transport failure: the offline cache answers", async () => {
+  for (const fault of ["drop", "drop_after_headers"] as const) {
+    const run = await againstBroken(fault, "account");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.line,
+      'level=info msg="account permitted from the offline cache" entity=alice service=sshd type=account source=cache ' +
+        "outcome=permitted exit=0 ms=N",
+    );
+  }
 });

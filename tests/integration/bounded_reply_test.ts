@@ -1,11 +1,12 @@
 // A broken or hostile server cannot make the helper buffer, keep or cache an unbounded reply.
 import assert from "node:assert/strict";
-import { it, startScripted } from "../../testkit/fixture.ts";
+import { it, startFaulty, startScripted } from "../../testkit/fixture.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { SECRETS } from "../../testkit/fake_netauth.ts";
 import { decisionLine, runHelper } from "../../testkit/run_helper.ts";
 
-const { server, confDir, flags, cacheDir, cacheFlags } = await startScripted({ cache: true });
+const scripted = await startScripted({ cache: true });
+const { server, confDir, flags, cacheDir, cacheFlags } = scripted;
 const store = new CacheStore(cacheDir);
 
 function run(type: string, user: string, args: string[] = [], cache = false) {
@@ -81,4 +82,25 @@ it("with a cache: no oversized entry is written, and an oversized reply is not N
   } finally {
     server.groups.bob = saved;
   }
+});
+
+it("a gzip bomb is over the limit once inflated: exit 9 reply_too_large, and the cache does not answer", async () => {
+  const broken = await startFaulty(scripted);
+  broken.faulty.fault = "gzip_bomb";
+  assert.equal((await run("auth", "alice", [], true)).code, 0); // a fresh entry that a cache answer would use
+  const entry = await Deno.readTextFile(store.pathFor("alice"));
+  const bomb = await runHelper({
+    confDir: broken.confDir,
+    flags: broken.flags,
+    env: { PAM_TYPE: "auth", PAM_USER: "alice", PAM_SERVICE: "sshd" },
+    stdin: "not-alice-pw",
+    args: ["--cache-dir", cacheDir],
+  });
+  assert.equal(bomb.code, 9, bomb.stderr);
+  assert.equal(
+    lineOf(bomb.stderr),
+    'level=error msg="NetAuth reply too large: AuthEntity sent a compressed message that inflates past the limit of ' +
+      '524288 bytes" entity=alice service=sshd type=auth source=netauth outcome=reply_too_large exit=9 ms=N',
+  );
+  assert.equal(await Deno.readTextFile(store.pathFor("alice")), entry, "the offline cache answered");
 });

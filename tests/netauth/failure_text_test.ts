@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describeFailure } from "../../src/netauth/failure_text.ts";
+import { describeFailure, describeSilence } from "../../src/netauth/failure_text.ts";
 
 const where = {
   certificate: "/etc/netauth/keys/tls.pem",
@@ -39,5 +39,37 @@ Deno.test("other failures keep their status and details; a non-empty note is kep
       where,
     ),
     "UNAVAILABLE: boom (no DNS)",
+  );
+});
+
+Deno.test("a deadline names how far the connection got and where, not grpc-js's timing detail", () => {
+  const at = { seconds: 9.93, method: "AuthEntity", address: "netauth.example.org:1729" };
+  assert.equal(
+    describeSilence({ ...at, phase: "connect" }),
+    "no TCP connection to netauth.example.org:1729 after 9.9 s",
+  );
+  assert.equal(
+    describeSilence({ ...at, phase: "tls", peer: "127.0.0.1:1729" }),
+    "connected to 127.0.0.1:1729, TLS handshake unanswered after 9.9 s",
+  );
+  assert.equal(
+    describeSilence({ ...at, phase: "rpc", peer: "[::1]:1729" }),
+    "connected to [::1]:1729, AuthEntity unanswered after 9.9 s",
+  );
+});
+
+Deno.test("a transport error names its phase and address; a TLS verdict keeps its own sentence", () => {
+  const tls = { phase: "tls" as const, peer: "127.0.0.1:1729" };
+  assert.equal(
+    describeFailure("UNAVAILABLE", framed("Error: Client network socket disconnected"), where, tls),
+    "connected to 127.0.0.1:1729, TLS handshake failed: Client network socket disconnected",
+  );
+  assert.equal(
+    describeFailure("UNAVAILABLE", framed("Error: self-signed certificate"), where, tls),
+    "TLS: the server's certificate is not signed by the CA in tls.certificate (/etc/netauth/keys/tls.pem)",
+  );
+  assert.equal(
+    describeFailure("UNAVAILABLE", "Connection dropped", where, { phase: "rpc", peer: "127.0.0.1:1729" }),
+    "connected to 127.0.0.1:1729, connection lost before a reply: Connection dropped",
   );
 });

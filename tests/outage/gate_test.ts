@@ -19,7 +19,12 @@ async function call(dir: string, now: number, down: string | undefined, logged: 
   });
   const deadline = await gate.begin(now + FULL);
   const client = gate.watch(
-    fakeNetAuth({ secrets: { alice: "pw" }, failWith: down === undefined ? undefined : "unavailable", failure: down }),
+    down === undefined ? fakeNetAuth({ secrets: { alice: "pw" } }) : {
+      ...fakeNetAuth({ secrets: { alice: "pw" } }),
+      // How the client classes a call unanswered after the handshake (netauth/client.ts).
+      entityInfo: () =>
+        Promise.reject(new NetAuthError("unavailable", down, { phase: "rpc", unanswered: true, tlsRejected: false })),
+    },
   );
   await client.entityInfo("alice").catch(() => {});
   await gate.settle();
@@ -54,7 +59,7 @@ Deno.test(
       budget: PROBE_MS,
       fields: { outage: "recorded", since, attempt: "probe" },
     });
-    assert.deepEqual(await new OutageStore(dir).read(), { since: t0, phase: "answer", fullTryAt: t0 + WINDOW });
+    assert.deepEqual(await new OutageStore(dir).read(), { since: t0, phase: "rpc", fullTryAt: t0 + WINDOW });
     // A probe that gets an answer ends the outage at once.
     assert.deepEqual(await call(dir, t0 + WINDOW + 2, undefined), { budget: PROBE_MS, fields: { outage: "cleared" } });
     assert.equal(await new OutageStore(dir).read(), undefined);
@@ -84,17 +89,20 @@ Deno.test(
   }),
 );
 
-Deno.test("NetAuth's refusals and TLS verification failures are no outage", () => {
-  const phase = (kind: NetAuthError["kind"], message: string) => outagePhase(new NetAuthError(kind, message));
-  assert.equal(phase("unavailable", HUNG), "answer");
-  assert.equal(phase("unavailable", "DEADLINE_EXCEEDED: Deadline exceeded after 9.9s,LB pick: 9.9s"), "connect");
-  assert.equal(phase("unavailable", "UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:1729"), "connect");
-  assert.equal(phase("unavailable", "INTERNAL: database on fire"), undefined);
-  assert.equal(
-    phase("unavailable", "TLS: the server's certificate is not valid for a.example (core.server)"),
-    undefined,
-  );
-  assert.equal(phase("refused", "PERMISSION_DENIED: no"), undefined);
+Deno.test("NetAuth's refusals and TLS refusing the server are no outage", () => {
+  const transport = (phase: "connect" | "tls" | "rpc", tlsRejected = false) => ({
+    phase,
+    unanswered: true,
+    tlsRejected,
+  });
+  const phase = (kind: NetAuthError["kind"], t?: ReturnType<typeof transport>) =>
+    outagePhase(new NetAuthError(kind, "scripted", t));
+  assert.equal(phase("unavailable", transport("rpc")), "rpc");
+  assert.equal(phase("unavailable", transport("tls")), "tls");
+  assert.equal(phase("unavailable", transport("connect")), "connect");
+  assert.equal(phase("unavailable", transport("tls", true)), undefined);
+  assert.equal(phase("unavailable"), undefined);
+  assert.equal(phase("refused"), undefined);
 });
 
 Deno.test("a record that cannot be read or written leaves the call on the full try", async () => {

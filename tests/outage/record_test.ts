@@ -3,7 +3,7 @@ import { attemptFor, type OutageRecord, parseRecord, serializeRecord } from "../
 
 const WINDOW = 30_000;
 const T0 = Date.parse("2026-12-04T12:00:00Z");
-const record: OutageRecord = { since: T0 - 60_000, phase: "answer", fullTryAt: T0 };
+const record: OutageRecord = { since: T0 - 60_000, phase: "rpc", fullTryAt: T0 };
 
 Deno.test("no record: the full try", () => {
   assert.equal(attemptFor(undefined, T0, WINDOW), "full");
