@@ -6,6 +6,8 @@
 //                      case runs for each tree in turn (before/after side by side, under the same load)
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
+//   BENCH_ONLY=outage  run only the outage case (scripts/bench_outage.ts): a hung server, login after login
+import { benchOutage, type OutageRow, type OutageTarget, printOutage } from "./bench_outage.ts";
 import { SECRETS, startFakeNetAuth } from "../testkit/fake_netauth.ts";
 import { makePki } from "../testkit/pki.ts";
 import { configToml, makeConfDir } from "../testkit/run_helper.ts";
@@ -15,6 +17,9 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));
 const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
 const BURST = 50;
+const ONLY_OUTAGE = Deno.env.get("BENCH_ONLY") === "outage";
+/** Outage sequences per tree and variant: each waits out a full try of about 10 s (main: every call). */
+const OUTAGE_RUNS = Math.max(1, Math.min(RUNS, 3));
 const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
 // pam_exec as a screen locker runs it: real and effective uid the (unprivileged) user's.
 const AS_NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
@@ -36,6 +41,8 @@ interface Case {
 interface Sample {
   ms: number;
   kib: number;
+  /** The helper's decision line (the last before GNU time's). */
+  line: string;
 }
 
 /** One run under GNU time: wall ms (ours) and peak RSS in KiB (its %M). */
@@ -63,7 +70,7 @@ async function measure(c: Case): Promise<Sample> {
         `${c.tree} ${c.server} ${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`,
       );
     }
-    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]) };
+    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]), line: lines.at(-2) ?? "" };
   } finally {
     await c.after?.();
   }
@@ -202,6 +209,7 @@ try {
   /** Every case for one tree, in a fixed order; `bursts` indexes the ones also run as a burst. */
   const perTree: Case[][] = [];
   const burstIndexes: number[] = [];
+  const outageTargets: OutageTarget[] = [];
   for (const tree of TREES) {
     const label = labels.get(tree)!;
     const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
@@ -232,6 +240,17 @@ try {
       },
     ];
     await measure({ ...cases[0], argv: [cached.launcher] }); // fills the offline cache
+    const outage = { label, secret: SECRETS.alice };
+    outageTargets.push(
+      { ...outage, variant: "cache", launcher: cached.launcher, recordPath: `${cacheDir}/outage.json`, expectExit: 0 },
+      {
+        ...outage,
+        variant: "no cache",
+        launcher: plain.launcher,
+        recordPath: `${plain.prefix}/lib/netauth-pam-helper/runtime/tmp/outage.json`,
+        expectExit: 9,
+      },
+    );
     if (perTree.length === 0) burstIndexes.push(0);
     if (realConf) {
       const real = await install(tree, realConf);
@@ -241,82 +260,106 @@ try {
     }
     perTree.push(cases);
   }
-  // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
-  const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
-  for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
+  const outageRows: OutageRow[] = [];
+  const recovered = new Map<string, string[]>();
+  for (const target of outageTargets) {
+    const result = await benchOutage(target, fake, async (argv, env, stdin, expectExit) => {
+      const s = await measure({ tree: target.label, server: "fake", name: "outage", argv, env, stdin, expectExit });
+      return { ms: s.ms, line: s.line };
+    }, OUTAGE_RUNS);
+    outageRows.push(...result.rows);
+    recovered.set(`${target.label} ${target.variant}`, result.recovered);
+  }
+  printOutage(outageRows, recovered);
+  if (ONLY_OUTAGE) {
+    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+    await Deno.writeTextFile(out, JSON.stringify({ machine: info, outage: outageRows }, null, 2) + "\n");
+    console.log(`\nJSON: ${out}`);
+  } else {
+    // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
+    const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
+    for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
 
-  const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
-  for (let i = 0; i < RUNS; i++) {
-    for (const kind of kinds) {
-      for (const c of kind) {
-        samples.get(emptyCase)!.push(await measure(emptyCase));
-        samples.get(c)!.push(await measure(c));
+    const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
+    for (let i = 0; i < RUNS; i++) {
+      for (const kind of kinds) {
+        for (const c of kind) {
+          samples.get(emptyCase)!.push(await measure(emptyCase));
+          samples.get(c)!.push(await measure(c));
+        }
       }
     }
-  }
-  const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
-  for (let i = 0; i < BURST_ROUNDS; i++) {
-    for (const k of burstIndexes) {
-      for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+    const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
+    for (let i = 0; i < BURST_ROUNDS; i++) {
+      for (const k of burstIndexes) {
+        for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
+      }
     }
-  }
 
-  const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
-  const rows = [...samples].map(([c, s]) => {
-    const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
-    return {
-      tree: c.tree,
-      server: c.server,
-      case: c.name,
-      medianMs: Math.round(ms),
-      ratio: Number((ms / baseMs).toFixed(2)),
-      peakRssMiB: Number((kib / 1024).toFixed(1)),
-      samplesMs: s.map((x) => Math.round(x.ms)),
-      samplesKiB: s.map((x) => x.kib),
-    };
-  });
-  const burstRows = [...burstResults].map(([c, r]) => {
-    const ms = median(r.map((x) => x.ms));
-    return {
-      tree: c.tree,
-      server: c.server,
-      case: `burst of ${BURST} concurrent: ${c.name}`,
-      medianTotalMs: Math.round(ms),
-      loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
-      sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
-      failed: r.reduce((sum, x) => sum + x.failed, 0),
-      samplesMs: r.map((x) => Math.round(x.ms)),
-    };
-  });
+    const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
+    const rows = [...samples].map(([c, s]) => {
+      const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
+      return {
+        tree: c.tree,
+        server: c.server,
+        case: c.name,
+        medianMs: Math.round(ms),
+        ratio: Number((ms / baseMs).toFixed(2)),
+        peakRssMiB: Number((kib / 1024).toFixed(1)),
+        samplesMs: s.map((x) => Math.round(x.ms)),
+        samplesKiB: s.map((x) => x.kib),
+      };
+    });
+    const burstRows = [...burstResults].map(([c, r]) => {
+      const ms = median(r.map((x) => x.ms));
+      return {
+        tree: c.tree,
+        server: c.server,
+        case: `burst of ${BURST} concurrent: ${c.name}`,
+        medianTotalMs: Math.round(ms),
+        loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
+        sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
+        failed: r.reduce((sum, x) => sum + x.failed, 0),
+        samplesMs: r.map((x) => Math.round(x.ms)),
+      };
+    });
 
-  // One line per case, one column group per tree.
-  const trees = [...labels.values()];
-  const cell = (tree: string, server: string, name: string) => {
-    const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
-    return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
-  };
-  console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
-  console.log(
-    `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
-      `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
-  );
-  console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
-  console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
-  for (const c of perTree[0]) {
-    console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
-  }
-  console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
-  console.log("|---|---|---|---:|---:|---:|---:|");
-  for (const r of burstRows) {
+    // One line per case, one column group per tree.
+    const trees = [...labels.values()];
+    const cell = (tree: string, server: string, name: string) => {
+      const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
+      return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
+    };
+    console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
     console.log(
-      `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
-        `${r.failed} |`,
+      `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
+        `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
     );
+    console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
+    console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
+    for (const c of perTree[0]) {
+      console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
+    }
+    console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
+    console.log("|---|---|---|---:|---:|---:|---:|");
+    for (const r of burstRows) {
+      console.log(
+        `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
+          `${r.failed} |`,
+      );
+    }
+    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+    const report = {
+      machine: info,
+      runs: RUNS,
+      emptyMedianMs: Math.round(baseMs),
+      rows,
+      bursts: burstRows,
+      outage: outageRows,
+    };
+    await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+    console.log(`\nJSON: ${out}`);
   }
-  const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows };
-  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
-  console.log(`\nJSON: ${out}`);
 } finally {
   await netauthd?.cleanup();
   await fake.stop();

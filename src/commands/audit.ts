@@ -113,7 +113,7 @@ function runAudit({ configFile, config, configError, cacheDir, runtimeDir, artef
     port: 0,
     cacheDir,
   };
-  const cache = cacheDir ? [cacheDir] : [];
+  const cache = [cacheDir, target.outageDir].filter((dir) => dir !== undefined);
   const probes: Probe[] = [];
   const probe = (descriptor: Descriptor, label: string, expected: boolean) => {
     const state = Deno.permissions.querySync(descriptor).state;
