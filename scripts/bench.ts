@@ -6,20 +6,20 @@
 //                      case runs for each tree in turn (before/after side by side, under the same load)
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
-// With the warm broker (install.sh --broker, docs/broker.md): logins through it beside the direct ones,
-// bursts of 50 and 200 both ways, and the broker's RSS after BROKER_LOGINS more logins.
+//   BENCH_ONLY=outage  run only the outage case (scripts/bench_outage.ts): a hung server, login after login
+import { benchOutage, type OutageRow, type OutageTarget, printOutage } from "./bench_outage.ts";
 import { SECRETS, startFakeNetAuth } from "../testkit/fake_netauth.ts";
 import { makePki } from "../testkit/pki.ts";
 import { configToml, makeConfDir } from "../testkit/run_helper.ts";
 import { ALICE_SECRET, ensureNetAuthBinaries, type NetAuthd, startNetAuthd } from "../testkit/netauthd.ts";
-import { driveBroker, rssKiB, type RunningBroker, startInstalledBroker } from "./bench_broker.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.replace(/\/?$/, "/"));
 const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
-const BURSTS = [50, 200];
-/** Logins driven through the broker before its RSS is read again; CI's BENCH_RUNS=1 smoke check does 500. */
-const BROKER_LOGINS = RUNS === 1 ? 500 : 10_000;
+const BURST = 50;
+const ONLY_OUTAGE = Deno.env.get("BENCH_ONLY") === "outage";
+/** Outage sequences per tree and variant: each waits out a full try of about 10 s (main: every call). */
+const OUTAGE_RUNS = Math.max(1, Math.min(RUNS, 3));
 const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
 // pam_exec as a screen locker runs it: real and effective uid the (unprivileged) user's.
 const AS_NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
@@ -41,6 +41,8 @@ interface Case {
 interface Sample {
   ms: number;
   kib: number;
+  /** The helper's decision line (the last before GNU time's). */
+  line: string;
 }
 
 /** One run under GNU time: wall ms (ours) and peak RSS in KiB (its %M). */
@@ -68,38 +70,21 @@ async function measure(c: Case): Promise<Sample> {
         `${c.tree} ${c.server} ${c.name}: exit ${out.code}, wanted ${c.expectExit}: ${lines.join(" | ")}`,
       );
     }
-    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]) };
+    return { ms, kib: Number(lines.at(-1)!.split(" ")[1]), line: lines.at(-2) ?? "" };
   } finally {
     await c.after?.();
   }
 }
 
 /**
- * `size` concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
+ * BURST concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
  * (on a small machine the last of 50 logins can run into the helper's 10 s deadline).
  */
-async function burst(c: Case, size: number): Promise<BurstResult> {
+async function burst(c: Case): Promise<{ ms: number; kib: number; failed: number }> {
   const started = performance.now();
-  const all = await Promise.allSettled(Array.from({ length: size }, () => measure(c)));
+  const all = await Promise.allSettled(Array.from({ length: BURST }, () => measure(c)));
   const ok = all.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
-  const kib = ok.reduce((sum, s) => sum + s.kib, 0);
-  // Why the others failed, by their decision line's path and outcome (for example a deadline after going direct).
-  const why = all.flatMap((r) => r.status === "rejected" ? [failureKind(String(r.reason?.message))] : []);
-  return { size, ms: performance.now() - started, kib, failed: size - ok.length, why };
-}
-
-interface BurstResult {
-  size: number;
-  ms: number;
-  kib: number;
-  failed: number;
-  why: string[];
-}
-
-/** A failed run's decision line, cut to what sorts it: the path taken (and why not the broker) and the outcome. */
-function failureKind(message: string): string {
-  const path = /path=\S+(?: broker="[^"]*")?/.exec(message)?.[0].replace(/\d+ ms/, "N ms") ?? "";
-  return `${path} ${/outcome=\S+/.exec(message)?.[0] ?? message.slice(0, 80)}`.trim();
+  return { ms: performance.now() - started, kib: ok.reduce((sum, s) => sum + s.kib, 0), failed: BURST - ok.length };
 }
 
 const median = (xs: number[]) => {
@@ -119,13 +104,12 @@ async function install(
   tree: string,
   confDir: string,
   cacheDir?: string,
-  extra: string[] = [],
 ): Promise<{ prefix: string; launcher: string }> {
   const prefix = await Deno.makeTempDir({ prefix: "netauth-bench-prefix-" });
   await Deno.chmod(prefix, 0o755);
   installs.push({ tree, prefix });
   const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
-  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache, ...extra]);
+  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
   // install.sh copies deno beside the bundle. Pages cp has just written stay cached in small units that
   // map worse than a binary read back from disk (about 3.5 MiB more peak RSS per run): drop them, so the
   // copy is measured as it runs after a reboot.
@@ -184,9 +168,6 @@ const temps: string[] = [];
 /** Uninstalled at the end: an install also writes host files (the logrotate snippet) outside its prefix. */
 const installs: { tree: string; prefix: string }[] = [];
 let netauthd: NetAuthd | undefined;
-const brokers: RunningBroker[] = [];
-/** Broker cases need every tree's install.sh to know --broker (an older tree in BENCH_TREE may not). */
-const withBroker = TREES.every((tree) => Deno.readTextFileSync(`${tree}install.sh`).includes("--broker)"));
 const pki = await makePki();
 const fake = await startFakeNetAuth({ cert: pki.serverCert, key: pki.serverKey });
 temps.push(pki.dir);
@@ -225,10 +206,10 @@ try {
     console.log(`bench: no real netauthd (${gate.why})`);
   }
 
-  let brokerSocket: string | undefined;
   /** Every case for one tree, in a fixed order; `bursts` indexes the ones also run as a burst. */
   const perTree: Case[][] = [];
   const burstIndexes: number[] = [];
+  const outageTargets: OutageTarget[] = [];
   for (const tree of TREES) {
     const label = labels.get(tree)!;
     const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
@@ -259,24 +240,18 @@ try {
       },
     ];
     await measure({ ...cases[0], argv: [cached.launcher] }); // fills the offline cache
+    const outage = { label, secret: SECRETS.alice };
+    outageTargets.push(
+      { ...outage, variant: "cache", launcher: cached.launcher, recordPath: `${cacheDir}/outage.json`, expectExit: 0 },
+      {
+        ...outage,
+        variant: "no cache",
+        launcher: plain.launcher,
+        recordPath: `${plain.prefix}/lib/netauth-pam-helper/runtime/tmp/outage.json`,
+        expectExit: 9,
+      },
+    );
     if (perTree.length === 0) burstIndexes.push(0);
-    if (withBroker) {
-      // The same login through the warm broker, started as its unit would (one broker per tree).
-      const brokered = await install(tree, confDir, undefined, ["--broker"]);
-      temps.push(brokered.prefix);
-      brokerSocket = `${brokered.prefix}/lib/netauth-pam-helper/runtime/broker/socket`;
-      brokers.push(await startInstalledBroker(brokered.launcher, brokerSocket));
-      // Before the offline case (the last so far): its outage breaks the broker's channel, whose reconnect
-      // would land on the next case measured.
-      const offline = cases.length - 1;
-      if (perTree.length === 0) burstIndexes.push(offline);
-      cases.splice(
-        offline,
-        0,
-        { ...cases[0], name: "successful auth via broker, root", argv: [brokered.launcher] },
-        { ...cases[2], name: "wrong password via broker", argv: [brokered.launcher] },
-      );
-    }
     if (realConf) {
       const real = await install(tree, realConf);
       temps.push(real.prefix);
@@ -285,130 +260,107 @@ try {
     }
     perTree.push(cases);
   }
-  // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
-  const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
-  for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
-
-  const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
-  for (let i = 0; i < RUNS; i++) {
-    for (const kind of kinds) {
-      for (const c of kind) {
-        samples.get(emptyCase)!.push(await measure(emptyCase));
-        samples.get(c)!.push(await measure(c));
-      }
-    }
+  const outageRows: OutageRow[] = [];
+  const recovered = new Map<string, string[]>();
+  for (const target of outageTargets) {
+    const result = await benchOutage(target, fake, async (argv, env, stdin, expectExit) => {
+      const s = await measure({ tree: target.label, server: "fake", name: "outage", argv, env, stdin, expectExit });
+      return { ms: s.ms, line: s.line };
+    }, OUTAGE_RUNS);
+    outageRows.push(...result.rows);
+    recovered.set(`${target.label} ${target.variant}`, result.recovered);
   }
-  const burstResults = new Map<
-    string,
-    { c: Case; results: BurstResult[] }
-  >();
-  for (let i = 0; i < BURST_ROUNDS; i++) {
-    for (const size of BURSTS) {
-      for (const k of burstIndexes) {
-        for (const c of kinds[k]) {
-          const key = `${size} ${c.tree} ${c.server} ${c.name}`;
-          const entry = burstResults.get(key) ?? { c, results: [] };
-          entry.results.push(await burst(c, size));
-          burstResults.set(key, entry);
+  printOutage(outageRows, recovered);
+  if (ONLY_OUTAGE) {
+    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+    await Deno.writeTextFile(out, JSON.stringify({ machine: info, outage: outageRows }, null, 2) + "\n");
+    console.log(`\nJSON: ${out}`);
+  } else {
+    // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
+    const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
+    for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
+
+    const samples = new Map<Case, Sample[]>([[emptyCase, []], ...kinds.flat().map((c) => [c, []] as [Case, Sample[]])]);
+    for (let i = 0; i < RUNS; i++) {
+      for (const kind of kinds) {
+        for (const c of kind) {
+          samples.get(emptyCase)!.push(await measure(emptyCase));
+          samples.get(c)!.push(await measure(c));
         }
       }
     }
-  }
-  // The last tree's broker: RSS once warm (every case and burst above went through it), then after more logins.
-  const brokerRss = withBroker && brokerSocket
-    ? await (async () => {
-      const pid = brokers.at(-1)!.pid;
-      const warmKiB = rssKiB(pid);
-      const steps: number[] = [];
-      for (let done = 0; done < BROKER_LOGINS; done += BROKER_LOGINS / 5) {
-        await driveBroker(brokerSocket!, { user: "alice", secret: SECRETS.alice, expectExit: 0 }, BROKER_LOGINS / 5);
-        steps.push(rssKiB(pid));
+    const burstResults = new Map<Case, { ms: number; kib: number; failed: number }[]>();
+    for (let i = 0; i < BURST_ROUNDS; i++) {
+      for (const k of burstIndexes) {
+        for (const c of kinds[k]) burstResults.set(c, [...burstResults.get(c) ?? [], await burst(c)]);
       }
+    }
+
+    const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
+    const rows = [...samples].map(([c, s]) => {
+      const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
       return {
-        logins: BROKER_LOGINS,
-        warmMiB: warmKiB / 1024,
-        afterMiB: steps.map((k) => Number((k / 1024).toFixed(1))),
+        tree: c.tree,
+        server: c.server,
+        case: c.name,
+        medianMs: Math.round(ms),
+        ratio: Number((ms / baseMs).toFixed(2)),
+        peakRssMiB: Number((kib / 1024).toFixed(1)),
+        samplesMs: s.map((x) => Math.round(x.ms)),
+        samplesKiB: s.map((x) => x.kib),
       };
-    })()
-    : undefined;
+    });
+    const burstRows = [...burstResults].map(([c, r]) => {
+      const ms = median(r.map((x) => x.ms));
+      return {
+        tree: c.tree,
+        server: c.server,
+        case: `burst of ${BURST} concurrent: ${c.name}`,
+        medianTotalMs: Math.round(ms),
+        loginsPerSecond: Number((BURST / (ms / 1000)).toFixed(1)),
+        sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
+        failed: r.reduce((sum, x) => sum + x.failed, 0),
+        samplesMs: r.map((x) => Math.round(x.ms)),
+      };
+    });
 
-  const baseMs = median(samples.get(emptyCase)!.map((s) => s.ms));
-  const rows = [...samples].map(([c, s]) => {
-    const ms = median(s.map((x) => x.ms)), kib = median(s.map((x) => x.kib));
-    return {
-      tree: c.tree,
-      server: c.server,
-      case: c.name,
-      medianMs: Math.round(ms),
-      ratio: Number((ms / baseMs).toFixed(2)),
-      peakRssMiB: Number((kib / 1024).toFixed(1)),
-      samplesMs: s.map((x) => Math.round(x.ms)),
-      samplesKiB: s.map((x) => x.kib),
+    // One line per case, one column group per tree.
+    const trees = [...labels.values()];
+    const cell = (tree: string, server: string, name: string) => {
+      const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
+      return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
     };
-  });
-  const burstRows = [...burstResults.values()].map(({ c, results: r }) => {
-    const ms = median(r.map((x) => x.ms));
-    const size = r[0].size;
-    return {
-      tree: c.tree,
-      server: c.server,
-      case: `burst of ${size} concurrent: ${c.name}`,
-      medianTotalMs: Math.round(ms),
-      loginsPerSecond: Number((size / (ms / 1000)).toFixed(1)),
-      sumPeakRssMiB: Number((median(r.map((x) => x.kib)) / 1024).toFixed(0)),
-      failed: r.reduce((sum, x) => sum + x.failed, 0),
-      failures: Object.fromEntries(
-        [...new Set(r.flatMap((x) => x.why))].map((
-          kind,
-        ) => [kind, r.flatMap((x) => x.why).filter((w) => w === kind).length]),
-      ),
-      samplesMs: r.map((x) => Math.round(x.ms)),
+    console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
+    console.log(
+      `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
+        `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
+    );
+    console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
+    console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
+    for (const c of perTree[0]) {
+      console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
+    }
+    console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
+    console.log("|---|---|---|---:|---:|---:|---:|");
+    for (const r of burstRows) {
+      console.log(
+        `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
+          `${r.failed} |`,
+      );
+    }
+    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+    const report = {
+      machine: info,
+      runs: RUNS,
+      emptyMedianMs: Math.round(baseMs),
+      rows,
+      bursts: burstRows,
+      outage: outageRows,
     };
-  });
-
-  // One line per case, one column group per tree.
-  const trees = [...labels.values()];
-  const cell = (tree: string, server: string, name: string) => {
-    const r = rows.find((x) => x.tree === tree && x.server === server && x.case === name)!;
-    return `${r.medianMs} | ${r.ratio.toFixed(2)} | ${r.peakRssMiB}`;
-  };
-  console.log(`\nmachine: ${info.nproc} cores, ${info.cpu}, deno ${info.deno}`);
-  console.log(
-    `medians of ${RUNS} runs, each alternating with an empty \`deno run\` ` +
-      `(median ${Math.round(baseMs)} ms, ${rows[0].peakRssMiB} MiB); wall ms | × empty | peak RSS MiB per tree\n`,
-  );
-  console.log(`| server | case | ${trees.map((t) => `${t} ms | × | MiB`).join(" | ")} |`);
-  console.log(`|---|---|${trees.map(() => "---:|---:|---:").join("|")}|`);
-  for (const c of perTree[0]) {
-    console.log(`| ${c.server} | ${c.name} | ${trees.map((t) => cell(t, c.server, c.name)).join(" | ")} |`);
+    await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+    console.log(`\nJSON: ${out}`);
   }
-  console.log("\n| tree | server | burst | total wall ms | logins/s | sum of peak RSS MiB | failed |");
-  console.log("|---|---|---|---:|---:|---:|---:|");
-  for (const r of burstRows) {
-    console.log(
-      `| ${r.tree} | ${r.server} | ${r.case} | ${r.medianTotalMs} | ${r.loginsPerSecond} | ${r.sumPeakRssMiB} | ` +
-        `${r.failed} |`,
-    );
-  }
-  for (const r of burstRows.filter((row) => row.failed > 0)) {
-    const kinds = Object.entries(r.failures).map(([kind, n]) => `${n} × ${kind}`).join("; ");
-    console.log(`failed in ${r.case} (${r.server}): ${kinds}`);
-  }
-  if (brokerRss) {
-    const scaled = BROKER_LOGINS < 10_000 ? ` (BENCH_RUNS=1: scaled down from 10,000)` : "";
-    console.log(
-      `\nbroker RSS: ${brokerRss.warmMiB.toFixed(1)} MiB once warm; after each fifth of ${brokerRss.logins} ` +
-        `more logins${scaled}: ${brokerRss.afterMiB.join(", ")} MiB`,
-    );
-  } else {
-    console.log("\nbroker cases skipped: a tree's install.sh has no --broker");
-  }
-  const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-  const report = { machine: info, runs: RUNS, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows, brokerRss };
-  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
-  console.log(`\nJSON: ${out}`);
 } finally {
-  for (const broker of brokers) await broker.stop().catch(() => {});
   await netauthd?.cleanup();
   await fake.stop();
   for (const { tree, prefix } of installs.reverse()) {

@@ -33,6 +33,8 @@ export interface Options {
   logLevel?: LogLevel;
   /** The offline cache, when enabled with --cache-dir. */
   cache?: { dir: string; maxAgeMs: number; tries: number };
+  /** How long after a failed full try calls only probe NetAuth (docs/configuration.md, "Outages"). */
+  outageWindowMs: number;
   /** The root-owned directory of the runtime's own files, baked in by install.sh (--check, --audit). */
   runtimeDir?: string;
   /** The warm broker's socket, baked in by `install.sh --broker`: the fast path tries it, `--serve` listens on it. */
@@ -43,11 +45,14 @@ export interface Options {
 export const DEFAULT_CACHE_MAX_AGE = "7d";
 /** `--cache-tries`' default. */
 export const DEFAULT_CACHE_TRIES = 5;
+/** `--outage-window`'s default (docs/configuration.md, "Outages"). */
+export const DEFAULT_OUTAGE_WINDOW = "30s";
 
 /** The usage lines `--help` and a usage error print. */
 export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
-                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--broker-socket PATH]
+                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]
+                          [--broker-socket PATH]
        netauth-pam-helper --check | --audit | --serve | --version | --help`;
 
 /** What --require-group accepts; the broker checks forwarded groups against it again. */
@@ -77,6 +82,7 @@ export function parseCommandLine(argv: string[]): Options {
       "cache-dir": { type: "string" },
       "cache-max-age": { type: "string" },
       "cache-tries": { type: "string" },
+      "outage-window": { type: "string" },
       "runtime-dir": { type: "string" },
       "broker-socket": { type: "string" },
       serve: { type: "boolean" },
@@ -108,6 +114,7 @@ export function parseCommandLine(argv: string[]): Options {
     requireGroups: (v["require-group"] ?? []).map(parseGroupName),
     logLevel: v["log-level"] === undefined ? undefined : parseLevelOption(v["log-level"]),
     cache: parseCacheOptions(v["cache-dir"], v["cache-max-age"], v["cache-tries"]),
+    outageWindowMs: parseOutageWindow(v["outage-window"] ?? DEFAULT_OUTAGE_WINDOW),
     runtimeDir: v["runtime-dir"] === undefined ? undefined : parseDirectory("--runtime-dir", v["runtime-dir"]),
     brokerSocket,
   };
@@ -135,6 +142,15 @@ function parseCacheOptions(dir?: string, maxAge?: string, tries?: string): Optio
   const count = tries === undefined ? DEFAULT_CACHE_TRIES : /^\d{1,3}$/.test(tries) ? Number(tries) : NaN;
   if (!(count >= 1)) throw usageError(`--cache-tries expects a whole number from 1 to 999, got "${tries}"`);
   return { dir: cacheDir, maxAgeMs, tries: count };
+}
+
+/** At most an hour: a longer window would keep a recovered server unused for that long. */
+function parseOutageWindow(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms > 3600e3) {
+    throw usageError(`--outage-window expects a whole number with s, m or h, at most 1h (like 30s), got "${text}"`);
+  }
+  return ms;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };

@@ -14,7 +14,7 @@ import { cacheReserveMs, loginDeadline, processAge, STARTED_ENV } from "./deadli
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
-import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV } from "./log.ts";
+import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV, type LogFields } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { type Decide, decide } from "./policy.ts";
 
@@ -37,10 +37,17 @@ function finish(exit: ExitCode, outcome: string, msg: string, fields = {}): Exit
 const netGranted = (c: Config) =>
   Deno.permissions.querySync({ name: "net", host: netPermission(c.server, c.port) }).state === "granted";
 
-async function connect(config: Config, service: string, deadline: number, root?: Uint8Array): Promise<NetAuthClient> {
+/** `deadline` is asked for once gRPC has loaded, so a short probe (outage/gate.ts) is all network time. */
+async function connect(
+  config: Config,
+  service: string,
+  deadline: number | (() => Promise<number>),
+  root?: Uint8Array,
+): Promise<NetAuthClient> {
   // Loaded here, not at the top: paths that need no server never pay for gRPC.
   const { connectNetAuth } = await import("./netauth/grpc_client.ts");
-  return connectNetAuth(config, { service, deadline, rootCertificate: root });
+  const due = typeof deadline === "number" ? deadline : await deadline();
+  return connectNetAuth(config, { service, deadline: due, rootCertificate: root });
 }
 
 async function main(): Promise<ExitCode> {
@@ -84,6 +91,7 @@ async function main(): Promise<ExitCode> {
         runtime: options.runtimeDir
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
+        outage: (await import("./outage/open.ts")).outageStore(options.cache?.dir, options.runtimeDir),
         print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,
@@ -108,6 +116,8 @@ async function main(): Promise<ExitCode> {
         const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline.at);
         return await (cached ?? decide)(...call);
       };
+      /** Followed only by a request that reached the network: the outage record's modules load there. */
+      let outage: { settle(): Promise<void>; fields(): LogFields } | undefined;
       const broker = options.brokerSocket;
       const result = await handleLogin({ requireGroups: options.requireGroups }, {
         getEnv: (name) => Deno.env.get(name),
@@ -120,7 +130,15 @@ async function main(): Promise<ExitCode> {
         loadConfig: () => (armDeadline(), config()),
         netGranted,
         warmUpTls,
-        connect: (c, request, root) => connect(c, request.service, deadline.at - reserve, root),
+        connect: async (c, request, root) => {
+          const gate = (await import("./outage/open.ts")).openOutageGate(
+            { cacheDir: cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
+            logger,
+          );
+          outage = gate;
+          if (!gate) return connect(c, request.service, deadline.at - reserve, root);
+          return gate.watch(await connect(c, request.service, () => gate.begin(deadline.at - reserve), root));
+        },
         logger,
         decide: cache ? decideWithCache : decide,
         // With --broker-socket, tried once the local checks pass; the deadline covers it too.
@@ -138,7 +156,8 @@ async function main(): Promise<ExitCode> {
             }))
           : undefined,
       });
-      return finish(result.exit, result.outcome, result.msg, result.fields);
+      await outage?.settle();
+      return finish(result.exit, result.outcome, result.msg, { ...outage?.fields(), ...result.fields });
     }
   }
 }

@@ -12,6 +12,11 @@ export function runtimeDirs(runtimeDir: string): { home: string; denoDir: string
   return { home: `${runtimeDir}/home`, denoDir: `${runtimeDir}/deno`, tmp: `${runtimeDir}/tmp` };
 }
 
+/** The outage record's directory (outage/record.ts): the cache's, else the runtime's TMPDIR; undefined for neither. */
+export function outageDirFor(cacheDir: string | undefined, runtimeDir: string | undefined): string | undefined {
+  return cacheDir ?? (runtimeDir ? runtimeDirs(runtimeDir).tmp : undefined);
+}
+
 /** One runtime directory as `--check` and `--audit` report it. */
 export interface RuntimeDirState {
   /** The directory's absolute path. */

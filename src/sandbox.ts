@@ -8,6 +8,7 @@ import { STARTED_ENV } from "./deadline.ts";
 import { dirname, isBelow, isFlagPath } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
 import { PAM_ENV_NAMES } from "./pam_request.ts";
+import { outageDirFor } from "./runtime_dir.ts";
 
 /** The variables the launcher passes on from the PAM environment (and nothing else from it). */
 export const PASSED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
@@ -26,6 +27,8 @@ export interface SandboxTarget {
   port: number;
   /** The offline cache directory: read and write there, nowhere else. */
   cacheDir?: string;
+  /** Without a cache: the runtime's TMPDIR, where the outage record lives (docs/configuration.md, "Outages"). */
+  outageDir?: string;
   /** The broker's unix socket (install.sh --broker): its directory read, the socket written and connected to. */
   brokerSocket?: string;
 }
@@ -40,7 +43,7 @@ export function netPermission(server: string, port: number): string {
  * else. Throws for a path that is not absolute or holds a comma or a space (Deno's flag syntax).
  */
 export function sandboxFlags(target: SandboxTarget): string[] {
-  const cache = target.cacheDir ? [target.cacheDir] : [];
+  const cache = [target.cacheDir, target.outageDir].filter((dir) => dir !== undefined);
   const socket = target.brokerSocket ? [target.brokerSocket] : [];
   const writable = [...cache, ...socket];
   for (const path of [...target.readPaths, ...writable]) {
@@ -85,6 +88,7 @@ export function sandboxTargetFor(
     server: config.server,
     port: config.port,
     cacheDir,
+    outageDir: cacheDir ? undefined : outageDirFor(undefined, runtimeDir),
   };
 }
 

@@ -31,6 +31,8 @@ export interface RunOptions {
   secret?: string;
   /** Write stdin but never close it: a stalled pam_exec. */
   holdStdin?: boolean;
+  /** A command that runs deno, given as its first arguments (for example a private mount namespace). */
+  wrapper?: string[];
   /** The program to run: src/main.ts unless a built bundle's entry is given. */
   entry?: string;
 }
@@ -38,8 +40,10 @@ export interface RunOptions {
 export async function runHelper(options: RunOptions): Promise<HelperRun> {
   const flags = options.flags ?? await printFlags(options.confDir);
   const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
+  const [program, ...prefix] = [...options.wrapper ?? [], Deno.execPath()];
+  const child = new Deno.Command(program, {
     args: [
+      ...prefix,
       "run",
       "--quiet",
       ...flags,

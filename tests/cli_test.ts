@@ -3,6 +3,7 @@ import {
   DEFAULT_CACHE_MAX_AGE,
   DEFAULT_CACHE_TRIES,
   DEFAULT_CONFIG,
+  DEFAULT_OUTAGE_WINDOW,
   DEFAULT_TIMEOUT_SECONDS,
   parseCommandLine,
   parseDuration,
@@ -35,6 +36,7 @@ Deno.test("docs/configuration.md's command-line table gives cli.ts's defaults", 
     "--cache-dir DIR": "none",
     "--cache-max-age AGE": DEFAULT_CACHE_MAX_AGE,
     "--cache-tries N": String(DEFAULT_CACHE_TRIES),
+    "--outage-window SPAN": DEFAULT_OUTAGE_WINDOW,
     "--runtime-dir DIR": "none",
     "--broker-socket PATH": "none",
     "--check": "",
@@ -57,6 +59,7 @@ Deno.test("docs/configuration.md's command-line table names every option --help 
     DIR: ["/x"],
     AGE: ["1d", "--cache-dir", "/c"],
     N: ["3", "--cache-dir", "/c"],
+    SPAN: ["45s"],
   };
   // --serve needs the socket it listens on.
   const alongside: Record<string, string[]> = { "--serve": ["--broker-socket", "/x/socket"] };
@@ -79,6 +82,7 @@ Deno.test("no options: the defaults", () => {
     requireGroups: [],
     logLevel: undefined,
     cache: undefined,
+    outageWindowMs: 30e3,
     runtimeDir: undefined,
     brokerSocket: undefined,
   });
@@ -92,6 +96,14 @@ Deno.test("--serve needs --broker-socket; the socket is an absolute path", () =>
   assert.equal(options.command, "serve");
   assert.equal(options.brokerSocket, "/l/runtime/broker/socket");
   assert.equal(parseCommandLine(["--broker-socket", "/s"]).command, "run");
+});
+
+Deno.test("--outage-window: a duration up to an hour", () => {
+  assert.equal(parseCommandLine(["--outage-window", "45s"]).outageWindowMs, 45e3);
+  assert.equal(parseCommandLine(["--outage-window", "1h"]).outageWindowMs, 3600e3);
+  for (const bad of ["0s", "61m", "2h", "30", "1d"]) {
+    assert.match(usageFailure(["--outage-window", bad]).message, /--outage-window expects/, bad);
+  }
 });
 
 Deno.test("cache options: defaults 7d and 5 tries; durations in s/m/h/d/w", () => {

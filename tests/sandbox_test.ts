@@ -72,6 +72,15 @@ Deno.test("an installed helper also reads its install directory (runtime dirs, m
   ]);
 });
 
+Deno.test("an installed helper without a cache writes only the runtime's TMPDIR (the outage record); with one, no more", () => {
+  const config = { file: "/etc/netauth/config.toml", certificate: "/etc/netauth/keys/tls.pem", server: "s", port: 1 };
+  const runtime = "/usr/local/lib/netauth-pam-helper/runtime";
+  const writes = (cacheDir?: string) =>
+    sandboxFlags(sandboxTargetFor(config, cacheDir, runtime)).filter((f) => f.startsWith("--allow-write"));
+  assert.deepEqual(writes(), [`--allow-write=${runtime}/tmp`]);
+  assert.deepEqual(writes("/var/cache/netauth"), ["--allow-write=/var/cache/netauth"]);
+});
+
 const sandboxDoc = section(readDoc("docs/security.md"), "## The sandbox flags");
 
 Deno.test("docs/security.md's example is sandboxFlags' output", () => {

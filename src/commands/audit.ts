@@ -126,7 +126,7 @@ function runAudit(
     port: 0,
     cacheDir,
   };
-  const cache = cacheDir ? [cacheDir] : [];
+  const cache = [cacheDir, target.outageDir].filter((dir) => dir !== undefined);
   const probes: Probe[] = [];
   const probe = (descriptor: Descriptor, label: string, expected: boolean) => {
     const state = Deno.permissions.querySync(descriptor).state;

@@ -7,7 +7,8 @@
 import { type Config } from "../config.ts";
 import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import { Exit, type ExitCode } from "../exit_codes.ts";
-import { HelperError } from "../errors.ts";
+import { describeIoError, HelperError } from "../errors.ts";
+import type { OutageRecord } from "../outage/record.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import type { RuntimeDirState } from "../runtime_dir.ts";
 import { netPermission, notGrantedMessage } from "../sandbox.ts";
@@ -28,6 +29,8 @@ export interface CheckDeps {
   requireGroups?: string[];
   /** The offline cache directory, when enabled; a problem is a warning, not a failure. */
   cache?: { dir: string; problem: () => Promise<string | undefined> };
+  /** The outage record (outage/record.ts), when the run has a place for it: printed, never changed. */
+  outage?: { path: string; read: () => Promise<OutageRecord | undefined> };
   /** The runtime's own directories, when installed with a launcher: each must be root's alone. */
   runtime?: { dir: string; inspect: () => RuntimeDirState[] };
 }
@@ -91,6 +94,8 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     );
   }
 
+  if (deps.outage) deps.print(await outageLine(deps.outage));
+
   const started = performance.now();
   let client: NetAuthClient | undefined;
   let stage = "server";
@@ -113,6 +118,19 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     return fail(stage, err);
   } finally {
     client?.close();
+  }
+}
+
+/** `outage: none`, or since when NetAuth has been found unavailable and in which phase. */
+async function outageLine(outage: NonNullable<CheckDeps["outage"]>): Promise<string> {
+  try {
+    const record = await outage.read();
+    if (!record) return "outage: none";
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return `outage: recorded since ${iso(record.since)} (last phase ${record.phase}, last full try ` +
+      `${iso(record.fullTryAt)}; ${outage.path}): logins probe NetAuth briefly, then use the cache`;
+  } catch (err) {
+    return `outage: WARN ${outage.path} cannot be read (${describeIoError(err)}): every login makes the full try`;
   }
 }
 

@@ -3,7 +3,14 @@
  *
  * @module
  */
-import { DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_TRIES, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SECONDS, USAGE } from "../cli.ts";
+import {
+  DEFAULT_CACHE_MAX_AGE,
+  DEFAULT_CACHE_TRIES,
+  DEFAULT_CONFIG,
+  DEFAULT_OUTAGE_WINDOW,
+  DEFAULT_TIMEOUT_SECONDS,
+  USAGE,
+} from "../cli.ts";
 import { EXIT_CODES } from "../exit_codes.ts";
 import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS } from "../log.ts";
 
@@ -27,6 +34,8 @@ Options:
                         when NetAuth is unavailable; off by default
   --cache-max-age AGE   refuse cache entries older than AGE: s, m, h, d or w (default ${DEFAULT_CACHE_MAX_AGE})
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default ${DEFAULT_CACHE_TRIES})
+  --outage-window SPAN  after NetAuth failed a full try, later calls give it only a short probe for SPAN;
+                        the record lives in the cache directory, else the runtime's (default ${DEFAULT_OUTAGE_WINDOW})
   --broker-socket PATH  ask the warm broker at PATH first (baked in by install.sh); on any trouble there
                         the login takes the direct path
   --check               check config, certificate, sandbox and server; one line each;

@@ -115,3 +115,28 @@ Deno.test("--require-group: each group must exist in NetAuth, else exit 3 naming
   assert.deepEqual(typo.lines.slice(4), ["groups: FAIL unknown group(s): stuff, wheel"]);
   assert.equal(typo.exit, 3);
 });
+
+Deno.test("the outage record comes before the server line: none, recorded, or unreadable; the check goes on", async () => {
+  const path = "/var/cache/netauth/outage.json";
+  const at = Date.parse("2026-12-04T16:33:28.753Z");
+  const withRecord = (read: () => Promise<unknown>) => check({ outage: { path, read } as CheckDeps["outage"] });
+  assert.deepEqual((await withRecord(() => Promise.resolve(undefined))).lines, [
+    CONFIG_OK,
+    PLAINTEXT,
+    SANDBOX_OK,
+    "outage: none",
+    SERVER_OK,
+  ]);
+  const recorded = await withRecord(() => Promise.resolve({ since: at, phase: "rpc", fullTryAt: at + 30_000 }));
+  assert.equal(
+    recorded.lines[3],
+    "outage: recorded since 2026-12-04T16:33:28.753Z (last phase rpc, last full try 2026-12-04T16:33:58.753Z; " +
+      `${path}): logins probe NetAuth briefly, then use the cache`,
+  );
+  assert.equal(recorded.exit, 0); // the server answered: --check says so, and never changes the record
+  const unreadable = await withRecord(() => Promise.reject(new Deno.errors.PermissionDenied("no")));
+  assert.equal(
+    unreadable.lines[3],
+    `outage: WARN ${path} cannot be read (permission denied): every login makes the full try`,
+  );
+});

@@ -1,14 +1,21 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CACHE_MAX_AGE, DEFAULT_CACHE_TRIES, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SECONDS } from "../../src/cli.ts";
+import {
+  DEFAULT_CACHE_MAX_AGE,
+  DEFAULT_CACHE_TRIES,
+  DEFAULT_CONFIG,
+  DEFAULT_OUTAGE_WINDOW,
+  DEFAULT_TIMEOUT_SECONDS,
+} from "../../src/cli.ts";
 import { helpText } from "../../src/commands/help.ts";
 import { EXIT_CODES } from "../../src/exit_codes.ts";
 
 const lines = helpText().split("\n");
 
 Deno.test("--help: the usage names the cache options", () => {
-  assert.deepEqual(lines.slice(0, 3), [
+  assert.deepEqual(lines.slice(0, 4), [
     "usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]",
-    "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--broker-socket PATH]",
+    "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]",
+    "                          [--broker-socket PATH]",
     "       netauth-pam-helper --check | --audit | --serve | --version | --help",
   ]);
 });
@@ -19,6 +26,10 @@ Deno.test("--help: the defaults are cli.ts's", () => {
   assert.equal(option("--timeout")?.endsWith(`(default ${DEFAULT_TIMEOUT_SECONDS})`), true);
   assert.equal(option("--cache-max-age")?.endsWith(`(default ${DEFAULT_CACHE_MAX_AGE})`), true);
   assert.equal(option("--cache-tries")?.endsWith(`(default ${DEFAULT_CACHE_TRIES})`), true);
+  assert.equal(
+    lines[lines.indexOf(option("--outage-window")!) + 1].endsWith(`(default ${DEFAULT_OUTAGE_WINDOW})`),
+    true,
+  );
   assert.equal(
     option("--log-level"),
     "  --log-level LEVEL     TRACE, DEBUG, INFO, WARN or ERROR (default INFO; $NETAUTH_LOGLEVEL may only add detail)",

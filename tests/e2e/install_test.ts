@@ -49,6 +49,16 @@ async function withDestdir(fn: (destdir: string) => Promise<void>) {
 const LIB = "/usr/local/lib/netauth-pam-helper";
 const RUNTIME = `${LIB}/runtime`;
 
+/**
+ * The installed helper's sandbox for a cache-less install: `--print-flags`, plus reading the install directory, and
+ * reading and writing the runtime's TMPDIR, where the outage record lives.
+ */
+async function installedFlags(confDir: string): Promise<string[]> {
+  return (await printFlags(confDir)).flatMap((f) =>
+    f.startsWith("--allow-read=") ? [`${f},${LIB},${RUNTIME}/tmp`, `--allow-write=${RUNTIME}/tmp`] : [f]
+  );
+}
+
 it("bundle install: verified, launcher with the sandbox flags, runtime dirs root's, second run changes nothing", async () => {
   await withDestdir(async (destdir) => {
     const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
@@ -80,7 +90,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.equal(info.uid, 0);
     const text = Deno.readTextFileSync(launcher);
     assert.match(text, /^#!\/bin\/sh -p\n/);
-    const flags = (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${LIB}` : f);
+    const flags = await installedFlags(confDir);
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
     // The launcher runs the root-owned copy of the deno that built and verified the bundle.
@@ -541,10 +551,7 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       commit: await git("rev-parse", "HEAD"),
       dirty: await git("status", "--porcelain") !== "",
     });
-    assert.deepEqual(
-      manifest.sandbox,
-      (await printFlags(confDir)).map((f) => f.startsWith("--allow-read=") ? `${f},${LIB}` : f),
-    );
+    assert.deepEqual(manifest.sandbox, await installedFlags(confDir));
     assert.deepEqual(manifest.runtimeDirs.map((d: { path: string; mode: string }) => `${d.path} ${d.mode}`), [
       `${RUNTIME} 0755`,
       `${RUNTIME}/home 0755`,

@@ -5,6 +5,7 @@ import { it, startScripted } from "../../testkit/fixture.ts";
 import { CacheStore, entryFileName } from "../../src/cache/store.ts";
 import { SECRETS } from "../../testkit/fake_netauth.ts";
 import { decisionLine, printFlags, runHelper } from "../../testkit/run_helper.ts";
+import { OutageStore } from "../../src/outage/record.ts";
 
 const { server, confDir, cacheDir, cacheFlags: flags } = await startScripted({ cache: true });
 const store = new CacheStore(cacheDir);
@@ -21,13 +22,17 @@ async function login(user: string, password: string, args: string[] = [], type =
   return { ...run, line: decisionLine(run) };
 }
 
-/** Runs `fn` with NetAuth down (connections refused), then brings it back. */
+/**
+ * Runs `fn` with NetAuth down (connections refused), then brings it back, with the outage over:
+ * the record it left (src/outage/) is removed, as if its window had passed, so later tests start healthy.
+ */
 async function offline<T>(fn: () => Promise<T>): Promise<T> {
   server.pause();
   try {
     return await fn();
   } finally {
     server.resume();
+    await new OutageStore(cacheDir).remove();
   }
 }
 
@@ -75,6 +80,7 @@ it("a hung server leaves time for the cache inside --timeout", async () => {
     assert.match(run.line, /source=cache/);
   } finally {
     server.resume();
+    await new OutageStore(cacheDir).remove();
   }
 });
 
