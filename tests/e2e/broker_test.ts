@@ -21,10 +21,10 @@ const UNIT = "/etc/systemd/system/netauth-pam-helper.service";
 /** Lines of a pam.d service running the helper with `log=`, as the shipped profile does. */
 function stack(helper: string, log: string): string {
   return [
-    `auth [success=1 default=ignore] pam_exec.so expose_authtok quiet seteuid log=${log} ${helper}`,
+    `auth [success=1 default=ignore] pam_exec.so expose_authtok quiet log=${log} ${helper}`,
     "auth requisite pam_deny.so",
     "auth required pam_permit.so",
-    `account required pam_exec.so quiet seteuid log=${log} ${helper}`,
+    `account required pam_exec.so quiet log=${log} ${helper}`,
     "",
   ].join("\n");
 }
