@@ -7,6 +7,9 @@
 //   BENCH_OUT=FILE     where the JSON goes (default: a temporary file; its path is printed)
 //   BENCH_NETAUTHD=0   skip the real netauthd even when its binaries are present
 //   BENCH_ONLY=outage  run only the outage case (scripts/bench_outage.ts): a hung server, login after login
+//   BENCH_ONLY=broker  run only the warm broker's cases (scripts/bench_broker.ts; they also run by default):
+//                      a login through it vs direct vs empty, bursts of 50 and 200, its RSS after 10,000 logins
+import { benchBroker, type BrokerBenchHooks, printBroker } from "./bench_broker.ts";
 import { benchOutage, type OutageRow, type OutageTarget, printOutage } from "./bench_outage.ts";
 import { SECRETS, startFakeNetAuth } from "../testkit/fake_netauth.ts";
 import { makePki } from "../testkit/pki.ts";
@@ -18,6 +21,9 @@ const TREES = (Deno.env.get("BENCH_TREE") ?? ROOT).split(",").map((t) => t.repla
 const RUNS = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? 10));
 const BURST = 50;
 const ONLY_OUTAGE = Deno.env.get("BENCH_ONLY") === "outage";
+const ONLY_BROKER = Deno.env.get("BENCH_ONLY") === "broker";
+/** Logins driven over the broker's socket before its RSS is read; CI's BENCH_RUNS=1 smoke run does 500. */
+const BROKER_RSS_LOGINS = RUNS === 1 ? 500 : 10_000;
 /** Outage sequences per tree and variant: each waits out a full try of about 10 s (main: every call). */
 const OUTAGE_RUNS = Math.max(1, Math.min(RUNS, 3));
 const BURST_ROUNDS = Math.max(1, Math.ceil(RUNS / 4));
@@ -80,11 +86,11 @@ async function measure(c: Case): Promise<Sample> {
  * BURST concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
  * (on a small machine the last of 50 logins can run into the helper's 10 s deadline).
  */
-async function burst(c: Case): Promise<{ ms: number; kib: number; failed: number }> {
+async function burst(c: Case, size = BURST): Promise<{ ms: number; kib: number; failed: number }> {
   const started = performance.now();
-  const all = await Promise.allSettled(Array.from({ length: BURST }, () => measure(c)));
+  const all = await Promise.allSettled(Array.from({ length: size }, () => measure(c)));
   const ok = all.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
-  return { ms: performance.now() - started, kib: ok.reduce((sum, s) => sum + s.kib, 0), failed: BURST - ok.length };
+  return { ms: performance.now() - started, kib: ok.reduce((sum, s) => sum + s.kib, 0), failed: size - ok.length };
 }
 
 const median = (xs: number[]) => {
@@ -104,12 +110,13 @@ async function install(
   tree: string,
   confDir: string,
   cacheDir?: string,
+  extra: string[] = [],
 ): Promise<{ prefix: string; launcher: string }> {
   const prefix = await Deno.makeTempDir({ prefix: "netauth-bench-prefix-" });
   await Deno.chmod(prefix, 0o755);
   installs.push({ tree, prefix });
   const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
-  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache]);
+  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache, ...extra]);
   // install.sh copies deno beside the bundle. Pages cp has just written stay cached in small units that
   // map worse than a binary read back from disk (about 3.5 MiB more peak RSS per run): drop them, so the
   // copy is measured as it runs after a reboot.
@@ -210,6 +217,7 @@ try {
   const perTree: Case[][] = [];
   const burstIndexes: number[] = [];
   const outageTargets: OutageTarget[] = [];
+  const brokerHooks: BrokerBenchHooks[] = [];
   for (const tree of TREES) {
     const label = labels.get(tree)!;
     const cacheDir = await Deno.makeTempDir({ prefix: "netauth-bench-cache-" });
@@ -252,6 +260,26 @@ try {
       },
     );
     if (perTree.length === 0) burstIndexes.push(0);
+    // The warm broker's cases, for a tree whose install.sh knows --broker (an older BENCH_TREE may not).
+    if (Deno.readTextFileSync(`${tree}install.sh`).includes("--broker)")) {
+      const login = { ...cases[0], argv: [] };
+      brokerHooks.push({
+        label,
+        installBroker: async () => {
+          const brokered = await install(tree, confDir, undefined, ["--broker"]);
+          temps.push(brokered.prefix);
+          return brokered;
+        },
+        directLauncher: plain.launcher,
+        login: (launcher) => measure({ ...login, argv: [launcher] }),
+        empty: () => measure(emptyCase),
+        burst: (launcher, size) => burst({ ...login, argv: [launcher] }, size),
+        runs: RUNS,
+        burstRounds: BURST_ROUNDS,
+        user: "alice",
+        secret: SECRETS.alice,
+      });
+    }
     if (realConf) {
       const real = await install(tree, realConf);
       temps.push(real.prefix);
@@ -262,7 +290,7 @@ try {
   }
   const outageRows: OutageRow[] = [];
   const recovered = new Map<string, string[]>();
-  for (const target of outageTargets) {
+  for (const target of ONLY_BROKER ? [] : outageTargets) {
     const result = await benchOutage(target, fake, async (argv, env, stdin, expectExit) => {
       const s = await measure({ tree: target.label, server: "fake", name: "outage", argv, env, stdin, expectExit });
       return { ms: s.ms, line: s.line };
@@ -270,12 +298,9 @@ try {
     outageRows.push(...result.rows);
     recovered.set(`${target.label} ${target.variant}`, result.recovered);
   }
-  printOutage(outageRows, recovered);
-  if (ONLY_OUTAGE) {
-    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-    await Deno.writeTextFile(out, JSON.stringify({ machine: info, outage: outageRows }, null, 2) + "\n");
-    console.log(`\nJSON: ${out}`);
-  } else {
+  if (!ONLY_BROKER) printOutage(outageRows, recovered);
+  let report: Record<string, unknown> = { machine: info, runs: RUNS, outage: outageRows };
+  if (!ONLY_OUTAGE && !ONLY_BROKER) {
     // kinds[k] holds case k of every tree: they run back to back, so trees compare under the same load.
     const kinds = perTree[0].map((_, k) => perTree.map((cases) => cases[k]));
     for (const kind of kinds) for (const c of kind) await measure(c); // warm-up, not recorded
@@ -348,18 +373,18 @@ try {
           `${r.failed} |`,
       );
     }
-    const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
-    const report = {
-      machine: info,
-      runs: RUNS,
-      emptyMedianMs: Math.round(baseMs),
-      rows,
-      bursts: burstRows,
-      outage: outageRows,
-    };
-    await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
-    console.log(`\nJSON: ${out}`);
+    report = { ...report, emptyMedianMs: Math.round(baseMs), rows, bursts: burstRows };
   }
+  if (!ONLY_OUTAGE) {
+    const broker = [];
+    for (const hooks of brokerHooks) broker.push(await benchBroker(hooks, BROKER_RSS_LOGINS));
+    if (broker.length) printBroker(broker, RUNS, BROKER_RSS_LOGINS < 10_000);
+    else console.log("\nbroker cases skipped: no tree's install.sh has --broker");
+    report = { ...report, broker };
+  }
+  const out = Deno.env.get("BENCH_OUT") ?? await Deno.makeTempFile({ prefix: "netauth-bench-", suffix: ".json" });
+  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+  console.log(`\nJSON: ${out}`);
 } finally {
   await netauthd?.cleanup();
   await fake.stop();
