@@ -9,7 +9,7 @@
 //   BENCH_ONLY=outage  run only the outage case (scripts/bench_outage.ts): a hung server, login after login
 //   BENCH_ONLY=broker  run only the warm broker's cases (scripts/bench_broker.ts; they also run by default):
 //                      a login through it vs direct vs empty, bursts of 50 and 200, its RSS after 10,000 logins
-import { benchBroker, type BrokerBenchHooks, printBroker } from "./bench_broker.ts";
+import { benchBroker, type BrokerBenchHooks, median, printBroker } from "./bench_broker.ts";
 import { benchOutage, type OutageRow, type OutageTarget, printOutage } from "./bench_outage.ts";
 import { SECRETS, startFakeNetAuth } from "../testkit/fake_netauth.ts";
 import { makePki } from "../testkit/pki.ts";
@@ -83,7 +83,7 @@ async function measure(c: Case): Promise<Sample> {
 }
 
 /**
- * BURST concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
+ * `size` (default BURST) concurrent runs of `c`: total wall, the sum of their peak RSS, and how many did not succeed
  * (on a small machine the last of 50 logins can run into the helper's 10 s deadline).
  */
 async function burst(c: Case, size = BURST): Promise<{ ms: number; kib: number; failed: number }> {
@@ -92,11 +92,6 @@ async function burst(c: Case, size = BURST): Promise<{ ms: number; kib: number; 
   const ok = all.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
   return { ms: performance.now() - started, kib: ok.reduce((sum, s) => sum + s.kib, 0), failed: size - ok.length };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
   const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();

@@ -109,7 +109,8 @@ export interface BrokerBenchHooks {
 }
 
 const BURST_SIZES = [50, 200];
-const median = (xs: number[]) => {
+/** The median of `xs` (the mean of the middle two for an even count); bench.ts uses it too. */
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
