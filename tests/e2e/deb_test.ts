@@ -216,6 +216,22 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       },
     );
 
+    await t.step(
+      "the broker's unit: shipped with the package's paths, not enabled; its socket's directory root's 0700",
+      async () => {
+        const unit = await r.run("cat", "/lib/systemd/system/netauth-pam-helper.service");
+        assert.equal(unit.code, 0, unit.output);
+        assert.match(unit.output, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
+        assert.match(unit.output, /^ReadWritePaths=\/usr\/lib\/netauth-pam-helper\/runtime\/broker$/m);
+        const wants = await r.run("sh", "-c", "ls /etc/systemd/system/*/netauth-pam-helper.service 2>&1");
+        assert.notEqual(wants.code, 0, wants.output);
+        const dir = await r.run("stat", "-c", "%u %a", "/usr/lib/netauth-pam-helper/runtime/broker");
+        assert.equal(dir.output.trim(), "0 700");
+        const launcher = await r.run("cat", "/usr/lib/netauth-pam-helper/launcher");
+        assert.match(launcher.output, /--broker-socket \/usr\/lib\/netauth-pam-helper\/runtime\/broker\/socket/);
+      },
+    );
+
     await t.step("pamtester through common-auth/common-account: NetAuth user in, wrong password out", async () => {
       const ok = await login("alice", ALICE_SECRET);
       assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
@@ -284,8 +300,12 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       const res = await r.run("apt-get", "purge", "-y", "-q", "netauth-pam-helper");
       assert.equal(res.code, 0, res.output);
       assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
-      const left = await r.run("sh", "-c", "ls /usr/lib/netauth-pam-helper 2>&1; ls /var/log/netauth-pam-helper.log");
-      assert.match(left.output, /No such file or directory\n\/var\/log\/netauth-pam-helper\.log/, left.output);
+      const left = await r.run(
+        "sh",
+        "-c",
+        "ls /usr/lib/netauth-pam-helper /lib/systemd/system/netauth-pam-helper.service 2>&1; ls /var/log/netauth-pam-helper.log",
+      );
+      assert.match(left.output, /(No such file or directory\n){2}\/var\/log\/netauth-pam-helper\.log/, left.output);
     });
   } finally {
     await sshd?.stop();
