@@ -297,15 +297,22 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
 
     await t.step("apt-get purge: /etc/pam.d byte for byte as before, setup's files gone, the log kept", async () => {
       await r.run("rm", "-f", `/etc/pam.d/${service}`, `/etc/pam.d/sshd-${service}`);
+      // What `systemctl enable` leaves (no systemd in the private root): purge takes it away.
+      const wants = "/etc/systemd/system/multi-user.target.wants";
+      await r.run("sh", "-c", `mkdir -p ${wants} && ln -sf /lib/systemd/system/netauth-pam-helper.service ${wants}/`);
       const res = await r.run("apt-get", "purge", "-y", "-q", "netauth-pam-helper");
       assert.equal(res.code, 0, res.output);
       assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
       const left = await r.run(
         "sh",
         "-c",
-        "ls /usr/lib/netauth-pam-helper /lib/systemd/system/netauth-pam-helper.service 2>&1; ls /var/log/netauth-pam-helper.log",
+        "ls -d /usr/lib/netauth-pam-helper /lib/systemd/system/netauth-pam-helper.service /etc/systemd/system/*/netauth-pam-helper.service 2>&1; ls /var/log/netauth-pam-helper.log",
       );
-      assert.match(left.output, /(No such file or directory\n){2}\/var\/log\/netauth-pam-helper\.log/, left.output);
+      assert.match(
+        left.output,
+        /^(ls: cannot access .*: No such file or directory\n){3}\/var\/log\/netauth-pam-helper\.log\n$/,
+        left.output,
+      );
     });
   } finally {
     await sshd?.stop();
