@@ -240,6 +240,33 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       assert.match(wrong.log, /exit=7/);
     });
 
+    await t.step("the unit's ExecStart, run by hand (no systemd here): logins go through the broker", async () => {
+      const broker = new Deno.Command(r.prefix[0], {
+        args: [...r.prefix.slice(1), "/usr/sbin/netauth-pam-helper", "--serve"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const said: string[] = [];
+      try {
+        const listening = (async () => {
+          for await (const chunk of broker.stderr.pipeThrough(new TextDecoderStream())) {
+            said.push(chunk);
+            if (said.join("").includes("broker listening")) return;
+          }
+        })();
+        await Promise.race([listening, broker.status]);
+        assert.match(said.join(""), /broker listening/);
+        const ok = await login("alice", ALICE_SECRET);
+        assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
+        assert.match(ok.log, /path=broker outcome=authenticated exit=0/);
+      } finally {
+        broker.kill("SIGTERM");
+        await broker.status;
+        await broker.stderr.cancel().catch(() => {});
+      }
+    });
+
     await t.step("a real sshd password login through the package's PAM lines", async () => {
       sshd = await startSshd(dir, `sshd-${service}`, root!.prefix);
       const ok = await sshLogin(sshd.port, "alice", "password", { password: ALICE_SECRET });
