@@ -109,12 +109,12 @@ const place = (path: string) => Deno.renameSync(`${path}.new`, path);
 
 /** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
 async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
-  const socket = { runtimeDir: PACKAGED.runtimeDir, brokerSocket: PACKAGED.brokerSocket };
-  const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, ...socket });
+  const runtime = { runtimeDir: PACKAGED.runtimeDir, brokerSocket: PACKAGED.brokerSocket };
+  const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, ...runtime });
   const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
   const { launcher } = planFiles({
     mode: "bundle",
-    paths: { confDir: PACKAGED.confDir, ...socket },
+    paths: { confDir: PACKAGED.confDir, ...runtime },
     setpriv: SETPRIV,
     installed: placement,
     staged: placement,
