@@ -4,6 +4,7 @@
 import { sha256Hex } from "../src/digest.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
+import { brokerUnit } from "../src/install/broker_unit.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -95,7 +96,14 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   const at = (path: string) => `${options.dir}${path}`;
   const text = (rel: string) => Deno.readTextFileSync(`${ROOT}${rel}`);
   for (
-    const file of [PACKAGED.sbin, PACKAGED.pamProfile, PACKAGED.logrotate, PACKAGED.man, `${PACKAGED.doc}/copyright`]
+    const file of [
+      PACKAGED.sbin,
+      PACKAGED.pamProfile,
+      PACKAGED.logrotate,
+      PACKAGED.man,
+      `${PACKAGED.doc}/copyright`,
+      PACKAGED.brokerUnit,
+    ]
   ) {
     Deno.mkdirSync(at(file.slice(0, file.lastIndexOf("/"))), { recursive: true });
   }
@@ -117,6 +125,14 @@ export async function stageTree(options: TreeOptions): Promise<void> {
     text(`logrotate/${PACKAGE}`).replace(
       /^# \/etc\/logrotate\.d\/netauth-pam-helper, installed by .*$/m,
       "# /etc/logrotate.d/netauth-pam-helper, installed by the netauth-pam-helper package (a conffile).",
+    ),
+  );
+  // install.sh --broker's unit with the package's paths; shipped, not enabled (docs/broker.md says how).
+  Deno.writeTextFileSync(
+    at(PACKAGED.brokerUnit),
+    brokerUnit({ launcher: PACKAGED.sbin, socket: PACKAGED.brokerSocket }).replace(
+      /^# netauth-pam-helper's warm broker, written by .*$/m,
+      `# netauth-pam-helper's warm broker, shipped by the package, not enabled: systemctl enable --now ${PACKAGE}.service`,
     ),
   );
   Deno.writeFileSync(at(PACKAGED.man), await gzip(Deno.readFileSync(`${ROOT}man/${PACKAGE}.8`)));

@@ -27,6 +27,10 @@ export const PACKAGED = {
   /** The build manifest plus the launcher, the sandbox and the runtime directories: what --verify and --audit read. */
   manifest: `/usr/lib/${PACKAGE}/manifest.json`,
   runtimeDir: `/usr/lib/${PACKAGE}/runtime`,
+  /** The broker's socket (src/broker/socket.ts's place below the runtime dir); --setup bakes it and makes its 0700 directory. */
+  brokerSocket: `/usr/lib/${PACKAGE}/runtime/broker/socket`,
+  /** The broker's unit, shipped but neither enabled nor started: the broker is optional. */
+  brokerUnit: `/lib/systemd/system/${PACKAGE}.service`,
   confDir: "/etc/netauth",
   pamProfile: "/usr/share/pam-configs/netauth",
   logFile: `/var/log/${PACKAGE}.log`,

@@ -11,6 +11,7 @@ import { flagsFor, planFiles } from "./install_plan.ts";
 import { octalMode } from "../file_modes.ts";
 import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
+import { dirname } from "../paths.ts";
 import { parseManifest, reportChecks, verifyInstall } from "./verify_install.ts";
 import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
@@ -73,6 +74,11 @@ function makeRuntimeDirs(root: string): void {
     Deno.chownSync(dir, 0, 0);
     Deno.chmodSync(dir, 0o755);
   }
+  // The broker's socket directory: root's alone, or neither the broker nor the helper trusts it.
+  const brokerDir = `${root}${dirname(PACKAGED.brokerSocket).slice(PACKAGED.runtimeDir.length)}`;
+  Deno.mkdirSync(brokerDir, { recursive: true });
+  Deno.chownSync(brokerDir, 0, 0);
+  Deno.chmodSync(brokerDir, 0o700);
 }
 
 /** The log file pam_exec appends to: root's, readable by adm (root's group without one), 0640. */
@@ -103,11 +109,12 @@ const place = (path: string) => Deno.renameSync(`${path}.new`, path);
 
 /** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
 async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
-  const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, runtimeDir: PACKAGED.runtimeDir });
+  const runtime = { runtimeDir: PACKAGED.runtimeDir, brokerSocket: PACKAGED.brokerSocket };
+  const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, ...runtime });
   const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
   const { launcher } = planFiles({
     mode: "bundle",
-    paths: { confDir: PACKAGED.confDir, runtimeDir: PACKAGED.runtimeDir },
+    paths: { confDir: PACKAGED.confDir, ...runtime },
     setpriv: SETPRIV,
     installed: placement,
     staged: placement,

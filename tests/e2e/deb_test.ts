@@ -216,12 +216,55 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       },
     );
 
+    await t.step(
+      "the broker's unit: shipped with the package's paths, not enabled; its socket's directory root's 0700",
+      async () => {
+        const unit = await r.run("cat", "/lib/systemd/system/netauth-pam-helper.service");
+        assert.equal(unit.code, 0, unit.output);
+        assert.match(unit.output, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
+        assert.match(unit.output, /^ReadWritePaths=\/usr\/lib\/netauth-pam-helper\/runtime\/broker$/m);
+        const wants = await r.run("sh", "-c", "ls /etc/systemd/system/*/netauth-pam-helper.service 2>&1");
+        assert.notEqual(wants.code, 0, wants.output);
+        const dir = await r.run("stat", "-c", "%u %a", "/usr/lib/netauth-pam-helper/runtime/broker");
+        assert.equal(dir.output.trim(), "0 700");
+        const launcher = await r.run("cat", "/usr/lib/netauth-pam-helper/launcher");
+        assert.match(launcher.output, /--broker-socket \/usr\/lib\/netauth-pam-helper\/runtime\/broker\/socket/);
+      },
+    );
+
     await t.step("pamtester through common-auth/common-account: NetAuth user in, wrong password out", async () => {
       const ok = await login("alice", ALICE_SECRET);
       assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
       const wrong = await login("alice", "not-her-password");
       assert.notEqual(wrong.code, 0, wrong.output);
       assert.match(wrong.log, /exit=7/);
+    });
+
+    await t.step("the unit's ExecStart, run by hand (no systemd here): logins go through the broker", async () => {
+      const broker = new Deno.Command(r.prefix[0], {
+        args: [...r.prefix.slice(1), "/usr/sbin/netauth-pam-helper", "--serve"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const said: string[] = [];
+      try {
+        const listening = (async () => {
+          for await (const chunk of broker.stderr.pipeThrough(new TextDecoderStream())) {
+            said.push(chunk);
+            if (said.join("").includes("broker listening")) return;
+          }
+        })();
+        await Promise.race([listening, broker.status]);
+        assert.match(said.join(""), /broker listening/);
+        const ok = await login("alice", ALICE_SECRET);
+        assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
+        assert.match(ok.log, /path=broker outcome=authenticated exit=0/);
+      } finally {
+        broker.kill("SIGTERM");
+        await broker.status;
+        await broker.stderr.cancel().catch(() => {});
+      }
     });
 
     await t.step("a real sshd password login through the package's PAM lines", async () => {
@@ -281,11 +324,22 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
 
     await t.step("apt-get purge: /etc/pam.d byte for byte as before, setup's files gone, the log kept", async () => {
       await r.run("rm", "-f", `/etc/pam.d/${service}`, `/etc/pam.d/sshd-${service}`);
+      // What `systemctl enable` leaves (no systemd in the private root): purge takes it away.
+      const wants = "/etc/systemd/system/multi-user.target.wants";
+      await r.run("sh", "-c", `mkdir -p ${wants} && ln -sf /lib/systemd/system/netauth-pam-helper.service ${wants}/`);
       const res = await r.run("apt-get", "purge", "-y", "-q", "netauth-pam-helper");
       assert.equal(res.code, 0, res.output);
       assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
-      const left = await r.run("sh", "-c", "ls /usr/lib/netauth-pam-helper 2>&1; ls /var/log/netauth-pam-helper.log");
-      assert.match(left.output, /No such file or directory\n\/var\/log\/netauth-pam-helper\.log/, left.output);
+      const left = await r.run(
+        "sh",
+        "-c",
+        "ls -d /usr/lib/netauth-pam-helper /lib/systemd/system/netauth-pam-helper.service /etc/systemd/system/*/netauth-pam-helper.service 2>&1; ls /var/log/netauth-pam-helper.log",
+      );
+      assert.match(
+        left.output,
+        /^(ls: cannot access .*: No such file or directory\n){3}\/var\/log\/netauth-pam-helper\.log\n$/,
+        left.output,
+      );
     });
   } finally {
     await sshd?.stop();

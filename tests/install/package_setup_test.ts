@@ -131,12 +131,18 @@ testWhere(root, {
       const r = await setup(root);
       assert.equal(r.code, SETUP_EXIT.OK, r.out);
       const launcher = Deno.readTextFileSync(`${root}${PACKAGED.launcher}`);
-      assert.match(launcher, /--allow-net=netauth\.test:1729 /);
+      // The broker's socket is baked in (the shipped unit's --serve needs it), and its directory is root's 0700.
+      assert.match(
+        launcher,
+        /--allow-net=netauth\.test:1729,unix:\/usr\/lib\/netauth-pam-helper\/runtime\/broker\/socket /,
+      );
+      assert.match(launcher, / --broker-socket \/usr\/lib\/netauth-pam-helper\/runtime\/broker\/socket/);
+      assert.equal(Deno.statSync(`${root}${PACKAGED.runtimeDir}/broker`).mode! & 0o777, 0o700);
       assert.match(launcher, / \/usr\/lib\/netauth-pam-helper\/deno run .* --config \/etc\/netauth\/config\.toml /);
       assert.equal(Deno.statSync(`${root}${PACKAGED.launcher}`).mode! & 0o777, 0o755);
       const manifest = JSON.parse(Deno.readTextFileSync(`${root}${PACKAGED.manifest}`)) as Manifest;
       assert.ok(manifest.files.some((f) => f.path === PACKAGED.launcher));
-      assert.ok(manifest.sandbox.includes("--allow-net=netauth.test:1729"));
+      assert.ok(manifest.sandbox.includes(`--allow-net=netauth.test:1729,unix:${PACKAGED.brokerSocket}`));
       assert.deepEqual(r.ran, [`${root}${PACKAGED.launcher}.new verified`, `${root}${PACKAGED.launcher} --check`]);
       assert.match(r.out, /^check: server: ok$/m);
     });

@@ -52,6 +52,24 @@ async function judgedByDebianTools(deb: string, dir: string): Promise<void> {
   assert.doesNotMatch(said, /^[EW]: /m);
   const x = await new Deno.Command("dpkg-deb", { args: ["-x", deb, `${dir}/x`] }).output();
   assert.equal(x.code, 0);
+  // The broker's unit: the package's launcher, and systemd-analyze's verdict where it is installed.
+  const unit = Deno.readTextFileSync(`${dir}/x/lib/systemd/system/netauth-pam-helper.service`);
+  assert.match(unit, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
+  assert.match(unit, /not enabled: systemctl enable --now netauth-pam-helper\.service/);
+  if (new Deno.Command("sh", { args: ["-c", "command -v systemd-analyze"] }).outputSync().success) {
+    // Verified against the staged tree: its launcher, and a directory that exists here for ReadWritePaths.
+    const staged = `${dir}/netauth-pam-helper.service`;
+    Deno.writeTextFileSync(
+      staged,
+      unit.replace("ExecStart=/usr/sbin/", `ExecStart=${dir}/x/usr/sbin/`).replace(
+        /^ReadWritePaths=.*$/m,
+        `ReadWritePaths=${dir}`,
+      ),
+    );
+    const verify = await new Deno.Command("systemd-analyze", { args: ["verify", "--man=no", staged] }).output();
+    assert.equal(verify.code, 0, decoder.decode(verify.stderr));
+    assert.equal(decoder.decode(verify.stderr), "", "systemd-analyze verify warns about the unit");
+  }
   const page = `${dir}/x/usr/share/man/man8/netauth-pam-helper.8.gz`;
   const lexgrog = await new Deno.Command("lexgrog", { args: [page] }).output();
   assert.match(decoder.decode(lexgrog.stdout), /: "netauth-pam-helper - check a login against a NetAuth server/);
