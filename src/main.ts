@@ -8,20 +8,16 @@ import { parseCommandLine } from "./cli.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";
 import { helpText } from "./commands/help.ts";
-import { handleLogin } from "./commands/login.ts";
+import { runLogin } from "./commands/run.ts";
 import { type Config, loadConfig } from "./config.ts";
-import { cacheReserveMs, loginDeadline, processAge, STARTED_ENV } from "./deadline.ts";
+import { loginDeadline, processAge, STARTED_ENV } from "./deadline.ts";
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV, type LogFields } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
-import { type Decide, decide } from "./policy.ts";
-
 import { inspectRuntimeDir } from "./runtime_dir.ts";
 import { netPermission } from "./sandbox.ts";
-import { warmUpTls } from "./netauth/tls_warm_up.ts";
-import { forwardToBroker } from "./broker/forward.ts";
 import { VERSION } from "./version.ts";
 
 const age = processAge(Deno.env.get(STARTED_ENV));
@@ -29,7 +25,7 @@ const envLevel = levelFromEnvironment(Deno.env.get(LOG_LEVEL_ENV));
 let logger = createLogger(envLevel ?? DEFAULT_LOG_LEVEL);
 
 /** Logs the decision's one line and gives back its exit code. */
-function finish(exit: ExitCode, outcome: string, msg: string, fields = {}): ExitCode {
+function finish(exit: ExitCode, outcome: string, msg: string, fields: LogFields = {}): ExitCode {
   logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: age.elapsed() });
   return exit;
 }
@@ -102,63 +98,8 @@ async function main(): Promise<ExitCode> {
       const level = options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL;
       return await serveBroker(options, { loadConfig: config, netGranted, newLogger: () => createLogger(level) });
     }
-    case "run": {
-      // The deadline covers everything, a stalled stdin included. docs/performance.md: the timer is
-      // armed at the first step that can block (loading the config), so a PAM request refused on
-      // sight never pays for Deno's timers (~3 MiB); it fires at the same time.
-      const reason = `deadline of ${options.timeoutSeconds}s passed`;
-      const armDeadline = () => deadline.arm(() => Deno.exit(finish(Exit.AUTHINFO_UNAVAIL, "deadline", reason)));
-      const reserve = options.cache ? cacheReserveMs(options.timeoutSeconds) : 0;
-      const cache = options.cache;
-      // The cache (its modules, node:crypto, the directory walk) opens at the decision: only a request
-      // that passed every local check pays for it.
-      const decideWithCache: Decide = async (...call) => {
-        const cached = await (await import("./cache/open.ts")).openCache(cache!, logger, deadline.at);
-        return await (cached ?? decide)(...call);
-      };
-      /** Followed only by a request that reached the network: the outage record's modules load there. */
-      let outage: { settle(): Promise<void>; fields(): LogFields } | undefined;
-      const broker = options.brokerSocket;
-      const result = await handleLogin({ requireGroups: options.requireGroups }, {
-        getEnv: (name) => Deno.env.get(name),
-        // A getter: a request refused on sight never reads stdin. Plain reads, not Deno.stdin.readable: a stream
-        // costs ~2 MiB more per run.
-        get stdin() {
-          armDeadline(); // a stalled stdin ends at the deadline too (the broker's path reads it before the config)
-          return (into: Uint8Array) => Deno.stdin.read(into);
-        },
-        loadConfig: () => (armDeadline(), config()),
-        netGranted,
-        warmUpTls,
-        connect: async (c, request, root) => {
-          const gate = (await import("./outage/open.ts")).openOutageGate(
-            { cacheDir: cache?.dir, runtimeDir: options.runtimeDir, windowMs: options.outageWindowMs },
-            logger,
-          );
-          outage = gate;
-          if (!gate) return connect(c, request.service, deadline.at - reserve, root);
-          return gate.watch(await connect(c, request.service, () => gate.begin(deadline.at - reserve), root));
-        },
-        logger,
-        decide: cache ? decideWithCache : decide,
-        // With --broker-socket, tried once the local checks pass; the deadline covers it too.
-        broker: broker
-          ? (
-            request,
-            secret,
-          ) => (armDeadline(),
-            forwardToBroker({
-              socket: broker,
-              request,
-              secret,
-              requireGroups: options.requireGroups,
-              deadline: deadline.at,
-            }))
-          : undefined,
-      });
-      await outage?.settle();
-      return finish(result.exit, result.outcome, result.msg, { ...outage?.fields(), ...result.fields });
-    }
+    case "run":
+      return await runLogin({ options, logger, deadline, loadConfig: config, netGranted, connect, finish });
   }
 }
 

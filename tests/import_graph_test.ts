@@ -53,7 +53,14 @@ const LAYERS: Record<string, string[]> = {
     "broker/forward.ts",
   ],
   "3 command line": ["cli.ts"],
-  "4 commands": ["commands/login.ts", "commands/check.ts", "commands/audit.ts", "commands/help.ts", "broker/serve.ts"],
+  "4 commands": [
+    "commands/login.ts",
+    "commands/run.ts",
+    "commands/check.ts",
+    "commands/audit.ts",
+    "commands/help.ts",
+    "broker/serve.ts",
+  ],
   "5 entry points": [
     "main.ts",
     "install/launcher.ts",
