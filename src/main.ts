@@ -9,6 +9,7 @@ import { auditCommand } from "./commands/audit.ts";
 import { runCheck } from "./commands/check.ts";
 import { helpText } from "./commands/help.ts";
 import { runLogin } from "./commands/run.ts";
+import { greetBroker } from "./broker/forward.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loginDeadline, processAge, STARTED_ENV } from "./deadline.ts";
 import { HelperError } from "./errors.ts";
@@ -88,6 +89,7 @@ async function main(): Promise<ExitCode> {
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
         outage: (await import("./outage/open.ts")).outageStore(options.cache?.dir, options.runtimeDir),
+        broker: options.brokerSocket ? { socket: options.brokerSocket, greet: greetBroker } : undefined,
         print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,

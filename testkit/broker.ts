@@ -76,6 +76,14 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  return await watchBroker(child);
+}
+
+/**
+ * Follows a spawned broker's stderr (piped) until it says `broker listening`; fails the test with what
+ * it said if it ends first. The e2e tests spawn the installed launcher's `--serve` and watch it here.
+ */
+export async function watchBroker(child: Deno.ChildProcess): Promise<Broker> {
   const lines: string[] = [];
   let ended = false;
   const waiters: (() => void)[] = [];

@@ -51,10 +51,11 @@ const TIMED_OUT = Symbol("timed out");
 /** Asks the broker; never throws for anything the broker or its socket does. */
 export async function forwardToBroker(options: ForwardOptions): Promise<Forwarded> {
   const fallback = (why: string): Forwarded => ({ answered: false, why });
-  const problem = await socketProblem(options.socket);
-  if (problem) return { answered: false, ...problem };
   const { request } = options;
-  let frame: Uint8Array;
+  const greeted = await greetBroker(options.socket, options.budgetMs);
+  if (!("conn" in greeted)) return { answered: false, ...greeted };
+  const conn = greeted.conn;
+  let frame: Uint8Array | undefined;
   try {
     frame = encodeRequest({
       type: request.type,
@@ -67,45 +68,70 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
       requireGroups: options.requireGroups,
       secret: options.secret ?? new Uint8Array(),
     });
-  } catch (err) {
-    if (err instanceof ProtocolError) return fallback(`request too large for the broker: ${err.message}`);
-    throw err;
-  }
-  let conn: Deno.UnixConn | undefined;
-  let abandoned = false;
-  try {
-    const budget = options.budgetMs ?? GREETING_BUDGET_MS;
-    const greeting = await withinBudget(budget, async () => {
-      const opened = await Deno.connect({ transport: "unix", path: options.socket });
-      if (abandoned) opened.close();
-      conn = opened;
-      return await nextFrame(opened);
-    });
-    if (greeting === TIMED_OUT) {
-      abandoned = true;
-      return fallback(`broker did not greet within ${budget} ms`);
-    }
-    if (greeting?.kind === "refused") return fallback(`broker refused: ${greeting.reason}`);
-    if (greeting?.kind !== "hello") return fallback("broker sent no greeting");
-    await writeAll((bytes) => conn!.write(bytes), frame);
+    await writeAll((bytes) => conn.write(bytes), frame);
     frame.fill(0);
     // No timer of its own here: the broker answers within the deadline sent, and main.ts's deadline timer backs that.
-    const reply = await nextFrame(conn!);
+    const reply = await nextFrame(conn);
     if (reply?.kind === "refused") return fallback(`broker refused: ${reply.reason}`);
     if (reply?.kind !== "reply") return fallback(reply ? `broker sent a ${reply.kind} frame` : "broker closed early");
     return checkedReply(reply.reply, request) ?? fallback("malformed reply: exit code and outcome disagree");
   } catch (err) {
-    if (err instanceof ProtocolError) return fallback(`malformed reply: ${err.message}`);
-    if (err instanceof Deno.errors.ConnectionRefused) return fallback("stale socket: no broker listening");
+    // Only encodeRequest throws before a frame exists: the request itself breaks the protocol's bounds.
+    if (err instanceof ProtocolError) {
+      return fallback(frame ? `malformed reply: ${err.message}` : `request too large for the broker: ${err.message}`);
+    }
     return fallback(`broker connection failed: ${(err as Error).name}`);
   } finally {
-    frame.fill(0);
+    frame?.fill(0);
+    closeQuietly(conn);
+  }
+}
+
+/** A broker that has greeted (its connection, the caller closes it), or why there is none to use. */
+export type Greeting = { conn: Deno.UnixConn; ms: number } | { why: string; untrusted?: boolean };
+
+/**
+ * Checks the socket, connects and takes the broker's greeting within `budgetMs` of this process's own
+ * running time (forwardToBroker's first step, and --check's broker line). Never throws.
+ */
+export async function greetBroker(socket: string, budgetMs = GREETING_BUDGET_MS): Promise<Greeting> {
+  const problem = await socketProblem(socket);
+  if (problem) return problem;
+  const started = performance.now();
+  let conn: Deno.UnixConn | undefined;
+  let abandoned = false;
+  try {
+    const greeting = await withinBudget(budgetMs, async () => {
+      const opened = await Deno.connect({ transport: "unix", path: socket });
+      if (abandoned) opened.close();
+      conn = opened;
+      return await nextFrame(opened);
+    });
+    const why = greeting === TIMED_OUT
+      ? `broker did not greet within ${budgetMs} ms`
+      : greeting?.kind === "refused"
+      ? `broker refused: ${greeting.reason}`
+      : greeting?.kind !== "hello"
+      ? "broker sent no greeting"
+      : undefined;
+    if (!why) return { conn: conn!, ms: Math.round(performance.now() - started) };
     abandoned = true;
-    try {
-      conn?.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(conn);
+    return { why };
+  } catch (err) {
+    abandoned = true;
+    closeQuietly(conn);
+    if (err instanceof ProtocolError) return { why: `malformed reply: ${err.message}` };
+    if (err instanceof Deno.errors.ConnectionRefused) return { why: "stale socket: no broker listening" };
+    return { why: `broker connection failed: ${(err as Error).name}` };
+  }
+}
+
+function closeQuietly(conn: Deno.Conn | undefined): void {
+  try {
+    conn?.close();
+  } catch {
+    // already closed
   }
 }
 

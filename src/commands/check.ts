@@ -11,6 +11,7 @@ import { describeIoError, HelperError } from "../errors.ts";
 import type { OutageRecord } from "../outage/record.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import type { RuntimeDirState } from "../runtime_dir.ts";
+import type { Greeting } from "../broker/forward.ts";
 import { netPermission, notGrantedMessage } from "../sandbox.ts";
 
 /** What `--check` needs from outside; tests pass fakes. */
@@ -33,6 +34,8 @@ export interface CheckDeps {
   outage?: { path: string; read: () => Promise<OutageRecord | undefined> };
   /** The runtime's own directories, when installed with a launcher: each must be root's alone. */
   runtime?: { dir: string; inspect: () => RuntimeDirState[] };
+  /** The warm broker's socket (--broker-socket) and its greeting (broker/forward.ts): reported, never a failure. */
+  broker?: { socket: string; greet: (socket: string, budgetMs: number) => Promise<Greeting> };
 }
 
 /**
@@ -95,6 +98,7 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   }
 
   if (deps.outage) deps.print(await outageLine(deps.outage));
+  if (deps.broker) deps.print(await brokerLine(deps.broker));
 
   const started = performance.now();
   let client: NetAuthClient | undefined;
@@ -132,6 +136,22 @@ async function outageLine(outage: NonNullable<CheckDeps["outage"]>): Promise<str
   } catch (err) {
     return `outage: WARN ${outage.path} cannot be read (${describeIoError(err)}): every login makes the full try`;
   }
+}
+
+/** A login waits 50 ms for the broker's greeting; --check waits longer and says how long it took. */
+const CHECK_GREETING_MS = 1000;
+
+/** Whether logins will go through the broker: it is optional, so no answer is a WARN at most. */
+async function brokerLine(broker: NonNullable<CheckDeps["broker"]>): Promise<string> {
+  const greeted = await broker.greet(broker.socket, CHECK_GREETING_MS);
+  if ("conn" in greeted) {
+    greeted.conn.close();
+    return `broker: ok ${broker.socket} greeted in ${greeted.ms} ms: logins go through the broker`;
+  }
+  // No broker running, or a caller that is not root: expected. Anything else is worth a look.
+  const expected = !greeted.untrusted && /(does not exist|not root\))$/.test(greeted.why);
+  const level = expected ? "" : "WARN ";
+  return `broker: ${level}${greeted.why}: logins go direct`;
 }
 
 /** Screen lockers run the helper as the locked-out user, who must be able to read both files. */

@@ -66,13 +66,23 @@ if { read -r stat </proc/$$/stat && read -r up1 _ </proc/uptime; } 2>/dev/null &
   fi
 fi
 # Under su/sudo (pam_exec lines carry no seteuid) the real uid is the caller's: make every uid root, so the
-# caller can neither trace nor signal the helper. The shell reads its effective uid itself: a child such as
-# \`id\` would have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
-euid=
-{ while IFS='	' read -r key _ eff _; do [ "$key" = Uid: ] && euid=$eff && break; done </proc/$$/status; } 2>/dev/null
+# caller can neither trace nor signal the helper. The shell reads its ids itself: a child such as \`id\` would
+# have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
+# Already root in every uid and gid with no supplementary group (sshd, login), setpriv would change
+# nothing and costs ~2 ms a login: only that case, read in full, skips it.
+euid= all_root=
+{ while IFS='	' read -r key real eff saved fs; do
+  case $key in
+    Uid:) euid=$eff && [ "$real/$eff/$saved/$fs" = 0/0/0/0 ] && all_root=u ;;
+    Gid:) [ "$real/$eff/$saved/$fs" = 0/0/0/0 ] && all_root=$all_root.g ;;
+    Groups:) [ -z "\${real% }" ] && all_root=$all_root.none; break ;; # the kernel ends the list with a space
+  esac
+done </proc/$$/status; } 2>/dev/null
 [ -n "$euid" ] || euid=$(/usr/bin/id -u)
 as_root=
-if [ "$euid" = 0 ]; then as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}; fi
+if [ "$euid" = 0 ] && [ "$all_root" != u.g.none ]; then
+  as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}
+fi
 # The broker (--serve) is started by root, never by PAM; under systemd it holds no capabilities, and
 # setpriv --clear-groups would need CAP_SETGID. It is long-lived: V8's heap is capped, so its RSS stays flat.
 serve_env=

@@ -4,6 +4,8 @@ import { testConfig } from "../../testkit/config.ts";
 import { type CheckDeps, runCheck } from "../../src/commands/check.ts";
 import { configError } from "../../src/config.ts";
 import { type FakeDirectory, fakeNetAuth } from "../../testkit/fake_client.ts";
+import type { Greeting } from "../../src/broker/forward.ts";
+import { dirname } from "../../src/paths.ts";
 
 const config = testConfig();
 
@@ -139,4 +141,37 @@ Deno.test("the outage record comes before the server line: none, recorded, or un
     unreadable.lines[3],
     `outage: WARN ${path} cannot be read (permission denied): every login makes the full try`,
   );
+});
+
+Deno.test("the broker line comes before the server: greeted, absent, out of reach, or worth a warning; never a failure", async () => {
+  const socket = "/usr/local/lib/netauth-pam-helper/runtime/broker/socket";
+  const closed: string[] = [];
+  const conn = { close: () => closed.push("conn") } as unknown as Deno.UnixConn;
+  const withGreeting = async (greeting: Greeting) => {
+    let budget = 0;
+    const greet = (
+      path: string,
+      budgetMs: number,
+    ) => (assert.equal(path, socket), budget = budgetMs, Promise.resolve(greeting));
+    const run = await check({ broker: { socket, greet } });
+    assert.deepEqual([run.exit, run.lines.at(-1), budget], [0, SERVER_OK, 1000]);
+    return run.lines.at(-2);
+  };
+  assert.equal(
+    await withGreeting({ conn, ms: 3 }),
+    `broker: ok ${socket} greeted in N ms: logins go through the broker`,
+  );
+  assert.deepEqual(closed, ["conn"]);
+  assert.equal(
+    await withGreeting({ why: `${socket} does not exist` }),
+    `broker: ${socket} does not exist: logins go direct`,
+  );
+  const notRoot = `${dirname(socket)} not reachable (permission denied: not root)`;
+  assert.equal(await withGreeting({ why: notRoot }), `broker: ${notRoot}: logins go direct`);
+  assert.equal(
+    await withGreeting({ why: "stale socket: no broker listening" }),
+    "broker: WARN stale socket: no broker listening: logins go direct",
+  );
+  const planted = `${socket} is owned by uid 1000, not root`;
+  assert.equal(await withGreeting({ why: planted, untrusted: true }), `broker: WARN ${planted}: logins go direct`);
 });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import { makeConfDir } from "../../testkit/run_helper.ts";
+import { type Broker, watchBroker } from "../../testkit/broker.ts";
 import {
   addLocalUser,
   e2eTest,
@@ -46,7 +47,7 @@ e2eTest("the broker: pamtester su-style through it, and the direct path when it 
   Deno.chmodSync(log, 0o666); // the unprivileged caller's helper writes here too
   const callerName = `nabroker${Deno.pid % 100000}`;
   let server: NetAuthd | undefined;
-  let broker: Deno.ChildProcess | undefined;
+  let broker: Broker | undefined;
   let confDir: string | undefined;
   try {
     server = await startNetAuthd();
@@ -76,17 +77,18 @@ e2eTest("the broker: pamtester su-style through it, and the direct path when it 
       assert.equal(Deno.statSync(`${prefix}/lib/netauth-pam-helper/runtime/broker`).mode! & 0o777, 0o700);
     });
 
-    broker = new Deno.Command(helper, { args: ["--serve"], stdin: "null", stdout: "null", stderr: "piped" })
-      .spawn();
-    const brokerLog: string[] = [];
-    const listening = (async () => {
-      for await (const chunk of broker.stderr.pipeThrough(new TextDecoderStream())) {
-        brokerLog.push(chunk);
-        if (brokerLog.join("").includes("broker listening")) return;
-      }
-    })();
-    await Promise.race([listening, broker.status]);
-    assert.match(brokerLog.join(""), /broker listening/);
+    broker = await watchBroker(
+      new Deno.Command(helper, { args: ["--serve"], stdin: "null", stdout: "null", stderr: "piped" }).spawn(),
+    );
+
+    await t.step("--check says logins go through the broker", async () => {
+      const check = await sh(helper, ["--check"]);
+      assert.equal(check.code, 0, check.output);
+      assert.match(
+        check.output,
+        new RegExp(`^broker: ok ${socket} greeted in \\d+ ms: logins go through the broker$`, "m"),
+      );
+    });
 
     await t.step("su-style: right and wrong passwords and the account check go through the broker", async () => {
       const from = Deno.statSync(log).size;
@@ -114,8 +116,10 @@ e2eTest("the broker: pamtester su-style through it, and the direct path when it 
     );
 
     await t.step("the broker stopped: logins go direct and still work", async () => {
-      broker!.kill("SIGTERM");
+      await broker!.stop();
       assert.equal((await broker!.status).code, 0);
+      const check = await sh(helper, ["--check"]);
+      assert.match(check.output, new RegExp(`^broker: ${socket} does not exist: logins go direct$`, "m"));
       const from = Deno.statSync(log).size;
       assert.equal((await pamtester(tag, "alice", "authenticate", ALICE_SECRET, asSu)).code, 0);
       const wrong = await pamtester(tag, "alice", "authenticate", "not-her-password-b7", asSu);
@@ -125,11 +129,7 @@ e2eTest("the broker: pamtester su-style through it, and the direct path when it 
       assert.match(lines[1], /path=direct .*outcome=denied exit=7/);
     });
   } finally {
-    try {
-      broker?.kill("SIGKILL");
-    } catch {
-      // stopped already
-    }
+    broker?.signal("SIGKILL");
     await Deno.remove(`/etc/pam.d/${tag}`).catch(() => {});
     await removeLocalUser(callerName);
     const un = await sh(`${ROOT}install.sh`, ["--uninstall", "--prefix", prefix]);

@@ -10,6 +10,7 @@ import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netaut
 import { freeIds, missingNssCache } from "./nss_cache.ts";
 import { e2eTest, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
 import { missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";
+import { watchBroker } from "../../testkit/broker.ts";
 
 const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (await missingOpenSsh()) ??
   ((await sh("sh", ["-c", "command -v dpkg-deb apt-get pam-auth-update nsenter"])).code !== 0
@@ -241,29 +242,20 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
     });
 
     await t.step("the unit's ExecStart, run by hand (no systemd here): logins go through the broker", async () => {
-      const broker = new Deno.Command(r.prefix[0], {
-        args: [...r.prefix.slice(1), "/usr/sbin/netauth-pam-helper", "--serve"],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const said: string[] = [];
+      const broker = await watchBroker(
+        new Deno.Command(r.prefix[0], {
+          args: [...r.prefix.slice(1), "/usr/sbin/netauth-pam-helper", "--serve"],
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).spawn(),
+      );
       try {
-        const listening = (async () => {
-          for await (const chunk of broker.stderr.pipeThrough(new TextDecoderStream())) {
-            said.push(chunk);
-            if (said.join("").includes("broker listening")) return;
-          }
-        })();
-        await Promise.race([listening, broker.status]);
-        assert.match(said.join(""), /broker listening/);
         const ok = await login("alice", ALICE_SECRET);
         assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
         assert.match(ok.log, /path=broker outcome=authenticated exit=0/);
       } finally {
-        broker.kill("SIGTERM");
-        await broker.status;
-        await broker.stderr.cancel().catch(() => {});
+        await broker.stop();
       }
     });
 

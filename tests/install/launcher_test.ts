@@ -14,12 +14,10 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   const text = launcherScript(spec);
   assert.match(text, /^#!\/bin\/sh -p\n/);
   assert.match(text, /^IFS=' '$/m);
-  // The effective uid comes from the shell's own /proc/PID/status, not from a child the caller could kill.
-  assert.match(text, /^\{ while IFS='\t' read -r key _ eff _; do .* done <\/proc\/\$\$\/status; \} 2>\/dev\/null$/m);
-  assert.match(
-    text,
-    /^if \[ "\$euid" = 0 \]; then as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'; fi$/m,
-  );
+  // The ids come from the shell's own /proc/PID/status, not from a child the caller could kill.
+  assert.match(text, /^\{ while IFS='\t' read -r key real eff saved fs; do$/m);
+  assert.match(text, /^done <\/proc\/\$\$\/status; \} 2>\/dev\/null$/m);
+  assert.match(text, /^ {2}as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'$/m);
   assert.match(
     text,
     /^exec \/usr\/bin\/env -i HOME=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/home DENO_DIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/deno TMPDIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/tmp DENO_NO_UPDATE_CHECK=1 \\$/m,
@@ -117,6 +115,48 @@ testWhere(needsRoot("setpriv can only give a process root's effective uid as roo
       "--clear-groups",
     ]);
     assert.match(locker, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+  },
+});
+
+testWhere(needsRoot("only root can start the launcher with root's ids, or give them away"), {
+  name: "setpriv runs whenever it changes an id (su, sudo, supplementary groups), and only then",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      // A setpriv that notes each use, then does the real work. -p: like the launcher, keep the euid sh is given.
+      const used = `${dir}/setpriv-used`;
+      const setpriv = `${dir}/setpriv`;
+      await Deno.writeTextFile(setpriv, `#!/bin/sh -p\necho used >>${used}\nexec /usr/bin/setpriv "$@"\n`, {
+        mode: 0o755,
+      });
+      const launcher = `${dir}/launcher`;
+      const command = ["/bin/grep", "-E", "^(Uid|Gid):", "/proc/self/status"];
+      await Deno.writeTextFile(launcher, launcherScript({ ...spec, command, runtimeDir: dir, setpriv }), {
+        mode: 0o755,
+      });
+      const run = async (prefix: string[]) => {
+        await Deno.remove(used).catch(() => {});
+        const [cmd, ...args] = [...prefix, launcher];
+        const out = await new Deno.Command(cmd, { args, clearEnv: true }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        const ids = new TextDecoder().decode(out.stdout).replace(/\s+/g, " ").trim();
+        return { ids, setpriv: await Deno.stat(used).then(() => true, () => false) };
+      };
+      const allRoot = "Uid: 0 0 0 0 Gid: 0 0 0 0";
+      assert.deepEqual(await run(["/usr/bin/setpriv", "--clear-groups"]), { ids: allRoot, setpriv: false });
+      assert.deepEqual(await run(["/usr/bin/setpriv", "--ruid=65534", "--clear-groups"]), {
+        ids: allRoot,
+        setpriv: true,
+      });
+      assert.deepEqual(await run(["/usr/bin/setpriv", "--rgid=65534", "--clear-groups"]), {
+        ids: allRoot,
+        setpriv: true,
+      });
+      assert.deepEqual(await run(["/usr/bin/setpriv", "--groups=4"]), { ids: allRoot, setpriv: true });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 
