@@ -75,6 +75,30 @@ Deno.test({ name: "a broker that never greets: direct, after the budget", ignore
 });
 
 Deno.test(
+  { name: "a greeting late in wall time but within five of the helper's ticks is taken", ignore: !asRoot },
+  async () => {
+    // A loaded host, in one process: three times, nothing runs for 30 ms (helper and broker both wait for a CPU).
+    // 90 ms of wall time pass before the greeting, but the helper's tick timer runs only three times.
+    const starve = () => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) { /* no CPU for anyone */ }
+    };
+    await withBroker(async (conn) => {
+      for (let i = 0; i < 3; i++) {
+        starve();
+        await new Promise<void>((resolve) => AbortSignal.timeout(0).addEventListener("abort", () => resolve()));
+      }
+      await conn.write(encodeHello());
+      await readRequest(conn);
+      await conn.write(encodeReply({ exit: 0, outcome: "authenticated", msg: "ok", source: "netauth" }));
+    }, async (socket) => {
+      const result = await forward(socket);
+      assert.equal(result.answered, true, JSON.stringify(result));
+    });
+  },
+);
+
+Deno.test(
   { name: "a refusal, a malformed reply or a broker gone mid-request: direct, saying why", ignore: !asRoot },
   async () => {
     const cases: [(conn: Deno.Conn) => Promise<unknown>, RegExp][] = [
