@@ -76,10 +76,10 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
     if (reply?.kind !== "reply") return fallback(reply ? `broker sent a ${reply.kind} frame` : "broker closed early");
     return checkedReply(reply.reply, request) ?? fallback("malformed reply: exit code and outcome disagree");
   } catch (err) {
-    // Only encodeRequest throws before a frame exists: the request itself breaks the protocol's bounds.
-    if (err instanceof ProtocolError) {
-      return fallback(frame ? `malformed reply: ${err.message}` : `request too large for the broker: ${err.message}`);
-    }
+    // Before a frame exists only encodeRequest can throw: the request itself breaks the protocol's bounds.
+    if (!frame && err instanceof ProtocolError) return fallback(`request too large for the broker: ${err.message}`);
+    if (!frame) throw err; // our bug, not the broker's: main.ts's one internal-error line
+    if (err instanceof ProtocolError) return fallback(`malformed reply: ${err.message}`);
     return fallback(`broker connection failed: ${(err as Error).name}`);
   } finally {
     frame?.fill(0);
@@ -91,8 +91,8 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
 export type Greeting = { conn: Deno.UnixConn; ms: number } | { why: string; untrusted?: boolean };
 
 /**
- * Checks the socket, connects and takes the broker's greeting within `budgetMs` of this process's own
- * running time (forwardToBroker's first step, and --check's broker line). Never throws.
+ * Checks the socket, connects and takes the broker's greeting within `budgetMs` counted in this process's
+ * timer ticks (see withinBudget): forwardToBroker's first step, and --check's broker line. Never throws.
  */
 export async function greetBroker(socket: string, budgetMs = GREETING_BUDGET_MS): Promise<Greeting> {
   const problem = await socketProblem(socket);
@@ -164,8 +164,8 @@ function tick(): Promise<void> {
 }
 
 /**
- * `work`, or TIMED_OUT once `budgetMs` of this process's own running time has passed, counted in ticks:
- * each tick counts as TICK_MS however late it comes. On a loaded host (a login storm) the helper waits
+ * `work`, or TIMED_OUT once `budgetMs / TICK_MS` of this process's timer ticks have passed: each tick
+ * counts as TICK_MS however late it comes. On a loaded host (a login storm) the helper waits
  * for a CPU, and so does the broker: counted in wall time, a greeting sent as soon as the broker could
  * would be missed, and the login would go direct at five times the cost just when the host can least pay it.
  */
