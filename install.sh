@@ -585,8 +585,8 @@ write_manifest() {
   done <"$STAGE/manifest"
   deno_run --allow-read --allow-run=git "$ROOT/src/install/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
     --prefix "$PREFIX" --mode "$MODE" --artefact "$(artefact "$LIB")" --launcher "$BIN" \
-    --runtime-dir "$RUNTIME_DIR" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} "$@" \
-    >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
+    --runtime-dir "$RUNTIME_DIR" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} \
+    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} "$@" >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
   place "$STAGE/manifest.json" "$MANIFEST_JSON" 0644
 }
 

@@ -104,7 +104,8 @@ export function gitIn(root: string): (args: string[]) => Promise<string | undefi
 
 if (import.meta.main) {
   // manifest.ts --root DIR --destdir DIR --prefix DIR --mode M --artefact PATH --launcher PATH
-  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--debian-profile PATH] [--log-file PATH] --file PATH...
+  //   --runtime-dir DIR --conf-dir DIR [--cache-dir DIR] [--broker-socket PATH] [--debian-profile PATH]
+  //   [--log-file PATH] --file PATH...
   try {
     const { values } = parseArgs({
       args: Deno.args,
@@ -118,6 +119,7 @@ if (import.meta.main) {
         "runtime-dir": { type: "string" },
         "conf-dir": { type: "string" },
         "cache-dir": { type: "string" },
+        "broker-socket": { type: "string" },
         "debian-profile": { type: "string" },
         "log-file": { type: "string" },
         file: { type: "string", multiple: true, default: [] },
@@ -146,7 +148,13 @@ if (import.meta.main) {
       runtimeDir,
       confDir,
       cacheDir: values["cache-dir"],
-      sandbox: await flagsFor({ confDir, cacheDir: values["cache-dir"], runtimeDir }),
+      // The launcher's flags exactly: with --broker, the socket too.
+      sandbox: await flagsFor({
+        confDir,
+        cacheDir: values["cache-dir"],
+        runtimeDir,
+        brokerSocket: values["broker-socket"],
+      }),
       debianProfile: values["debian-profile"],
       logFile: values["log-file"],
       version: VERSION,

@@ -19,6 +19,7 @@ import {
   writableProblem,
 } from "../file_modes.ts";
 import { dirname } from "../paths.ts";
+import { socketDirProblem } from "../broker/socket.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 
@@ -200,9 +201,25 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   }
   const runtimeRoot = inputs.manifest.runtimeDirs[0]?.path;
   if (runtimeRoot) checks.push(runtimeContents(runtimeRoot, at, lstat, inputs.readDir ?? Deno.readDirSync));
+  const socket = brokerSocketIn(inputs.manifest.sandbox);
+  if (socket) checks.push(await brokerDirCheck(socket, (path) => Promise.resolve().then(() => lstat(at(path)))));
 
   checks.push(...await pamChecks(inputs, fs));
   return checks;
+}
+
+/** The broker's socket the sandbox lets the helper connect to (`--allow-net=...,unix:PATH`), if any. */
+function brokerSocketIn(sandbox: string[]): string | undefined {
+  const net = sandbox.find((flag) => flag.startsWith("--allow-net="));
+  return net?.slice("--allow-net=".length).split(",").find((p) => p.startsWith("unix:"))?.slice("unix:".length);
+}
+
+/** The socket's directory by the helper's own rule: anything but root's 0700 sends every login direct. */
+async function brokerDirCheck(socket: string, lstat: (path: string) => Promise<Deno.FileInfo>): Promise<Check> {
+  const problem = await socketDirProblem(socket, lstat);
+  return problem
+    ? drift(`broker ${problem.why}: logins do not use the broker (re-run install.sh)`)
+    : ok(`broker ${dirname(socket)}: root's, mode 700`);
 }
 
 /** Everything below the runtime directory (analysis caches, temporary files) must be root's and not writable by others. */

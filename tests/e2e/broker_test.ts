@@ -62,9 +62,19 @@ e2eTest("the broker: pamtester su-style through it, and the direct path when it 
     const caller = await addLocalUser(callerName);
     const asSu = ["setpriv", `--ruid=${caller.uid}`, `--rgid=${caller.gid}`, "--init-groups"];
 
-    await t.step("--verify covers the unit; --print-flags --broker shows the socket in the sandbox", async () => {
+    await t.step("--verify checks the unit and the socket's directory; --print-flags shows the socket", async () => {
       const verify = await sh(`${ROOT}install.sh`, ["--verify", "--prefix", prefix]);
       assert.equal(verify.code, 0, verify.output);
+      const brokerDir = `${prefix}/lib/netauth-pam-helper/runtime/broker`;
+      assert.match(verify.output, new RegExp(`^ok broker ${brokerDir}: root's, mode 700$`, "m"));
+      Deno.chmodSync(brokerDir, 0o755); // the helper would ignore the socket: --verify must say so
+      const drifted = await sh(`${ROOT}install.sh`, ["--verify", "--prefix", prefix]);
+      Deno.chmodSync(brokerDir, 0o700);
+      assert.notEqual(drifted.code, 0, drifted.output);
+      assert.match(
+        drifted.output,
+        new RegExp(`^DRIFT broker ${brokerDir} has mode 755, not 700: logins do not use`, "m"),
+      );
       const flags = await sh(`${ROOT}install.sh`, [
         "--print-flags",
         "--broker",
@@ -74,7 +84,7 @@ e2eTest("the broker: pamtester su-style through it, and the direct path when it 
         confDir!,
       ]);
       assert.match(flags.output, new RegExp(`--allow-net=\\S+,unix:${socket}`));
-      assert.equal(Deno.statSync(`${prefix}/lib/netauth-pam-helper/runtime/broker`).mode! & 0o777, 0o700);
+      assert.equal(Deno.statSync(brokerDir).mode! & 0o777, 0o700);
     });
 
     broker = await watchBroker(

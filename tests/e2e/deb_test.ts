@@ -273,6 +273,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       assert.equal(dpkg.output, "");
       const own = await r.run("netauth-pam-helper", "--verify");
       assert.equal(own.code, 0, own.output);
+      assert.match(own.output, /^ok broker \/usr\/lib\/netauth-pam-helper\/runtime\/broker: root's, mode 700$/m);
       const js = "/usr/lib/netauth-pam-helper/netauth-pam-helper.js";
       await r.run("cp", "-p", js, `${js}.orig`);
       await r.run("sh", "-c", `printf ' ' >>${js}`);
