@@ -586,7 +586,8 @@ write_manifest() {
   deno_run --allow-read --allow-run=git "$ROOT/src/install/manifest.ts" --root "$ROOT" --destdir "$DESTDIR" \
     --prefix "$PREFIX" --mode "$MODE" --artefact "$(artefact "$LIB")" --launcher "$BIN" \
     --runtime-dir "$RUNTIME_DIR" --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} \
-    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} "$@" >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
+    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} "$@" \
+    >"$STAGE/manifest.json" || die "cannot write $MANIFEST_JSON (see above)"
   place "$STAGE/manifest.json" "$MANIFEST_JSON" 0644
 }
 
