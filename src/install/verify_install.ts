@@ -331,7 +331,11 @@ export function reportChecks(checks: Check[], print: (line: string) => void): nu
 /** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
-  if (manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.files) || !manifest.artefact) {
+  const strings = (value: unknown) => Array.isArray(value) && value.every((v) => typeof v === "string");
+  if (
+    manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.files) || !manifest.artefact ||
+    !strings(manifest.sandbox) || !Array.isArray(manifest.runtimeDirs)
+  ) {
     throw new Error(`not a ${MANIFEST_FORMAT} manifest`);
   }
   return manifest;

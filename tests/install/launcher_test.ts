@@ -160,6 +160,34 @@ testWhere(needsRoot("only root can start the launcher with root's ids, or give t
   },
 });
 
+testWhere(needsRoot("only root can hide /proc in a mount namespace and start the launcher with a caller's ids"), {
+  name: "a /proc the launcher cannot read: setpriv runs (su: every id root); a caller without root fails closed",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      const launcher = `${dir}/launcher`;
+      // id asks the kernel, not /proc, which is an empty tmpfs here.
+      const text = launcherScript({ ...spec, command: ["/usr/bin/id"], runtimeDir: dir, setpriv: "/usr/bin/setpriv" });
+      await Deno.writeTextFile(launcher, text, { mode: 0o755 });
+      const run = async (ids: string) => {
+        const script = `mount -t tmpfs none /proc && exec /usr/bin/setpriv ${ids} ${launcher}`;
+        const args = ["--mount", "--propagation", "private", "/bin/sh", "-c", script];
+        const out = await new Deno.Command("unshare", { args, clearEnv: true }).output();
+        return { ok: out.success, id: new TextDecoder().decode(out.stdout).trim() };
+      };
+      assert.deepEqual(await run("--ruid=65534 --clear-groups"), {
+        ok: true,
+        id: "uid=0(root) gid=0(root) groups=0(root)",
+      });
+      // Before, a killable `id -u` child decided here; now the helper runs only as root or as a caller /proc shows.
+      assert.deepEqual(await run("--reuid=65534 --regid=65534 --clear-groups"), { ok: false, id: "" });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("--serve alone gets the V8 heap cap from the launcher; a PAM call does not", async () => {
   const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
   try {

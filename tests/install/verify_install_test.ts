@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { REFUSED_OPTIONS, requiredOptions } from "../../src/install/verify_install.ts";
+import { parseManifest, REFUSED_OPTIONS, requiredOptions } from "../../src/install/verify_install.ts";
+import { MANIFEST_FORMAT } from "../../src/manifest_format.ts";
 import { hostPamSource, pamExecLines, type PamLine } from "../../src/install/pam_files.ts";
 
 const HELPER = "/usr/local/sbin/netauth-pam-helper";
@@ -33,4 +34,18 @@ Deno.test("the README's options: quiet everywhere, expose_authtok on auth, seteu
   assert.ok(
     requiredOptions("auth").includes("expose_authtok") && !requiredOptions("account").includes("expose_authtok"),
   );
+});
+
+Deno.test("a hand-edited manifest without its sandbox or runtime directories is no usable manifest, not a crash", () => {
+  const whole = {
+    format: MANIFEST_FORMAT,
+    files: [],
+    artefact: "/a",
+    sandbox: ["--allow-read=/etc/netauth"],
+    runtimeDirs: [],
+  };
+  assert.deepEqual(parseManifest(JSON.stringify(whole)), whole);
+  for (const broken of [{ sandbox: undefined }, { sandbox: [1] }, { sandbox: "--allow-all" }, { runtimeDirs: null }]) {
+    assert.throws(() => parseManifest(JSON.stringify({ ...whole, ...broken })), /^Error: not a .* manifest$/);
+  }
 });
