@@ -78,8 +78,8 @@ euid= all_root=
     Groups:) [ -z "\${real% }" ] && all_root=$all_root.none; break ;; # the kernel ends the list with a space
   esac
 done </proc/$$/status; } 2>/dev/null
-# Unread (the caller can make the read fail, e.g. with a low fd limit): assume root, so setpriv runs; if this
-# process is not root, setpriv fails and so does the login. Never \`id\`: under su the caller could kill it.
+# Unread (no /proc): assume root, so setpriv runs; if this process is not root, setpriv fails and so does
+# the login. Never \`id\`: under su the caller could kill it.
 [ -n "$euid" ] || euid=0
 as_root=
 if [ "$euid" = 0 ] && [ "$all_root" != u.g.none ]; then
