@@ -6,12 +6,48 @@
  *
  * @module
  */
+import { HelperError } from "./errors.ts";
+import { Exit } from "./exit_codes.ts";
 
 /** Set by the launcher, never passed from the PAM environment: epoch ms at which the kernel started us. */
 export const STARTED_ENV = "NETAUTH_STARTED_MS";
 
 /** A start further back than this is a misreading, not a wait (the longest `--timeout` is far shorter). */
 export const MAX_BELIEVABLE_AGE_MS = 10 * 60_000;
+
+/**
+ * The shortest share of the deadline that counts as a real try at NetAuth (the outage probe's length,
+ * outage/gate.ts). A call given less proves nothing about NetAuth when it fails: the time was spent before
+ * the helper could ask (a caller may SIGSTOP the launcher until setpriv runs), so such a call is never made,
+ * never answered from the offline cache and never recorded as an outage (docs/security.md).
+ */
+export const REAL_TRY_MS = 700;
+
+/**
+ * NetAuth's share from `now` until `due` (epoch ms), when it is at least REAL_TRY_MS; otherwise a HelperError
+ * (exit 9, outcome `no_time`) that ends the login without asking NetAuth.
+ *
+ * @example
+ * ```ts
+ * if (realTryBudget(10_000, 8_000) !== 2_000) throw new Error("two seconds are a real try");
+ * try {
+ *   realTryBudget(10_000, 9_600);
+ *   throw new Error("400 ms are not");
+ * } catch (err) {
+ *   if ((err as { outcome?: string }).outcome !== "no_time") throw err;
+ * }
+ * ```
+ */
+export function realTryBudget(due: number, now: number): number {
+  const left = Math.round(due - now);
+  if (left >= REAL_TRY_MS) return left;
+  throw new HelperError(
+    Exit.AUTHINFO_UNAVAIL,
+    "no_time",
+    `NetAuth not asked: ${Math.max(0, left)} ms of its share of the deadline left, under the ${REAL_TRY_MS} ms ` +
+      "of a real try (the time went before the helper could ask); not answered from the offline cache",
+  );
+}
 
 /** The deadline timer fires this long after the deadline: a NetAuth call's own deadline error comes first. */
 export const DEADLINE_TIMER_SLACK_MS = 200;

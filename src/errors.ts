@@ -33,7 +33,9 @@ export type HelperOutcome =
   | "empty_secret"
   | "oversized_secret"
   | "invalid_secret"
-  | "tls_failure";
+  | "tls_failure"
+  /** The deadline's share for NetAuth was spent before the helper could ask (deadline.ts realTryBudget). */
+  | "no_time";
 
 /** A short reason for a failed read, including the sandbox refusing it. */
 export function describeIoError(err: unknown): string {

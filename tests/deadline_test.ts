@@ -6,7 +6,10 @@ import {
   loginDeadline,
   MAX_BELIEVABLE_AGE_MS,
   processAge,
+  REAL_TRY_MS,
+  realTryBudget,
 } from "../src/deadline.ts";
+import { HelperError } from "../src/errors.ts";
 
 /** A clock that stands still until `advance`; timers are recorded, not run. */
 function fakeClock(wall: number) {
@@ -77,4 +80,18 @@ Deno.test("with a cache, NetAuth's share of the deadline ends a quarter of the t
     1000,
     1000,
   ]);
+});
+
+Deno.test("realTryBudget: NetAuth's share from now, or no_time (9) when it is under a real try", () => {
+  assert.equal(realTryBudget(10_000, 10_000 - REAL_TRY_MS), REAL_TRY_MS);
+  assert.equal(realTryBudget(10_000, 1_000), 9_000);
+  for (const now of [10_000 - REAL_TRY_MS + 1, 10_000, 25_000]) {
+    assert.throws(() => realTryBudget(10_000, now), (err: unknown) => {
+      assert.ok(err instanceof HelperError);
+      assert.equal(err.exit, 9);
+      assert.equal(err.outcome, "no_time");
+      assert.match(err.message, /^NetAuth not asked: \d+ ms .* not answered from the offline cache$/);
+      return true;
+    });
+  }
 });

@@ -10,7 +10,7 @@ import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import type { Options } from "../cli.ts";
 import { GROUP_NAME, MAX_TIMEOUT_SECONDS } from "../cli.ts";
 import { handleLogin, type LoginResult } from "../commands/login.ts";
-import { cacheReserveMs } from "../deadline.ts";
+import { cacheReserveMs, realTryBudget } from "../deadline.ts";
 import type { Config } from "../config.ts";
 import { HelperError } from "../errors.ts";
 import { Exit, type ExitCode, exitInfo } from "../exit_codes.ts";
@@ -220,15 +220,16 @@ async function answer(request: BrokerRequest, options: Options, warm: Warm, logg
     loadConfig: () => Promise.resolve(warm.config),
     netGranted: () => true, // checked once, at start
     warmUpTls: () => {},
-    connect: (config, pam, rootCertificate) =>
-      Promise.resolve(
-        connectNetAuth(config, {
-          service: pam.service,
-          deadline: deadline - reserve,
-          channel: warm.channel,
-          rootCertificate, // for a fresh channel while the warm one waits to reconnect
-        }),
-      ),
+    // As on the direct path (commands/run.ts): a share under a real try is no_time, never an outage for the cache.
+    connect: (config, pam, rootCertificate) => {
+      realTryBudget(deadline - reserve, Date.now()); // throws before any promise: handleLogin's try takes it
+      return Promise.resolve(connectNetAuth(config, {
+        service: pam.service,
+        deadline: deadline - reserve,
+        channel: warm.channel,
+        rootCertificate, // for a fresh channel while the warm one waits to reconnect
+      }));
+    },
     logger,
     decide: cached || decide,
   });

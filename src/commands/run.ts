@@ -8,7 +8,7 @@
  */
 import type { Options } from "../cli.ts";
 import type { Config } from "../config.ts";
-import { cacheReserveMs, type Deadline } from "../deadline.ts";
+import { cacheReserveMs, type Deadline, realTryBudget } from "../deadline.ts";
 import { Exit, type ExitCode } from "../exit_codes.ts";
 import type { LogFields, Logger } from "../log.ts";
 import type { NetAuthClient } from "../netauth/client.ts";
@@ -76,8 +76,12 @@ export async function runLogin(parts: RunLoginParts): Promise<ExitCode> {
         logger,
       );
       outage = gate;
-      if (!gate) return parts.connect(c, request.service, deadline.at - reserve, root);
-      return gate.watch(await parts.connect(c, request.service, () => gate.begin(deadline.at - reserve), root));
+      const full = deadline.at - reserve;
+      // Asked once gRPC has loaded, right before the call's deadline is fixed: too little time left is
+      // no_time (exit 9), never a failed try the cache or the outage record could answer for.
+      const due = async () => (realTryBudget(full, Date.now()), gate ? await gate.begin(full) : full);
+      const client = await parts.connect(c, request.service, due, root);
+      return gate ? gate.watch(client) : client;
     },
     logger,
     decide: cache ? decideWithCache : decide,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { REAL_TRY_MS } from "../deadline.ts";
 import type { LogFields, Logger } from "../log.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type OutageStore } from "./record.ts";
@@ -14,7 +15,7 @@ import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type Out
  * NetAuth's share of a call while the record is fresh, connect and TLS included (docs/configuration.md, "Outages"). With
  * start-up and the cache's scrypt check a probing call ends within about 1.2 s (bench: "outage").
  */
-export const PROBE_MS = 700;
+export const PROBE_MS: number = REAL_TRY_MS; // a probe is the shortest real try: its failure may count as an outage
 /** Waiting for the record's lock never costs a login more than this; past it, the call makes the full try. */
 const LOCK_WAIT_MS = 300;
 

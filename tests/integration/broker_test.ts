@@ -66,6 +66,28 @@ it("verdicts through the broker are the direct path's: wrong password 7, locked 
   assert.match(group.line, /path=broker.*outcome=not_in_group/);
 });
 
+it("issue 26: a helper started too long ago: the broker answers no_time (9), never from the cache", async () => {
+  assert.equal((await login("alice", SECRETS.alice)).code, 0); // the broker's cache holds the password
+  const run = await runHelper({
+    confDir,
+    flags,
+    // A launcher held (SIGSTOP) until 3.1 s of a 4 s deadline had passed: NetAuth's share (3 s) is spent.
+    env: {
+      PAM_TYPE: "auth",
+      PAM_USER: "alice",
+      PAM_SERVICE: "broker-test",
+      NETAUTH_STARTED_MS: `${Date.now() - 3100}`,
+    },
+    stdin: SECRETS.alice,
+    args: ["--broker-socket", socket, ...cacheArgs, "--timeout", "4"],
+    secret: SECRETS.alice,
+  });
+  const line = decisionLine(run);
+  assert.equal(run.code, 9, line);
+  assert.match(line, /path=broker.*outcome=no_time exit=9/);
+  assert.doesNotMatch(line, /source=cache/);
+});
+
 it("local checks run first: a bad PAM_USER or an oversized password never reaches the broker", async () => {
   const before = broker.lines.length;
   const bad = await login("no such user!", "bad-user-pw-7f3");

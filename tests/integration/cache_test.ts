@@ -16,7 +16,7 @@ async function login(user: string, password: string, args: string[] = [], type =
     flags,
     env: { PAM_TYPE: type, PAM_USER: user, PAM_SERVICE: "cache-test" },
     stdin: password,
-    args: ["--cache-dir", cacheDir, "--timeout", "2", ...args],
+    args: ["--cache-dir", cacheDir, "--timeout", "3", ...args], // NetAuth's share 2.25 s: a real try after start-up
     secret: password || undefined,
   });
   return { ...run, line: decisionLine(run) };
@@ -81,6 +81,28 @@ it("a hung server leaves time for the cache inside --timeout", async () => {
   } finally {
     server.resume();
     await new OutageStore(cacheDir).remove();
+  }
+});
+
+// Issue 26: a caller may SIGSTOP the launcher until setpriv runs; the process then starts with its deadline nearly
+// spent (NETAUTH_STARTED_MS is the fork's time). A call with no real budget must not make NetAuth "unavailable".
+it("a run whose deadline was spent before it could ask NetAuth: exit 9 no_time, no cache, no outage", async () => {
+  for (const type of ["auth", "account"]) {
+    assert.equal((await login("alice", SECRETS.alice)).code, 0); // a fresh entry the cache would answer with
+    // --timeout 4: NetAuth's share ends 1 s before the deadline; started 3.1 s ago leaves it spent.
+    const run = await runHelper({
+      confDir,
+      flags,
+      env: { PAM_TYPE: type, PAM_USER: "alice", PAM_SERVICE: "cache-test", NETAUTH_STARTED_MS: `${Date.now() - 3100}` },
+      stdin: type === "auth" ? SECRETS.alice : "",
+      args: ["--cache-dir", cacheDir, "--timeout", "4"],
+      secret: SECRETS.alice,
+    });
+    const line = decisionLine(run);
+    assert.equal(run.code, 9, line);
+    assert.match(line, /outcome=no_time exit=9/);
+    assert.doesNotMatch(line, /source=cache|outage=/);
+    assert.equal(await new OutageStore(cacheDir).read(), undefined, "no outage recorded");
   }
 });
 
