@@ -60,7 +60,7 @@ field22() { start_tick=\${20}; }
 centis() { digits "\${1%.*}" && digits "\${1#*.}" && cs=$((\${1%.*} * 100 + 1\${1#*.} - 100)); }
 if { read -r stat </proc/$$/stat && read -r up1 _ </proc/uptime; } 2>/dev/null && now_ns=$(/usr/bin/date +%s%N) &&
   { read -r up2 _ </proc/uptime; } 2>/dev/null && centis "$up1" && up1=$cs && centis "$up2"; then
-  # shellcheck disable=SC2086 # split on purpose into the fields after comm's ')': digits and one state letter
+  # shellcheck disable=SC2086 # split on purpose into stat's fields after comm's ')': numbers and a state letter
   field22 \${stat##*) }
   if digits "$start_tick" && digits "$now_ns"; then
     started_ms=$((now_ns / 1000000 - (up1 + cs - 2 * start_tick) * 5))
