@@ -68,7 +68,10 @@ function usageError(message: string): HelperError {
  *
  * @example
  * ```ts
- * parseCommandLine(["--timeout", "5", "--require-group", "staff"]).requireGroups; // ["staff"]
+ * import assert from "node:assert/strict";
+ * const options = parseCommandLine(["--timeout", "5", "--require-group", "staff", "--require-group", "ops"]);
+ * assert.deepEqual(options.requireGroups, ["staff", "ops"]);
+ * assert.throws(() => parseCommandLine(["--timeout", "0"]), /--timeout expects seconds/);
  * ```
  */
 export function parseCommandLine(argv: string[]): Options {
@@ -155,7 +158,17 @@ function parseOutageWindow(text: string): number {
 
 const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
 
-/** "90s", "15m", "12h", "7d", "2w" in milliseconds; undefined when malformed or zero. */
+/**
+ * "90s", "15m", "12h", "7d", "2w" in milliseconds; undefined when malformed or zero.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseDuration("15m"), 900_000);
+ * assert.equal(parseDuration("7d"), 604_800_000);
+ * for (const bad of ["0s", "1.5h", "15", "15 m", "-1s"]) assert.equal(parseDuration(bad), undefined);
+ * ```
+ */
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d{1,6})([smhdw])$/.exec(text);
   const ms = match ? Number(match[1]) * UNIT_MS[match[2]] : 0;

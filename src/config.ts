@@ -47,7 +47,24 @@ export async function loadConfig(file: string, hostname: () => string): Promise<
   return parseConfig(file, text, hostname);
 }
 
-/** The config `text` holds; throws a HelperError (3) naming `file` and the bad key. */
+/**
+ * The config `text` holds; throws a HelperError (3) naming `file` and the bad key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const file = "/etc/netauth/config.toml";
+ * assert.deepEqual(parseConfig(file, '[core]\nServer = "NetAuth.example.org"\n', () => "web1"), {
+ *   file,
+ *   server: "netauth.example.org", // keys and the host name are case-insensitive
+ *   port: 1729,
+ *   certificate: "/etc/netauth/keys/tls.pem", // relative to core.conf, by default the file's directory
+ *   pwnMe: false,
+ *   clientId: "web1", // client.ID, by default the host name
+ * });
+ * assert.throws(() => parseConfig(file, "[core]\nport = 1729\n", () => "web1"), /core\.server: required/);
+ * ```
+ */
 export function parseConfig(file: string, text: string, hostname: () => string): Config {
   let doc: Table;
   try {

@@ -46,7 +46,8 @@ const NAMES = Object.keys(EXIT_TABLE) as ExitName[];
  *
  * @example
  * ```ts
- * return Exit.AUTH_ERR; // 7
+ * const wrongPassword: number = Exit.AUTH_ERR;
+ * if (wrongPassword !== 7) throw new Error(`AUTH_ERR is ${wrongPassword}, PAM's is 7`);
  * ```
  */
 export const Exit = Object.fromEntries(NAMES.map((name) => [name, EXIT_TABLE[name].code])) as {

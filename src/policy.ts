@@ -44,6 +44,29 @@ export type Decide = typeof decide;
 /**
  * NetAuth's verdict on one request: for `auth` the password (then the groups), for `account` the lock (then the
  * groups). A failed call becomes the verdict its class means; nothing here throws.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type NetAuthClient, NetAuthError } from "./netauth/client.ts";
+ * // A stand-in for NetAuth (only what `auth` with a group asks): alice's password is "hunter2", she is in staff.
+ * const netauth = {
+ *   authEntity: (entity: string, secret: Uint8Array) =>
+ *     entity === "alice" && new TextDecoder().decode(secret) === "hunter2"
+ *       ? Promise.resolve()
+ *       : Promise.reject(new NetAuthError("unauthenticated", "wrong secret")),
+ *   entityGroups: () => Promise.resolve(["staff"]),
+ * } as Partial<NetAuthClient> as NetAuthClient;
+ * const request = { type: "auth" as const, entity: "alice", service: "sshd" };
+ * const password = (text: string) => new TextEncoder().encode(text);
+ *
+ * const right = await decide(request, password("hunter2"), netauth, { requireGroups: ["staff"] });
+ * assert.deepEqual([right.outcome, right.exit], ["authenticated", 0]);
+ * const notStaff = await decide(request, password("hunter2"), netauth, { requireGroups: ["ops"] });
+ * assert.deepEqual([notStaff.outcome, notStaff.exit], ["not_in_group", 6]);
+ * const wrong = await decide(request, password("guess"), netauth, { requireGroups: [] });
+ * assert.deepEqual([wrong.outcome, wrong.exit], ["denied", 7]);
+ * ```
  */
 export async function decide(
   request: PamRequest,

@@ -41,6 +41,16 @@ export function netPermission(server: string, port: number): string {
 /**
  * The Deno permission flags for `target`: read its paths, reach its server, read the allowed variables, nothing
  * else. Throws for a path that is not absolute or holds a comma or a space (Deno's flag syntax).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const flags = sandboxFlags({ readPaths: ["/etc/netauth"], server: "netauth.example.org", port: 1729 });
+ * assert.ok(flags.includes("--allow-read=/etc/netauth"));
+ * assert.ok(flags.includes("--allow-net=netauth.example.org:1729"));
+ * assert.ok(!flags.some((flag) => flag.startsWith("--allow-write"))); // no cache: nothing writable
+ * assert.throws(() => sandboxFlags({ readPaths: ["etc/netauth"], server: "s", port: 1 }), /must be absolute/);
+ * ```
  */
 export function sandboxFlags(target: SandboxTarget): string[] {
   const cache = [target.cacheDir, target.outageDir].filter((dir) => dir !== undefined);

@@ -52,7 +52,7 @@ export interface Received {
   serviceName?: string;
 }
 
-export interface FakeNetAuth {
+export interface FakeNetAuthServer {
   port: number;
   received: Received[];
   /** This server's entity -> secret, a copy of SECRETS that the test owning the server may change. */
@@ -97,7 +97,7 @@ const sameBytes = (a?: Uint8Array, b?: Uint8Array) =>
   a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 type Reply = grpc.sendUnaryData<unknown>;
 
-export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array }): Promise<FakeNetAuth> {
+export async function startFakeNetAuth(tls?: { cert: Uint8Array; key: Uint8Array }): Promise<FakeNetAuthServer> {
   const received: Received[] = [];
   const secrets: Record<string, string> = { ...SECRETS };
   const groups: Record<string, readonly string[]> = { ...GROUPS };

@@ -1,7 +1,7 @@
 // What the integration files share: the `it` wrapper, and the scripted server each file starts
 // (a throwaway CA, the server, a config directory and the sandbox install.sh prints for it),
 // all removed when the file's tests end.
-import { type FakeNetAuth, startFakeNetAuth } from "./fake_netauth.ts";
+import { type FakeNetAuthServer, startFakeNetAuth } from "./fake_netauth.ts";
 import { type FaultyNetAuth, startFaultyNetAuth } from "./faulty_netauth.ts";
 import { makePki, type Pki } from "./pki.ts";
 import { configToml, makeConfDir, printFlags } from "./run_helper.ts";
@@ -31,7 +31,7 @@ export function removeAtUnload(dir: string): void {
 
 export interface Scripted {
   pki: Pki;
-  server: FakeNetAuth;
+  server: FakeNetAuthServer;
   /** Holds config.toml and keys/tls.pem trusting `pki`'s CA, naming `server`. */
   confDir: string;
   /** `install.sh --print-flags --conf-dir confDir`. */

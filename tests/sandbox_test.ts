@@ -125,3 +125,41 @@ Deno.test("with the broker's socket: its directory read, the socket written and 
   ]);
   assert.equal(withBrokerSocket(target, undefined), target);
 });
+
+Deno.test("README.md's first paragraph names everything an installed helper's sandbox grants, and says nothing else", () => {
+  const config = { file: "/etc/netauth/config.toml", certificate: "/etc/netauth/keys/tls.pem", server: "h", port: 9 };
+  const runtime = "/usr/local/lib/netauth-pam-helper/runtime";
+  const socket = `${runtime}/broker/socket`;
+  const granted = [
+    sandboxTargetFor(config, undefined, runtime),
+    sandboxTargetFor(config, "/var/cache/na", runtime),
+    withBrokerSocket(sandboxTargetFor(config, undefined, runtime), socket),
+  ].flatMap((target) => sandboxFlags(target)).flatMap((flag) => {
+    const [name, value] = flag.split("=");
+    return value === undefined ? [] : value.split(",").map((item) => `${name}=${item}`);
+  });
+  // Each grant, and the README's words for it.
+  const words: Record<string, string> = {
+    "--allow-read=/etc/netauth": "read the NetAuth config directory",
+    "--allow-read=/usr/local/lib/netauth-pam-helper": "its own install directory",
+    "--allow-read=/var/cache/na": "read and write one directory (the offline cache",
+    "--allow-write=/var/cache/na": "read and write one directory (the offline cache",
+    [`--allow-read=${runtime}/tmp`]: "or without one the runtime's `tmp/`",
+    [`--allow-write=${runtime}/tmp`]: "or without one the runtime's `tmp/`",
+    "--allow-env=NETAUTH_LOGLEVEL": "the log level",
+    "--allow-env=NETAUTH_STARTED_MS": "the launcher's start time",
+    "--allow-sys=hostname": "learn the host name",
+    "--allow-sys=uid": "its uid",
+    "--allow-net=h:9": "connect to the one configured NetAuth server",
+    [`--allow-read=${runtime}/broker`]: "the broker's socket",
+    [`--allow-write=${socket}`]: "the broker's socket",
+    [`--allow-net=unix:${socket}`]: "the broker's socket",
+  };
+  const paragraph = section(readDoc("README.md"), "# netauth-pam-helper").trim().split("\n\n")[0].replace(/\s+/g, " ");
+  for (const grant of new Set(granted)) {
+    const said = grant.startsWith("--allow-env=PAM_") ? "read the `PAM_*` variables" : words[grant];
+    assert.ok(said !== undefined, `README.md's first paragraph has no words for ${grant}: add them to it and here`);
+    assert.ok(paragraph.includes(said), `README.md's first paragraph should say "${said}" (for ${grant})`);
+  }
+  assert.match(paragraph, /— nothing else, but for the broker's socket/);
+});

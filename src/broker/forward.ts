@@ -17,7 +17,7 @@ import {
   readFrame,
   writeAll,
 } from "./protocol.ts";
-import { socketProblem } from "./socket.ts";
+import { closeQuietly, socketProblem } from "./socket.ts";
 
 /**
  * How long the broker has to greet: the most a stalled broker costs a login before it goes direct
@@ -124,14 +124,6 @@ export async function greetBroker(socket: string, budgetMs = GREETING_BUDGET_MS)
     if (err instanceof ProtocolError) return { why: `malformed reply: ${err.message}` };
     if (err instanceof Deno.errors.ConnectionRefused) return { why: "stale socket: no broker listening" };
     return { why: `broker connection failed: ${(err as Error).name}` };
-  }
-}
-
-function closeQuietly(conn: Deno.Conn | undefined): void {
-  try {
-    conn?.close();
-  } catch {
-    // already closed
   }
 }
 

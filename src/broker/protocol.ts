@@ -130,7 +130,29 @@ export function encodeReply(reply: BrokerReply): Uint8Array {
     .u8(SOURCES.indexOf(reply.source)).frame(Kind.REPLY);
 }
 
-/** The request as one frame; the caller zeroes it once written (it holds the password). */
+/**
+ * The request as one frame; the caller zeroes it once written (it holds the password).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const request: BrokerRequest = {
+ *   type: "auth",
+ *   remainingMs: 4000,
+ *   user: "alice",
+ *   service: "sshd",
+ *   rhost: "203.0.113.7",
+ *   ruser: "",
+ *   tty: "ssh",
+ *   requireGroups: ["staff"],
+ *   secret: new TextEncoder().encode("hunter2"),
+ * };
+ * const frame = encodeRequest(request);
+ * assert.equal(new DataView(frame.buffer).getUint32(0), frame.length - 4); // the length prefix
+ * assert.deepEqual(decodeFrame(frame.subarray(4)), { kind: "request", request });
+ * frame.fill(0); // the password's bytes are gone
+ * ```
+ */
 export function encodeRequest(request: BrokerRequest): Uint8Array {
   if (request.requireGroups.length > MAX_GROUPS) {
     throw new ProtocolError(`${request.requireGroups.length} groups, over the limit of ${MAX_GROUPS}`);
@@ -180,6 +202,16 @@ class Reader {
 /**
  * One frame's body (what follows the length prefix). The request's secret is a view into `body`:
  * zeroing `body` zeroes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const reply = { exit: 0, outcome: "authenticated", msg: "authenticated", source: "netauth" as const };
+ * const body = encodeReply(reply).subarray(4);
+ * assert.deepEqual(decodeFrame(body), { kind: "reply", reply });
+ * assert.throws(() => decodeFrame(body.subarray(0, 5)), ProtocolError); // truncated
+ * assert.throws(() => decodeFrame(Uint8Array.of(9, Kind.HELLO)), /protocol version 9, expected 1/);
+ * ```
  */
 export function decodeFrame(body: Uint8Array): Frame {
   const r = new Reader(body);

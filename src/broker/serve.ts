@@ -29,7 +29,7 @@ import {
   readFrame,
   writeAll,
 } from "./protocol.ts";
-import { socketDirProblem } from "./socket.ts";
+import { closeQuietly, socketDirProblem } from "./socket.ts";
 
 /** Requests served at once; one more is refused ("busy") and that login goes direct. */
 export const MAX_IN_FLIGHT = 256;
@@ -249,14 +249,6 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // closed already
-  }
 }
 
 function refuse(conn: Deno.Conn, why: string): Promise<void> {

@@ -55,3 +55,12 @@ function unreachable(err: Error): string {
   if (err instanceof Deno.errors.NotCapable) return "not reachable (outside this helper's sandbox)";
   return `not reachable (${err.name})`;
 }
+
+/** Closes a connection to the socket (or nothing) that may be closed already: the peer may have gone first. */
+export function closeQuietly(conn: Deno.Conn | undefined): void {
+  try {
+    conn?.close();
+  } catch {
+    // closed already
+  }
+}

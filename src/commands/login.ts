@@ -51,7 +51,8 @@ export interface LoginResult {
 
 /**
  * One PAM call, start to verdict: reads the request and password, checks the config, certificate and sandbox,
- * then asks NetAuth (through `deps.decide`). Never throws: a local failure is a LoginResult with its exit code.
+ * then asks NetAuth (through `deps.decide`). A local failure (a HelperError) is a LoginResult with its exit code;
+ * anything else is a bug, rethrown for the caller to end as an internal error (main.ts: exit 4).
  */
 export async function handleLogin(policy: PolicyOptions, deps: LoginDeps): Promise<LoginResult> {
   let secret: Uint8Array | undefined;

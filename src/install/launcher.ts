@@ -60,6 +60,7 @@ field22() { start_tick=\${20}; }
 centis() { digits "\${1%.*}" && digits "\${1#*.}" && cs=$((\${1%.*} * 100 + 1\${1#*.} - 100)); }
 if { read -r stat </proc/$$/stat && read -r up1 _ </proc/uptime; } 2>/dev/null && now_ns=$(/usr/bin/date +%s%N) &&
   { read -r up2 _ </proc/uptime; } 2>/dev/null && centis "$up1" && up1=$cs && centis "$up2"; then
+  # shellcheck disable=SC2086 # split on purpose into stat's fields after comm's ')': numbers and a state letter
   field22 \${stat##*) }
   if digits "$start_tick" && digits "$now_ns"; then
     started_ms=$((now_ns / 1000000 - (up1 + cs - 2 * start_tick) * 5))
@@ -70,7 +71,7 @@ fi
 # have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
 # Already root in every uid and gid with no supplementary group (sshd, login), setpriv would change
 # nothing and costs ~2 ms a login: only that case, read in full, skips it.
-euid= all_root=
+euid='' all_root=''
 { while IFS='	' read -r key real eff saved fs; do
   case $key in
     Uid:) euid=$eff && [ "$real/$eff/$saved/$fs" = 0/0/0/0 ] && all_root=u ;;
@@ -81,16 +82,17 @@ done </proc/$$/status; } 2>/dev/null
 # Unread (no /proc): assume root, so setpriv runs; if this process is not root, setpriv fails and so does
 # the login. Never \`id\`: under su the caller could kill it.
 [ -n "$euid" ] || euid=0
-as_root=
+as_root=''
 if [ "$euid" = 0 ] && [ "$all_root" != u.g.none ]; then
   as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}
 fi
 # The broker (--serve) is started by root, never by PAM; under systemd it holds no capabilities, and
 # setpriv --clear-groups would need CAP_SETGID. It is long-lived: V8's heap is capped, so its RSS stays flat.
 serve_env=
-if [ "\${1-}" = --serve ]; then as_root= serve_env=${SERVE_ENV}; fi
+if [ "\${1-}" = --serve ]; then as_root='' serve_env=${SERVE_ENV}; fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
+# shellcheck disable=SC2086 # $as_root and $serve_env hold words set above, split into argv on purpose
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
   \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env \\
   $as_root ${spec.command.map(shellWord).join(" ")} "$@"

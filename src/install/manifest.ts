@@ -8,9 +8,9 @@
  */
 import { parseArgs } from "node:util";
 import { sha256Hex } from "../digest.ts";
-import { octalMode } from "../file_modes.ts";
 import { runtimeDirs as runtimeDirsOf } from "../runtime_dir.ts";
-import { type DirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
+import { dirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
+import { PACKAGE } from "./package_layout.ts";
 
 /** What `install.sh` tells the manifest about one install. */
 export interface ManifestInputs {
@@ -56,21 +56,15 @@ export async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     const info = Deno.lstatSync(at(path));
     if (!info.isFile) throw new Error(`${at(path)} is not a regular file`);
     const sha256 = await sha256Hex(Deno.readFileSync(at(path)));
-    files.push({ path, sha256, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) });
+    files.push({ ...dirEntry(path, info), sha256 });
   }
-  const runtimeDirs = [inputs.runtimeDir, ...Object.values(runtimeDirsOf(inputs.runtimeDir))].map((path) => {
-    const info = Deno.lstatSync(at(path));
-    return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
-  });
-  const owner = (path: string): DirEntry => {
-    const info = Deno.lstatSync(at(path));
-    return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
-  };
+  const owner = (path: string) => dirEntry(path, Deno.lstatSync(at(path)));
+  const runtimeDirs = [inputs.runtimeDir, ...Object.values(runtimeDirsOf(inputs.runtimeDir))].map(owner);
   const commit = await inputs.git(["rev-parse", "HEAD"]);
   const status = commit === undefined ? undefined : await inputs.git(["status", "--porcelain"]);
   return {
     format: MANIFEST_FORMAT,
-    name: "netauth-pam-helper",
+    name: PACKAGE,
     version: inputs.version,
     source: commit && status !== undefined ? { commit, dirty: status !== "" } : null,
     deno: inputs.deno,

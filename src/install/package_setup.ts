@@ -8,8 +8,7 @@
  * @module
  */
 import { flagsFor, planFiles } from "./install_plan.ts";
-import { octalMode } from "../file_modes.ts";
-import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
+import { type DirEntry, dirEntry, type FileEntry, type Manifest } from "../manifest_format.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
 import { parseManifest, reportChecks, verifyInstall } from "./verify_install.ts";
@@ -43,13 +42,6 @@ export function hostManifest(
     .sort((a, b) => a.path < b.path ? -1 : 1);
   return { ...build, sandbox: host.sandbox, runtimeDirs: host.runtimeDirs, log: host.log, files };
 }
-
-const dirEntry = (path: string, info: Deno.FileInfo): DirEntry => ({
-  path,
-  uid: info.uid ?? -1,
-  gid: info.gid ?? -1,
-  mode: octalMode(info.mode),
-});
 
 /** Whether anything at or below `path` is not root's or is writable by group or others. */
 function foreignInside(path: string): boolean {
