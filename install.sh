@@ -59,8 +59,8 @@ the PAM lines to add (unless --pam wired them).
                      every action, changes nothing
   --uninstall        remove exactly what a previous install put there (PAM profile included)
   --verify           check the install against its manifest.json (hashes, owners, modes, runtime
-                     directories, every path up to /) and every PAM line that runs the helper,
-                     read as PAM reads it; exit 1 on any DRIFT,
+                     directories, every path up to /) and every PAM line that runs any of its
+                     executables, read as PAM reads it; exit 1 on any DRIFT,
                      2 when there is no manifest to check against
   --print-flags      print the sandbox flags for CONF_DIR/config.toml on one line, and exit
   --help             this text

@@ -192,7 +192,9 @@ export async function verifyHost(destdir: string, print: (line: string) => void)
     print(`verify: cannot use ${PACKAGED.manifest} (${(err as Error).message.split("\n")[0]}): run ${SETUP_COMMAND}`);
     return 2;
   }
-  const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d` });
+  // PAM may run the front script or the launcher it hands over to; any other of the package's executables is drift.
+  const launchers = [manifest.launcher, PACKAGED.launcher];
+  const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d`, launchers });
   // The shipped files as the package built them, not as setup found them.
   const build = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.buildManifest}`));
   for (const file of build.files) {

@@ -1,8 +1,9 @@
 /**
  * `install.sh --verify`: the installed files against manifest.json (SHA-256, owner, mode), the directories
- * holding them and the runtime's directories (root's alone), and every enabled PAM line that runs the
- * helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
- * outside the helper's sandbox. Paths are judged by file_modes.ts's one rule, walked as the kernel does.
+ * holding them and the runtime's directories (root's alone), and every enabled PAM line whose command is any of
+ * the install's executables, by any path or link (the README's options, and a launcher, not the runtime or the
+ * artefact itself). One line per check, `ok ...` or `DRIFT ...`. Runs as root, outside the helper's sandbox.
+ * Paths are judged by file_modes.ts's one rule, walked as the kernel does.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { sha256Hex } from "../digest.ts";
 import {
   denoFs,
   type Fs,
+  normalizePath,
   octalMode,
   ownerProblem,
   strictProblem,
@@ -39,6 +41,11 @@ export interface VerifyInputs {
   destdir: string;
   /** The PAM service directory to scan (DESTDIR/etc/pam.d). */
   pamDir: string;
+  /**
+   * The executables a PAM line may run, each clearing the environment and running setpriv before the helper:
+   * the manifest's launcher by default; the package adds its generated launcher, which its front script runs.
+   */
+  launchers?: string[];
   /** Inspects a path without following links; Deno's by default. */
   lstat?: (path: string) => Deno.FileInfo;
   /** Reads a file's bytes; Deno's by default. */
@@ -265,12 +272,22 @@ export function requiredOptions(type: string): string[] {
  */
 export const REFUSED_OPTIONS: readonly string[] = ["seteuid"];
 
+/**
+ * Every executable of the install a pam_exec line could run: the launcher PAM lines name, the artefact, and each
+ * recorded file with an execute bit (the package's generated launcher, bundle mode's deno, a compiled binary).
+ */
+export function installExecutables(manifest: Manifest): string[] {
+  const executable = manifest.files.filter((file) => (parseInt(file.mode, 8) & 0o111) !== 0).map((file) => file.path);
+  return [...new Set([manifest.launcher, manifest.artefact, ...executable])];
+}
+
+const DIRECT = "not through the launcher (PAM's environment reaches it; setpriv never runs)";
+
 async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
   const readDir = inputs.readDir ?? Deno.readDirSync;
-  const source = hostPamSource({
-    ...inputs,
-    targets: [inputs.manifest.launcher, inputs.manifest.artefact],
-  });
+  const targets = installExecutables(inputs.manifest);
+  const source = hostPamSource({ ...inputs, targets });
+  const launcher = hostPamSource({ ...inputs, targets: inputs.launchers ?? [inputs.manifest.launcher] });
   const found = new Map<string, PamLine>();
   const checks: Check[] = [];
   let entries: Deno.DirEntry[];
@@ -291,7 +308,7 @@ async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
     }
   }
   if (found.size === 0) {
-    checks.push(ok(`pam ${inputs.pamDir}: no enabled pam_exec line runs ${inputs.manifest.launcher}`));
+    checks.push(ok(`pam ${inputs.pamDir}: no enabled pam_exec line runs ${targets.join(" or ")}`));
   }
   for (const line of found.values()) {
     const where = `pam ${line.file}:${line.line} ${line.type}`;
@@ -300,6 +317,8 @@ async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
     const problems = [
       ...(lacking.length > 0 ? [`lacks ${lacking.join(", ")}`] : []),
       ...(refused.length > 0 ? [`carries ${refused.join(", ")}`] : []),
+      // The runtime or the artefact run straight from PAM: nothing clears the environment or runs setpriv.
+      ...(launcher.runsHelper(line.command) ? [] : [`runs ${normalizePath(line.command)} itself, ${DIRECT}`]),
     ];
     checks.push(
       problems.length === 0

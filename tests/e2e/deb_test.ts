@@ -286,6 +286,19 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
     });
 
+    await t.step("issue 26, 3: a PAM line that runs the generated launcher with seteuid is a DRIFT", async () => {
+      const file = `/etc/pam.d/${service}-launcher`;
+      const line = "auth required pam_exec.so seteuid log=/var/log/x.log /usr/lib/netauth-pam-helper/launcher";
+      await r.run("sh", "-c", `echo '${line}' >${file}`);
+      const drift = await r.run("netauth-pam-helper", "--verify");
+      await r.run("rm", "-f", file);
+      assert.equal(drift.code, 1, drift.output);
+      assert.deepEqual(drift.output.split("\n").filter((l) => l.startsWith("DRIFT")), [
+        `DRIFT pam ${file}:1 auth: lacks expose_authtok, quiet; carries seteuid (README, "PAM")`,
+      ]);
+      assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
+    });
+
     await t.step(
       "a config changed since setup: --verify says the launcher is stale and names the command",
       async () => {

@@ -582,7 +582,8 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     Deno.chownSync(`${destdir}/usr/local`, 65534, 65534); // whoever owns it can swap sbin/ for their own
     Deno.writeTextFileSync(
       `${pamDir}/sshd`,
-      "account required pam_exec.so seteuid /usr/local/sbin/netauth-pam-helper\n",
+      "account required pam_exec.so seteuid /usr/local/sbin/netauth-pam-helper\n" +
+        `account required pam_exec.so quiet ${LIB}/deno run ${bundle}\n`, // the runtime itself (issue 26, 3)
     );
     const drifted = await install("--verify", "--destdir", destdir);
     assert.equal(drifted.code, 1, drifted.out);
@@ -591,8 +592,10 @@ it("the manifest records each file's hash, owner and mode and the build's proven
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
       "DRIFT above /usr/local: is not owned by root (owner uid 65534, mode 755)",
       `DRIFT pam ${pamDir}/sshd:1 account: lacks quiet; carries seteuid (README, "PAM")`,
+      `DRIFT pam ${pamDir}/sshd:2 account: runs ${LIB}/deno itself, not through the launcher ` +
+      `(PAM's environment reaches it; setpriv never runs) (README, "PAM")`,
     ]);
-    assert.match(drifted.out, /^4 of \d+ checks DRIFT$/m);
+    assert.match(drifted.out, /^5 of \d+ checks DRIFT$/m);
 
     const none = await install("--verify", "--destdir", `${destdir}/nothing`);
     assert.equal(none.code, 2, none.out);
