@@ -24,14 +24,7 @@ import { dirname } from "../paths.ts";
 import { socketDirProblem } from "../broker/socket.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
-
-/** One line of `install.sh --verify`'s report. */
-export interface Check {
-  /** `ok` or `DRIFT`. */
-  ok: boolean;
-  /** What was checked, and what was found. */
-  what: string;
-}
+import { type Check, reportChecks, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 
 /** What `--verify` checks, and how it reads the file system (tests pass fakes). */
 export interface VerifyInputs {
@@ -339,14 +332,6 @@ async function linkedService(path: string, destdir: string, fs: Fs): Promise<Che
   return ok(`pam ${path}: symbolic link to ${target} (owner uid ${info.uid}, mode ${octalMode(info.mode)})`);
 }
 
-/** Prints one `ok ...` or `DRIFT ...` line per check and a closing count; gives back the exit status (0 or 1). */
-export function reportChecks(checks: Check[], print: (line: string) => void): number {
-  for (const check of checks) print(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
-  const drifted = checks.filter((c) => !c.ok).length;
-  print(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
-  return drifted === 0 ? 0 : 1;
-}
-
 /** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
@@ -361,8 +346,8 @@ export function parseManifest(text: string): Manifest {
 }
 
 if (import.meta.main) {
-  // verify_install.ts --manifest PATH [--destdir DIR] [--pam-dir DIR]
-  // Exit 0: every check ok; 1: any DRIFT; 2: no usable manifest.
+  // verify_install.ts --manifest PATH [--destdir DIR] [--pam-dir DIR] [--quiet | --json] (verify_report.ts)
+  // Exit 0: every check ok; 1: any DRIFT; 2: no usable manifest; 3: wrong words.
   // verify_install.ts --path-problems [--prefix P] [--conf-dir D] [--cache-dir D] [--log-file F]: one line per
   // unsafe path ("unsafe --prefix P: COMPONENT REASON; RISK"), exit 1; else exit 0.
   const { values } = parseArgs({
@@ -376,6 +361,8 @@ if (import.meta.main) {
       "conf-dir": { type: "string" },
       "cache-dir": { type: "string" },
       "log-file": { type: "string" },
+      quiet: { type: "boolean" },
+      json: { type: "boolean" },
     },
   });
   if (values["path-problems"]) {
@@ -389,17 +376,24 @@ if (import.meta.main) {
     for (const n of unsafe) console.log(`unsafe ${n.check.what.replace(/^path /, "")}; ${n.risk}`);
     Deno.exit(unsafe.length === 0 ? 0 : 1);
   }
+  const form = reportForm([...(values.quiet ? ["--quiet"] : []), ...(values.json ? ["--json"] : [])]);
+  if (typeof form !== "string") {
+    console.error(`verify: ${form.error}`);
+    Deno.exit(VERIFY_EXIT.USAGE);
+  }
   let manifest: Manifest;
   try {
     manifest = parseManifest(Deno.readTextFileSync(values.manifest ?? ""));
   } catch (err) {
-    console.error(`verify: cannot use ${values.manifest}: ${(err as Error).message.split("\n")[0]}`);
-    Deno.exit(2);
+    const why = err instanceof Deno.errors.NotFound
+      ? `verify: no ${values.manifest}: nothing to verify (install first, or pass its --prefix/--destdir)`
+      : `verify: cannot use ${values.manifest}: ${(err as Error).message.split("\n")[0]}`;
+    Deno.exit(reportUnusable(why, form === "json" ? console.log : console.error, form));
   }
   const checks = await verifyInstall({
     manifest,
     destdir: values.destdir,
     pamDir: values["pam-dir"] ?? `${values.destdir}/etc/pam.d`,
   });
-  Deno.exit(reportChecks(checks, console.log));
+  Deno.exit(reportChecks(checks, console.log, form));
 }

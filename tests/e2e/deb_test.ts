@@ -274,6 +274,14 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       const own = await r.run("netauth-pam-helper", "--verify");
       assert.equal(own.code, 0, own.output);
       assert.match(own.output, /^ok broker \/usr\/lib\/netauth-pam-helper\/runtime\/broker: root's, mode 700$/m);
+      // For monitoring (issue 30): the front script passes --quiet and --json on to setup.js.
+      const quiet = await r.run("netauth-pam-helper", "--verify", "--quiet");
+      assert.deepEqual([quiet.code, quiet.output], [0, `${own.output.trimEnd().split("\n").at(-1)}\n`]);
+      const json = await r.run("netauth-pam-helper", "--verify", "--json");
+      assert.equal(json.code, 0, json.output);
+      const report = JSON.parse(json.output);
+      assert.deepEqual([report.status, report.summary.drift], [0, 0]);
+      assert.equal(report.summary.checks, own.output.split("\n").filter((l) => l.startsWith("ok ")).length);
       const js = "/usr/lib/netauth-pam-helper/netauth-pam-helper.js";
       await r.run("cp", "-p", js, `${js}.orig`);
       await r.run("sh", "-c", `printf ' ' >>${js}`);

@@ -3,11 +3,11 @@ import {
   installExecutables,
   parseManifest,
   REFUSED_OPTIONS,
-  reportChecks,
   requiredOptions,
   verifyInstall,
 } from "../../src/install/verify_install.ts";
 import { verifyHost } from "../../src/install/package_setup.ts";
+import { reportChecks } from "../../src/install/verify_report.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../../src/manifest_format.ts";
 import { dirname } from "../../src/paths.ts";
 import { hostPamSource, pamExecLines, type PamLine } from "../../src/install/pam_files.ts";
