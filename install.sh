@@ -18,6 +18,7 @@ PAM=0
 BROKER=0
 FORCE=0
 DRY_RUN=0
+REPORT= # --verify's --quiet or --json, passed through to src/install/verify_install.ts
 CHANGED=0
 PAM_WIRED=0 # 1 once a pam-auth-update profile was placed: then no manual PAM lines are printed
 DEBIAN_PROFILE=/usr/share/pam-configs/netauth
@@ -59,9 +60,11 @@ the PAM lines to add (unless --pam wired them).
                      every action, changes nothing
   --uninstall        remove exactly what a previous install put there (PAM profile included)
   --verify           check the install against its manifest.json (hashes, owners, modes, runtime
-                     directories, every path up to /) and every PAM line that runs the helper,
-                     read as PAM reads it; exit 1 on any DRIFT,
+                     directories, every path up to /) and every PAM line that runs any of its
+                     executables, read as PAM reads it; exit 1 on any DRIFT,
                      2 when there is no manifest to check against
+  --quiet            with --verify: print only the DRIFT lines and the summary line
+  --json             with --verify: print one JSON object (checks, results, summary) instead
   --print-flags      print the sandbox flags for CONF_DIR/config.toml on one line, and exit
   --help             this text
 EOF
@@ -98,6 +101,7 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1 opt= ;;
     --uninstall) ACTION=uninstall opt= ;;
     --verify) ACTION=verify opt= ;;
+    --quiet | --json) REPORT="$REPORT $1" opt= ;;
     --print-flags) ACTION=print-flags opt= ;;
     -h | --help)
       usage
@@ -116,6 +120,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $MODE in compile | bundle) ;; *) usage_error "--mode expects compile or bundle, got '$MODE'" ;; esac
+[ -z "$REPORT" ] || [ "$ACTION" = verify ] || usage_error "--quiet and --json go with --verify"
 for dir in "$PREFIX" "$CONF_DIR"; do
   case $dir in /*) ;; *) usage_error "paths must be absolute, got '$dir'" ;; esac
 done
@@ -649,10 +654,11 @@ install_helper() {
 
 # --- verify --------------------------------------------------------------------------------
 
+# Exit 2 without a manifest (in --json, as an object too): verify_install.ts says so.
 verify() {
-  [ -f "$MANIFEST_JSON" ] || EXIT=2 die "no $MANIFEST_JSON: nothing to verify (install first, or pass its --prefix/--destdir)"
+  # shellcheck disable=SC2086 # REPORT: the words --quiet and --json, split
   deno_run --allow-read "$ROOT/src/install/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
-    --pam-dir "$DESTDIR/etc/pam.d"
+    --pam-dir "$DESTDIR/etc/pam.d" $REPORT
 }
 
 case $ACTION in

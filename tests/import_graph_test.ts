@@ -34,6 +34,7 @@ const LAYERS: Record<string, string[]> = {
     "broker/protocol.ts",
     "broker/socket.ts",
     "install/pam_files.ts",
+    "install/verify_report.ts",
   ],
   "2 decisions and services": [
     "policy.ts",

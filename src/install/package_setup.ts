@@ -11,7 +11,8 @@ import { flagsFor, planFiles } from "./install_plan.ts";
 import { type DirEntry, dirEntry, type FileEntry, type Manifest } from "../manifest_format.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
-import { parseManifest, reportChecks, verifyInstall } from "./verify_install.ts";
+import { parseManifest, verifyInstall } from "./verify_install.ts";
+import { reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
 import { PACKAGED, SETUP_COMMAND } from "./package_layout.ts";
@@ -175,16 +176,27 @@ export async function setupHost(options: SetupOptions): Promise<number> {
   return SETUP_EXIT.OK;
 }
 
-/** `--verify`: the installed files, launcher, runtime directories and PAM lines against the host's manifest. */
-export async function verifyHost(destdir: string, print: (line: string) => void): Promise<number> {
+/**
+ * `--verify [--quiet | --json]`: the installed files, launcher, runtime directories and PAM lines against the host's
+ * manifest, printed in `form` (verify_report.ts).
+ */
+export async function verifyHost(
+  destdir: string,
+  print: (line: string) => void,
+  form: ReportForm = "plain",
+): Promise<number> {
   let manifest: Manifest;
   try {
     manifest = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.manifest}`));
   } catch (err) {
-    print(`verify: cannot use ${PACKAGED.manifest} (${(err as Error).message.split("\n")[0]}): run ${SETUP_COMMAND}`);
-    return 2;
+    const why = `verify: cannot use ${PACKAGED.manifest} (${
+      (err as Error).message.split("\n")[0]
+    }): run ${SETUP_COMMAND}`;
+    return reportUnusable(why, print, form);
   }
-  const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d` });
+  // PAM may run the front script or the launcher it hands over to; any other of the package's executables is drift.
+  const launchers = [manifest.launcher, PACKAGED.launcher];
+  const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d`, launchers });
   // The shipped files as the package built them, not as setup found them.
   const build = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.buildManifest}`));
   for (const file of build.files) {
@@ -207,7 +219,7 @@ export async function verifyHost(destdir: string, print: (line: string) => void)
   } catch (err) {
     checks.push({ ok: false, what: `launcher ${PACKAGED.launcher}: ${(err as Error).message.split("\n")[0]}` });
   }
-  return reportChecks(checks, print);
+  return reportChecks(checks, print, form);
 }
 
 function exists(path: string): boolean {
@@ -227,14 +239,20 @@ async function runLauncher(path: string, arg: string) {
 }
 
 if (import.meta.main) {
-  const [command] = Deno.args;
+  const [command, ...words] = Deno.args;
   const print = (line: string) => console.log(line);
+  const usage = "usage: netauth-pam-helper --setup | --verify [--quiet | --json]";
   try {
     const verifyLauncher = (path: string, flags: string[]) => verifyBuild(spawnLauncher(path), flags);
-    if (command === "--setup") Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher }));
-    if (command === "--verify") Deno.exit(await verifyHost("", print));
-    console.error("usage: netauth-pam-helper --setup | --verify");
-    Deno.exit(3);
+    if (command === "--setup" && words.length === 0) {
+      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher }));
+    }
+    if (command === "--verify") {
+      const form = reportForm(words);
+      if (typeof form === "string") Deno.exit(await verifyHost("", print, form));
+      console.error(`netauth-pam-helper: ${form.error} (${usage})`);
+    } else console.error(usage);
+    Deno.exit(VERIFY_EXIT.USAGE);
   } catch (err) {
     console.error(`netauth-pam-helper: ${command}: ${(err as Error).message.split("\n")[0]}`);
     Deno.exit(SETUP_EXIT.NOT_SET_UP);

@@ -11,7 +11,7 @@
  */
 import { normalizePath } from "../file_modes.ts";
 
-/** A pam_exec line that runs the helper, where PAM reads it. */
+/** A pam_exec line that runs one of the install's executables, where PAM reads it. */
 export interface PamLine {
   /** The service file, or the file an include led to. */
   file: string;
@@ -21,6 +21,8 @@ export interface PamLine {
   type: string;
   /** pam_exec's own options, before the command, as written. */
   options: string[];
+  /** The command pam_exec runs, as written. */
+  command: string;
 }
 
 /** Where an include names a file, and what it holds; undefined when it cannot be read (PAM fails that line). */
@@ -29,7 +31,7 @@ export interface PamSource {
   resolve(name: string): string | undefined;
   /** A file's text, or undefined when it cannot be read. */
   read(path: string): string | undefined;
-  /** Whether `command` is the helper (the launcher or the artefact), however it is spelled. */
+  /** Whether `command` is one of the install's executables (`PamHost.targets`), however it is spelled. */
   runsHelper(command: string): boolean;
 }
 
@@ -100,8 +102,8 @@ export function hasOption(options: string[], option: string): boolean {
 }
 
 /**
- * Every pam_exec line in `file` (and in what it includes) that runs the helper. `only`: the type an
- * include or substack line asked for; `seen`: the files on the way here, so a loop ends.
+ * Every pam_exec line in `file` (and in what it includes) whose command `source.runsHelper` knows. `only`: the
+ * type an include or substack line asked for; `seen`: the files on the way here, so a loop ends.
  */
 export function pamExecLines(
   file: string,
@@ -127,7 +129,7 @@ export function pamExecLines(
     const [module = "", ...args] = words.slice(2);
     if (!/(^|\/)pam_exec\.so$/.test(normalizePath(module))) continue;
     const { options, command } = pamExecArguments(args);
-    if (command && source.runsHelper(command)) found.push({ file, line, type, options });
+    if (command && source.runsHelper(command)) found.push({ file, line, type, options, command });
   }
   return found;
 }
@@ -145,7 +147,7 @@ export interface PamHost {
   destdir: string;
   /** The service directory: DESTDIR/etc/pam.d. */
   pamDir: string;
-  /** The helper's paths as installed: the launcher and the artefact. */
+  /** The install's executables as installed (launchers, artefact, deno): a command that is one runs the helper. */
   targets: string[];
   /** Reads a file (Deno's by default; tests pass a fake). */
   readText?: (path: string) => string;
@@ -153,7 +155,7 @@ export interface PamHost {
   realPath?: (path: string) => string;
 }
 
-/** Includes resolved as libpam does, and the helper recognised by its path or by its real path (a link to it). */
+/** Includes resolved as libpam does, and a target recognised by its path or by its real path (a link to it). */
 export function hostPamSource(host: PamHost): PamSource {
   const readText = host.readText ?? Deno.readTextFileSync;
   const realPath = host.realPath ?? Deno.realPathSync;

@@ -1,8 +1,9 @@
 /**
  * `install.sh --verify`: the installed files against manifest.json (SHA-256, owner, mode), the directories
- * holding them and the runtime's directories (root's alone), and every enabled PAM line that runs the
- * helper (the options the README requires). One line per check, `ok ...` or `DRIFT ...`. Runs as root,
- * outside the helper's sandbox. Paths are judged by file_modes.ts's one rule, walked as the kernel does.
+ * holding them and the runtime's directories (root's alone), and every enabled PAM line whose command is any of
+ * the install's executables, by any path or link (the README's options, and a launcher, not the runtime or the
+ * artefact itself). One line per check, `ok ...` or `DRIFT ...`. Runs as root, outside the helper's sandbox.
+ * Paths are judged by file_modes.ts's one rule, walked as the kernel does.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { sha256Hex } from "../digest.ts";
 import {
   denoFs,
   type Fs,
+  normalizePath,
   octalMode,
   ownerProblem,
   strictProblem,
@@ -22,14 +24,7 @@ import { dirname } from "../paths.ts";
 import { socketDirProblem } from "../broker/socket.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
-
-/** One line of `install.sh --verify`'s report. */
-export interface Check {
-  /** `ok` or `DRIFT`. */
-  ok: boolean;
-  /** What was checked, and what was found. */
-  what: string;
-}
+import { type Check, reportChecks, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 
 /** What `--verify` checks, and how it reads the file system (tests pass fakes). */
 export interface VerifyInputs {
@@ -39,6 +34,11 @@ export interface VerifyInputs {
   destdir: string;
   /** The PAM service directory to scan (DESTDIR/etc/pam.d). */
   pamDir: string;
+  /**
+   * The executables a PAM line may run, each clearing the environment and running setpriv before the helper:
+   * the manifest's launcher by default; the package adds its generated launcher, which its front script runs.
+   */
+  launchers?: string[];
   /** Inspects a path without following links; Deno's by default. */
   lstat?: (path: string) => Deno.FileInfo;
   /** Reads a file's bytes; Deno's by default. */
@@ -265,12 +265,22 @@ export function requiredOptions(type: string): string[] {
  */
 export const REFUSED_OPTIONS: readonly string[] = ["seteuid"];
 
+/**
+ * Every executable of the install a pam_exec line could run: the launcher PAM lines name, the artefact, and each
+ * recorded file with an execute bit (the package's generated launcher, bundle mode's deno, a compiled binary).
+ */
+export function installExecutables(manifest: Manifest): string[] {
+  const executable = manifest.files.filter((file) => (parseInt(file.mode, 8) & 0o111) !== 0).map((file) => file.path);
+  return [...new Set([manifest.launcher, manifest.artefact, ...executable])];
+}
+
+const DIRECT = "not through the launcher (PAM's environment reaches it; setpriv never runs)";
+
 async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
   const readDir = inputs.readDir ?? Deno.readDirSync;
-  const source = hostPamSource({
-    ...inputs,
-    targets: [inputs.manifest.launcher, inputs.manifest.artefact],
-  });
+  const targets = installExecutables(inputs.manifest);
+  const source = hostPamSource({ ...inputs, targets });
+  const launcher = hostPamSource({ ...inputs, targets: inputs.launchers ?? [inputs.manifest.launcher] });
   const found = new Map<string, PamLine>();
   const checks: Check[] = [];
   let entries: Deno.DirEntry[];
@@ -291,7 +301,7 @@ async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
     }
   }
   if (found.size === 0) {
-    checks.push(ok(`pam ${inputs.pamDir}: no enabled pam_exec line runs ${inputs.manifest.launcher}`));
+    checks.push(ok(`pam ${inputs.pamDir}: no enabled pam_exec line runs ${targets.join(" or ")}`));
   }
   for (const line of found.values()) {
     const where = `pam ${line.file}:${line.line} ${line.type}`;
@@ -300,6 +310,8 @@ async function pamChecks(inputs: VerifyInputs, fs: Fs): Promise<Check[]> {
     const problems = [
       ...(lacking.length > 0 ? [`lacks ${lacking.join(", ")}`] : []),
       ...(refused.length > 0 ? [`carries ${refused.join(", ")}`] : []),
+      // The runtime or the artefact run straight from PAM: nothing clears the environment or runs setpriv.
+      ...(launcher.runsHelper(line.command) ? [] : [`runs ${normalizePath(line.command)} itself, ${DIRECT}`]),
     ];
     checks.push(
       problems.length === 0
@@ -320,14 +332,6 @@ async function linkedService(path: string, destdir: string, fs: Fs): Promise<Che
   return ok(`pam ${path}: symbolic link to ${target} (owner uid ${info.uid}, mode ${octalMode(info.mode)})`);
 }
 
-/** Prints one `ok ...` or `DRIFT ...` line per check and a closing count; gives back the exit status (0 or 1). */
-export function reportChecks(checks: Check[], print: (line: string) => void): number {
-  for (const check of checks) print(`${check.ok ? "ok" : "DRIFT"} ${check.what}`);
-  const drifted = checks.filter((c) => !c.ok).length;
-  print(drifted === 0 ? `verified: ${checks.length} checks ok` : `${drifted} of ${checks.length} checks DRIFT`);
-  return drifted === 0 ? 0 : 1;
-}
-
 /** The manifest `text` holds; throws when it is not this format's. */
 export function parseManifest(text: string): Manifest {
   const manifest = JSON.parse(text) as Manifest;
@@ -342,8 +346,8 @@ export function parseManifest(text: string): Manifest {
 }
 
 if (import.meta.main) {
-  // verify_install.ts --manifest PATH [--destdir DIR] [--pam-dir DIR]
-  // Exit 0: every check ok; 1: any DRIFT; 2: no usable manifest.
+  // verify_install.ts --manifest PATH [--destdir DIR] [--pam-dir DIR] [--quiet | --json] (verify_report.ts)
+  // Exit 0: every check ok; 1: any DRIFT; 2: no usable manifest; 3: wrong words.
   // verify_install.ts --path-problems [--prefix P] [--conf-dir D] [--cache-dir D] [--log-file F]: one line per
   // unsafe path ("unsafe --prefix P: COMPONENT REASON; RISK"), exit 1; else exit 0.
   const { values } = parseArgs({
@@ -357,6 +361,8 @@ if (import.meta.main) {
       "conf-dir": { type: "string" },
       "cache-dir": { type: "string" },
       "log-file": { type: "string" },
+      quiet: { type: "boolean" },
+      json: { type: "boolean" },
     },
   });
   if (values["path-problems"]) {
@@ -370,17 +376,24 @@ if (import.meta.main) {
     for (const n of unsafe) console.log(`unsafe ${n.check.what.replace(/^path /, "")}; ${n.risk}`);
     Deno.exit(unsafe.length === 0 ? 0 : 1);
   }
+  const form = reportForm([...(values.quiet ? ["--quiet"] : []), ...(values.json ? ["--json"] : [])]);
+  if (typeof form !== "string") {
+    console.error(`verify: ${form.error}`);
+    Deno.exit(VERIFY_EXIT.USAGE);
+  }
   let manifest: Manifest;
   try {
     manifest = parseManifest(Deno.readTextFileSync(values.manifest ?? ""));
   } catch (err) {
-    console.error(`verify: cannot use ${values.manifest}: ${(err as Error).message.split("\n")[0]}`);
-    Deno.exit(2);
+    const why = err instanceof Deno.errors.NotFound
+      ? `verify: no ${values.manifest}: nothing to verify (install first, or pass its --prefix/--destdir)`
+      : `verify: cannot use ${values.manifest}: ${(err as Error).message.split("\n")[0]}`;
+    Deno.exit(reportUnusable(why, form === "json" ? console.log : console.error, form));
   }
   const checks = await verifyInstall({
     manifest,
     destdir: values.destdir,
     pamDir: values["pam-dir"] ?? `${values.destdir}/etc/pam.d`,
   });
-  Deno.exit(reportChecks(checks, console.log));
+  Deno.exit(reportChecks(checks, console.log, form));
 }

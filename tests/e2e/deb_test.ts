@@ -274,6 +274,14 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       const own = await r.run("netauth-pam-helper", "--verify");
       assert.equal(own.code, 0, own.output);
       assert.match(own.output, /^ok broker \/usr\/lib\/netauth-pam-helper\/runtime\/broker: root's, mode 700$/m);
+      // For monitoring (issue 30): the front script passes --quiet and --json on to setup.js.
+      const quiet = await r.run("netauth-pam-helper", "--verify", "--quiet");
+      assert.deepEqual([quiet.code, quiet.output], [0, `${own.output.trimEnd().split("\n").at(-1)}\n`]);
+      const json = await r.run("netauth-pam-helper", "--verify", "--json");
+      assert.equal(json.code, 0, json.output);
+      const report = JSON.parse(json.output);
+      assert.deepEqual([report.status, report.summary.drift], [0, 0]);
+      assert.equal(report.summary.checks, own.output.split("\n").filter((l) => l.startsWith("ok ")).length);
       const js = "/usr/lib/netauth-pam-helper/netauth-pam-helper.js";
       await r.run("cp", "-p", js, `${js}.orig`);
       await r.run("sh", "-c", `printf ' ' >>${js}`);
@@ -283,6 +291,19 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       assert.equal(drift.code, 1, drift.output);
       assert.match(drift.output, /DRIFT sha256 \/usr\/lib\/netauth-pam-helper\/netauth-pam-helper\.js/);
       await r.run("mv", `${js}.orig`, js);
+      assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
+    });
+
+    await t.step("issue 26, 3: a PAM line that runs the generated launcher with seteuid is a DRIFT", async () => {
+      const file = `/etc/pam.d/${service}-launcher`;
+      const line = "auth required pam_exec.so seteuid log=/var/log/x.log /usr/lib/netauth-pam-helper/launcher";
+      await r.run("sh", "-c", `echo '${line}' >${file}`);
+      const drift = await r.run("netauth-pam-helper", "--verify");
+      await r.run("rm", "-f", file);
+      assert.equal(drift.code, 1, drift.output);
+      assert.deepEqual(drift.output.split("\n").filter((l) => l.startsWith("DRIFT")), [
+        `DRIFT pam ${file}:1 auth: lacks expose_authtok, quiet; carries seteuid (README, "PAM")`,
+      ]);
       assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
     });
 

@@ -582,22 +582,49 @@ it("the manifest records each file's hash, owner and mode and the build's proven
     Deno.chownSync(`${destdir}/usr/local`, 65534, 65534); // whoever owns it can swap sbin/ for their own
     Deno.writeTextFileSync(
       `${pamDir}/sshd`,
-      "account required pam_exec.so seteuid /usr/local/sbin/netauth-pam-helper\n",
+      "account required pam_exec.so seteuid /usr/local/sbin/netauth-pam-helper\n" +
+        `account required pam_exec.so quiet ${LIB}/deno run ${bundle}\n`, // the runtime itself (issue 26, 3)
     );
     const drifted = await install("--verify", "--destdir", destdir);
     assert.equal(drifted.code, 1, drifted.out);
-    assert.deepEqual(drifted.out.split("\n").filter((line) => line.startsWith("DRIFT")), [
+    const driftLines = drifted.out.split("\n").filter((line) => line.startsWith("DRIFT"));
+    assert.deepEqual(driftLines, [
       `DRIFT sha256 ${bundle}: ${await sha256(`${destdir}${bundle}`)}, manifest says ${bundleSha}`,
       "DRIFT mode file /usr/local/sbin/netauth-pam-helper: 0775 is writable by group or others",
       "DRIFT above /usr/local: is not owned by root (owner uid 65534, mode 755)",
       `DRIFT pam ${pamDir}/sshd:1 account: lacks quiet; carries seteuid (README, "PAM")`,
+      `DRIFT pam ${pamDir}/sshd:2 account: runs ${LIB}/deno itself, not through the launcher ` +
+      `(PAM's environment reaches it; setpriv never runs) (README, "PAM")`,
     ]);
-    assert.match(drifted.out, /^4 of \d+ checks DRIFT$/m);
+    assert.match(drifted.out, /^5 of \d+ checks DRIFT$/m);
+    // For monitoring (issue 30): --quiet, only those lines and the summary; --json, one object; the same exit.
+    const quiet = await install("--verify", "--quiet", "--destdir", destdir);
+    assert.equal(quiet.code, 1, quiet.out);
+    assert.deepEqual(quiet.out.trimEnd().split("\n"), [
+      ...driftLines,
+      /^5 of \d+ checks DRIFT$/m.exec(drifted.out)![0],
+    ]);
+    const json = await install("--verify", "--json", "--destdir", destdir);
+    assert.equal(json.code, 1, json.out);
+    const report = JSON.parse(json.out);
+    assert.equal(report.format, "netauth-pam-helper/verify/v1");
+    assert.equal(report.status, 1);
+    assert.equal(report.summary.drift, 5);
+    assert.equal(report.summary.checks, drifted.out.split("\n").filter((l) => /^(ok|DRIFT) /.test(l)).length);
+    assert.deepEqual(
+      report.checks.filter((c: { result: string }) => c.result === "drift").map((c: { what: string }) =>
+        `DRIFT ${c.what}`
+      ),
+      driftLines,
+    );
 
     const none = await install("--verify", "--destdir", `${destdir}/nothing`);
     assert.equal(none.code, 2, none.out);
     assert.equal(none.out.trim().split("\n").length, 1, none.out);
     assert.match(none.out, /no .*manifest.json: nothing to verify/);
+    const noneJson = await install("--verify", "--json", "--destdir", `${destdir}/nothing`);
+    assert.equal(noneJson.code, 2, noneJson.out);
+    assert.match(JSON.parse(noneJson.out).error, /no .*manifest.json: nothing to verify/);
   });
 });
 

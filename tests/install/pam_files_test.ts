@@ -39,12 +39,13 @@ Deno.test("every enabled pam_exec line that runs the helper is found, with pam_e
     "auth required pam_unix.so nullok",
     "session optional pam_exec.so seteuid /usr/local/sbin/netauth-pam-helper # a comment",
   ].join("\n");
+  const at = { file: "/etc/pam.d/x", command: HELPER };
   assert.deepEqual(lines(text), [
-    { file: "/etc/pam.d/x", line: 2, type: "auth", options: ["expose_authtok", "quiet", "seteuid"] },
+    { ...at, line: 2, type: "auth", options: ["expose_authtok", "quiet", "seteuid"] },
     // The helper's own arguments (after its path) are not pam_exec options.
-    { file: "/etc/pam.d/x", line: 3, type: "account", options: ["quiet"] },
-    { file: "/etc/pam.d/x", line: 4, type: "auth", options: ["quiet", "seteuid"] },
-    { file: "/etc/pam.d/x", line: 8, type: "session", options: ["seteuid"] },
+    { ...at, line: 3, type: "account", options: ["quiet"] },
+    { ...at, line: 4, type: "auth", options: ["quiet", "seteuid"] },
+    { ...at, line: 8, type: "session", options: ["seteuid"] },
   ]);
 });
 
