@@ -1,8 +1,10 @@
-// `deno task deb [--outdir DIR] [--version V] [--compression xz|none]`: netauth-pam-helper_<version>_<arch>.deb from this checkout,
-// reproducibly: SOURCE_DATE_EPOCH from the commit, every mtime clamped to it, root:root owners, fixed
-// modes, dpkg-deb's sorted members. Needs `deno install --frozen` once; no network after that.
+// `deno task deb [--outdir DIR] [--version V] [--maintainer "Name <address>"] [--compression xz|none]`:
+// netauth-pam-helper_<version>_<arch>.deb from this checkout, reproducibly: SOURCE_DATE_EPOCH from the commit,
+// every mtime clamped to it, root:root owners, fixed modes, dpkg-deb's sorted members. V is also what the
+// bundled helper reports (package_tree.ts's stageSource). Needs `deno install --frozen` once; no network after.
 import { parseArgs } from "node:util";
-import { BuildError, CONFFILES, MAINTAINER, ROOT, stageTree, walkTree } from "./package_tree.ts";
+import { BuildError, CONFFILES, ROOT, stageTree, walkTree } from "./package_tree.ts";
+import { checkMaintainer, checkVersion, DEFAULT_MAINTAINER } from "./package_settings.ts";
 import { debianArch, PACKAGE } from "../src/install/package_layout.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -69,8 +71,8 @@ function addLintianOverrides(tree: string, epoch: number): void {
 }
 
 /** DEBIAN/: control, md5sums, conffiles and the maintainer scripts, with fixed modes and mtimes. */
-async function writeControlDir(tree: string, build: { version: string; arch: string; epoch: number }): Promise<void> {
-  const { version, arch, epoch } = build;
+async function writeControlDir(tree: string, build: Build & { arch: string; epoch: number }): Promise<void> {
+  const { version, maintainer, arch, epoch } = build;
   const control = `${tree}/DEBIAN`;
   Deno.mkdirSync(control);
   Deno.chmodSync(control, 0o755); // whatever the builder's umask
@@ -78,7 +80,7 @@ async function writeControlDir(tree: string, build: { version: string; arch: str
     `Package: ${PACKAGE}`,
     `Version: ${version}`,
     `Architecture: ${arch}`,
-    `Maintainer: ${MAINTAINER}`,
+    `Maintainer: ${maintainer}`,
     `Installed-Size: ${installedSize(tree)}`,
     `Depends: ${DEPENDS}`,
     "Section: admin",
@@ -98,8 +100,16 @@ async function writeControlDir(tree: string, build: { version: string; arch: str
   }
 }
 
+/** What the build's command line sets: the package's (and the helper's) version, its maintainer. */
+export interface Build {
+  version: string;
+  maintainer: string;
+}
+
 /** Builds the .deb into `outdir`; gives back its path. */
-export async function buildDeb(outdir: string, version: string, compression = "xz"): Promise<string> {
+export async function buildDeb(outdir: string, build: Build, compression = "xz"): Promise<string> {
+  const version = checkVersion(build.version);
+  const maintainer = checkMaintainer(build.maintainer);
   const arch = debianArch(Deno.build.arch);
   if (!arch || Deno.build.os !== "linux") {
     throw new BuildError(
@@ -116,11 +126,12 @@ export async function buildDeb(outdir: string, version: string, compression = "x
     await stageTree({
       dir: tree,
       version,
+      maintainer,
       sourceDateEpoch: epoch,
       source: commit && status !== undefined ? { commit, dirty: status !== "" } : null,
     });
     addLintianOverrides(tree, epoch);
-    await writeControlDir(tree, { version, arch, epoch });
+    await writeControlDir(tree, { version, maintainer, arch, epoch });
     const deb = `${outdir}/${PACKAGE}_${version}_${arch}.deb`;
     const out = await new Deno.Command("dpkg-deb", {
       // One xz thread: multi-threaded xz splits into blocks by thread count, so bytes would depend on the builder.
@@ -143,16 +154,15 @@ if (import.meta.main) {
       options: {
         outdir: { type: "string", default: `${ROOT}dist` },
         version: { type: "string", default: VERSION },
+        maintainer: { type: "string", default: DEFAULT_MAINTAINER },
         // Tests that install the package twice skip xz's minutes; the contents are the same.
         compression: { type: "string", default: "xz" },
       },
     });
-    if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(values.version)) {
-      throw new BuildError(`not a Debian version: ${values.version}`);
-    }
     const started = performance.now();
     if (!["xz", "none"].includes(values.compression)) throw new BuildError("--compression expects xz or none");
-    const deb = await buildDeb(values.outdir, values.version, values.compression);
+    const build = { version: checkVersion(values.version), maintainer: checkMaintainer(values.maintainer) };
+    const deb = await buildDeb(values.outdir, build, values.compression);
     const size = Deno.statSync(deb).size;
     console.log(`${deb} (${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
   } catch (err) {

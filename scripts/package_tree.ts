@@ -5,6 +5,9 @@ import { sha256Hex } from "../src/digest.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
 import { brokerUnit } from "../src/install/broker_unit.ts";
+import { BuildError, versionModule } from "./package_settings.ts";
+
+export { BuildError };
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -14,14 +17,15 @@ export const CONFFILES = [PACKAGED.logrotate];
 export interface TreeOptions {
   /** Where the tree goes (created; must not exist). */
   dir: string;
+  /** The package's version, and the one the bundled helper reports (see `stageSource`). */
   version: string;
+  /** `Name <address>`: the changelog's trailer (scripts/package_settings.ts checks it). */
+  maintainer: string;
   /** Seconds since the epoch: every mtime, and the changelog's date. */
   sourceDateEpoch: number;
   /** The commit built, for the build manifest (null outside a git checkout). */
   source: Manifest["source"];
 }
-
-export class BuildError extends Error {}
 
 async function run(cmd: string, args: string[], what: string, stdin?: Uint8Array): Promise<Uint8Array> {
   const child = new Deno.Command(cmd, {
@@ -45,26 +49,46 @@ async function run(cmd: string, args: string[], what: string, stdin?: Uint8Array
 
 const gzip = (bytes: Uint8Array) => run("gzip", ["-9n"], "gzip", bytes);
 
-/** The helper's bundle (deno task bundle) and setup.js, built with the frozen npm cache: no network. */
-async function bundles(lib: string): Promise<void> {
+/**
+ * What the bundles are built from: a copy of src/, scripts/bundle.ts, deno.json and deno.lock in `dir`, with
+ * src/version.ts saying `version`. So the helper's `--version`, `--audit` and manifest.json say what dpkg says,
+ * and setup.js verifies the bundle against that same version. The checkout itself is never written.
+ */
+export function stageSource(dir: string, version: string): void {
+  const copy = (rel: string) => {
+    if (Deno.statSync(`${ROOT}${rel}`).isDirectory) {
+      Deno.mkdirSync(`${dir}/${rel}`, { recursive: true });
+      for (const entry of Deno.readDirSync(`${ROOT}${rel}`)) copy(`${rel}/${entry.name}`);
+    } else Deno.copyFileSync(`${ROOT}${rel}`, `${dir}/${rel}`);
+  };
+  Deno.mkdirSync(`${dir}/scripts`, { recursive: true });
+  for (const rel of ["src", "scripts/bundle.ts", "deno.json", "deno.lock"]) copy(rel);
+  Deno.writeTextFileSync(
+    `${dir}/src/version.ts`,
+    versionModule(Deno.readTextFileSync(`${ROOT}src/version.ts`), version),
+  );
+}
+
+/** The helper's bundle (deno task bundle) and setup.js from `source` (stageSource), with the frozen npm cache. */
+async function bundles(lib: string, source: string): Promise<void> {
   const deno = Deno.execPath();
   const hint = "needs the npm packages deno.lock names and deno bundle's esbuild in DENO_DIR: " +
-    "run `deno install --frozen` and one `deno task bundle` where the npm registry is reachable";
+    "run `deno install --frozen` and one `deno task bundle --outdir DIR` where the npm registry is reachable";
   await run(
     deno,
-    ["task", "--quiet", "--config", `${ROOT}deno.json`, "bundle", "--outdir", lib],
+    ["task", "--quiet", "--config", `${source}/deno.json`, "bundle", "--outdir", lib],
     `deno task bundle (${hint})`,
   );
   await run(
     deno,
-    ["bundle", "--quiet", "--frozen", "--minify", "--platform", "deno", "--config", `${ROOT}deno.json`, "-o"].concat(
-      [`${lib}/setup.js`, `${ROOT}src/install/package_setup.ts`],
+    ["bundle", "--quiet", "--frozen", "--minify", "--platform", "deno", "--config", `${source}/deno.json`, "-o"].concat(
+      [`${lib}/setup.js`, `${source}/src/install/package_setup.ts`],
     ),
     `deno bundle src/install/package_setup.ts (${hint})`,
   );
 }
 
-function changelog(version: string, epoch: number): string {
+function changelog(version: string, maintainer: string, epoch: number): string {
   const date = new Date(epoch * 1000).toUTCString().replace(
     /^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/,
     "$1, $2 $3 $4 $5 +0000",
@@ -73,12 +97,9 @@ function changelog(version: string, epoch: number): string {
 
   * Built from the netauth-pam-helper source tree; its git log has the changes.
 
- -- ${MAINTAINER}  ${date}
+ -- ${maintainer}  ${date}
 `;
 }
-
-/** The package's Maintainer field (also the changelog's trailer). */
-export const MAINTAINER = "netauth-pam-helper maintainers <netauth-pam-helper@users.noreply.github.com>";
 
 /** Every path below `dir`, relative, sorted (directories included). */
 export function walkTree(dir: string, rel = ""): string[] {
@@ -109,7 +130,13 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   }
   Deno.mkdirSync(at(PACKAGED.lib), { recursive: true });
   Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.sh`, at(PACKAGED.sbin));
-  await bundles(at(PACKAGED.lib));
+  const source = await Deno.makeTempDir({ prefix: "netauth-pam-helper-source-" });
+  try {
+    stageSource(source, options.version);
+    await bundles(at(PACKAGED.lib), source);
+  } finally {
+    await Deno.remove(source, { recursive: true });
+  }
   // The very executable behind `deno` (npm's is a symlink): the runtime the bundle is verified with.
   Deno.copyFileSync(Deno.execPath(), at(PACKAGED.deno));
   // pam.d/debian/netauth is install.sh's profile too: the package's names /usr/sbin and is on by default.
@@ -139,7 +166,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   Deno.copyFileSync(`${ROOT}packaging/debian/copyright`, at(`${PACKAGED.doc}/copyright`));
   Deno.writeFileSync(
     at(`${PACKAGED.doc}/changelog.gz`),
-    await gzip(new TextEncoder().encode(changelog(options.version, options.sourceDateEpoch))),
+    await gzip(new TextEncoder().encode(changelog(options.version, options.maintainer, options.sourceDateEpoch))),
   );
   Deno.chmodSync(options.dir, 0o755); // the tree's root is the members' "./": not the builder's umask
   for (const rel of walkTree(options.dir)) {

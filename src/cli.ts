@@ -37,7 +37,8 @@ export interface Options {
   outageWindowMs: number;
   /** The root-owned directory of the runtime's own files, baked in by install.sh (--check, --audit). */
   runtimeDir?: string;
-  /** The warm broker's socket, baked in by `install.sh --broker`: the fast path tries it, `--serve` listens on it. */
+  /** The warm broker's socket, baked in by `install.sh --broker` and the package's `--setup`: the fast path tries it,
+   * `--serve` listens on it. */
   brokerSocket?: string;
 }
 

@@ -36,8 +36,8 @@ Options:
   --cache-tries N       refuse an entry after N offline mismatches until the next online success (default ${DEFAULT_CACHE_TRIES})
   --outage-window SPAN  after NetAuth failed a full try, later calls give it only a short probe for SPAN;
                         the record lives in the cache directory, else the runtime's (default ${DEFAULT_OUTAGE_WINDOW})
-  --broker-socket PATH  ask the warm broker at PATH first (baked in by install.sh); on any trouble there
-                        the login takes the direct path
+  --broker-socket PATH  ask the warm broker at PATH first (baked in by install.sh and by the
+                        package's setup); on any trouble there the login takes the direct path
   --check               check config, certificate, sandbox and server; one line each;
                         with --require-group, also that NetAuth knows each group
   --audit               print the permissions this process holds, as JSON

@@ -1,7 +1,8 @@
 // The Debian package end to end: `deno task deb` builds it, `apt-get install ./….deb` installs it on a root
 // where deno is not on PATH and npm's directory is hidden, against the real netauthd with a config in
 // /etc/netauth. Then PAM through common-auth/common-account (pam-auth-update), pamtester and a real sshd,
-// dpkg --verify and --verify, an upgrade, and `apt-get purge` leaving /etc/pam.d as it was.
+// dpkg --verify and --verify, an upgrade (the helper reports each package's version), `apt-get remove`, and
+// `apt-get purge` leaving /etc/pam.d as it was.
 // Everything the package touches (/etc, /usr, /var, /run) is an overlay on a tmpfs in a private mount
 // namespace: the host's dpkg database, /etc/pam.d and /etc/netauth never change, and a killed test
 // leaves nothing behind.
@@ -11,6 +12,7 @@ import { freeIds, missingNssCache } from "./nss_cache.ts";
 import { e2eTest, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
 import { missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";
 import { watchBroker } from "../../testkit/broker.ts";
+import { DEFAULT_MAINTAINER } from "../../scripts/package_settings.ts";
 
 const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (await missingOpenSsh()) ??
   ((await sh("sh", ["-c", "command -v dpkg-deb apt-get pam-auth-update nsenter"])).code !== 0
@@ -19,6 +21,8 @@ const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (a
 
 const decoder = new TextDecoder();
 const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+/** The second build's `--maintainer`: the upgrade shows it, the first build has the default. */
+const FLEET_MAINTAINER = "Fleet Ops <fleet-ops@netauth-e2e.invalid>";
 
 /** A private mount namespace held open by a sleeping process; commands run in it through nsenter. */
 async function privateRoot(dir: string) {
@@ -74,7 +78,7 @@ async function privateRoot(dir: string) {
 }
 
 /** `deno task deb` into `outdir` (uncompressed: the test installs it, the bytes inside are the same). */
-async function buildDeb(outdir: string, version: string): Promise<string> {
+async function buildDeb(outdir: string, version: string, ...more: string[]): Promise<string> {
   const res = await sh(Deno.execPath(), [
     "task",
     "--quiet",
@@ -87,6 +91,7 @@ async function buildDeb(outdir: string, version: string): Promise<string> {
     version,
     "--compression",
     "none",
+    ...more,
   ]);
   assert.equal(res.code, 0, res.output);
   return [...Deno.readDirSync(outdir)].filter((e) => e.name.endsWith(".deb")).map((e) => `${outdir}/${e.name}`)[0];
@@ -108,12 +113,19 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
   try {
     server = await startNetAuthd();
     const first = await buildDeb(`${dir}/v1`, "0.1.0+e2e1");
-    const second = await buildDeb(`${dir}/v2`, "0.1.0+e2e2");
+    const second = await buildDeb(`${dir}/v2`, "0.1.0+e2e2", "--maintainer", FLEET_MAINTAINER);
     root = await privateRoot(dir);
     const r = root;
     let pamBefore = (await r.run("sh", "-c", r.pamChanges)).output;
     const service = `netauth-deb-e2e-${Deno.pid}`;
     const log = async () => (await r.run("cat", "/var/log/netauth-pam-helper.log")).output;
+    /** One inventory: what dpkg, the helper's --version and manifest.json say, and dpkg's Maintainer. */
+    const inventory = async () => ({
+      dpkg: (await r.run("dpkg-query", "-W", "-f=${Version}", "netauth-pam-helper")).output,
+      helper: (await r.run("netauth-pam-helper", "--version")).output.trim(),
+      manifest: JSON.parse((await r.run("cat", "/usr/lib/netauth-pam-helper/manifest.json")).output).version,
+      maintainer: (await r.run("dpkg-query", "-W", "-f=${Maintainer}", "netauth-pam-helper")).output,
+    });
     const login = async (user: string, password: string) => {
       const before = (await log()).length;
       const res = await pamtester(service, user, "authenticate", password, root!.prefix);
@@ -214,6 +226,12 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
         const reconfigure = await r.run("dpkg-reconfigure", "netauth-pam-helper");
         assert.equal(reconfigure.code, 0, reconfigure.output);
         assert.match(reconfigure.output, /check: server: ok/, reconfigure.output);
+        assert.deepEqual(await inventory(), {
+          dpkg: "0.1.0+e2e1",
+          helper: "netauth-pam-helper 0.1.0+e2e1",
+          manifest: "0.1.0+e2e1",
+          maintainer: DEFAULT_MAINTAINER,
+        });
       },
     );
 
@@ -326,18 +344,49 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       },
     );
 
-    await t.step("upgrade to a bumped version: logins keep working, --verify clean", async () => {
-      const res = await r.run("apt-get", "install", "-y", "-q", second);
+    await t.step(
+      "upgrade to a bumped version: the helper reports it, logins keep working, --verify clean",
+      async () => {
+        const res = await r.run("apt-get", "install", "-y", "-q", second);
+        assert.equal(res.code, 0, res.output);
+        assert.deepEqual(await inventory(), {
+          dpkg: "0.1.0+e2e2",
+          helper: "netauth-pam-helper 0.1.0+e2e2",
+          manifest: "0.1.0+e2e2",
+          maintainer: FLEET_MAINTAINER,
+        });
+        const ok = await login("alice", ALICE_SECRET);
+        assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
+        const own = await r.run("netauth-pam-helper", "--verify");
+        assert.equal(own.code, 0, own.output);
+      },
+    );
+
+    await t.step("apt-get remove: /etc/pam.d as before, setup's files and the conffile kept until purge", async () => {
+      await r.run("rm", "-f", `/etc/pam.d/${service}`, `/etc/pam.d/sshd-${service}`);
+      const res = await r.run("apt-get", "remove", "-y", "-q", "netauth-pam-helper");
+      console.log(
+        `apt-get remove says:\n${res.output.split("\n").filter((l) => !/Reading database/.test(l)).join("\n")}`,
+      );
       assert.equal(res.code, 0, res.output);
-      assert.match((await r.run("dpkg-query", "-W", "netauth-pam-helper")).output, /0\.1\.0\+e2e2/);
-      const ok = await login("alice", ALICE_SECRET);
-      assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
-      const own = await r.run("netauth-pam-helper", "--verify");
-      assert.equal(own.code, 0, own.output);
+      assert.doesNotMatch(res.output, /not empty/);
+      assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
+      const status = await r.run("dpkg-query", "-W", "-f=${db:Status-Status}", "netauth-pam-helper");
+      assert.equal(status.output, "config-files");
+      const paths = ["/usr/lib/netauth-pam-helper/launcher", "/usr/lib/netauth-pam-helper/manifest.json"]
+        .concat(["/usr/lib/netauth-pam-helper/runtime", "/etc/logrotate.d/netauth-pam-helper"])
+        .concat(["/usr/sbin/netauth-pam-helper", "/usr/lib/netauth-pam-helper/deno", "/usr/share/pam-configs/netauth"]);
+      const left = await r.run(
+        "sh",
+        "-c",
+        'for f; do if [ -e "$f" ]; then echo "kept $f"; else echo "gone $f"; fi; done',
+        "sh",
+        ...paths,
+      );
+      assert.deepEqual(left.output.trim().split("\n"), paths.map((p, i) => `${i < 4 ? "kept" : "gone"} ${p}`));
     });
 
     await t.step("apt-get purge: /etc/pam.d byte for byte as before, setup's files gone, the log kept", async () => {
-      await r.run("rm", "-f", `/etc/pam.d/${service}`, `/etc/pam.d/sshd-${service}`);
       // What `systemctl enable` leaves (no systemd in the private root): purge takes it away.
       const wants = "/etc/systemd/system/multi-user.target.wants";
       await r.run("sh", "-c", `mkdir -p ${wants} && ln -sf /lib/systemd/system/netauth-pam-helper.service ${wants}/`);

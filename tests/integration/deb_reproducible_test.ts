@@ -1,23 +1,38 @@
 // `deno task deb` twice, from two clones of the same commit in different directories, by different users
 // (root, then nobody with umask 027) with different HOME and DENO_DIR: the two .deb files are byte-identical.
+// Both with `--version` other than src/version.ts's: the bundled helper reports the package's version.
 // Then Debian's own judges: lintian, lexgrog and man -l.
 import assert from "node:assert/strict";
 import { commitAsClone, copyCheckout } from "./checkout.ts";
 import { denoDir } from "../../testkit/run_helper.ts";
 import { needsRoot, testWhere } from "../../testkit/skip.ts";
+import { DEFAULT_MAINTAINER } from "../../scripts/package_settings.ts";
 
 const decoder = new TextDecoder();
 const NOBODY = 65534;
+/** Not src/version.ts's: the package's label and what its helper says must both be this. */
+const PACKAGE_VERSION = "0.1.1";
 
 async function sha256(path: string): Promise<string> {
   return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", Deno.readFileSync(path))))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** `deno task deb --outdir OUT` in `checkout`; as `uid` with only `env` when given; the one .deb it wrote. */
+/** `deno task deb --outdir OUT --version PACKAGE_VERSION` in `checkout`; as `uid` with only `env` when given; the one .deb it wrote. */
 async function buildDeb(checkout: string, out: string, env: Record<string, string>, uid?: number): Promise<string> {
   const deno = Deno.execPath();
-  const task = [deno, "task", "--quiet", "--config", `${checkout}/deno.json`, "deb", "--outdir", out];
+  const task = [
+    deno,
+    "task",
+    "--quiet",
+    "--config",
+    `${checkout}/deno.json`,
+    "deb",
+    "--outdir",
+    out,
+    "--version",
+    PACKAGE_VERSION,
+  ];
   const cmd = uid === undefined ? task : [
     "setpriv",
     `--reuid=${uid}`,
@@ -52,6 +67,17 @@ async function judgedByDebianTools(deb: string, dir: string): Promise<void> {
   assert.doesNotMatch(said, /^[EW]: /m);
   const x = await new Deno.Command("dpkg-deb", { args: ["-x", deb, `${dir}/x`] }).output();
   assert.equal(x.code, 0);
+  // One version: dpkg's, the build manifest's and the bundled helper's own --version; the default maintainer.
+  const fields = await new Deno.Command("dpkg-deb", { args: ["-f", deb, "Version", "Maintainer"] }).output();
+  assert.equal(decoder.decode(fields.stdout), `Version: ${PACKAGE_VERSION}\nMaintainer: ${DEFAULT_MAINTAINER}\n`);
+  const lib = `${dir}/x/usr/lib/netauth-pam-helper`;
+  assert.equal(JSON.parse(Deno.readTextFileSync(`${lib}/build-manifest.json`)).version, PACKAGE_VERSION);
+  const runFlags = ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--allow-env"];
+  const helper = await new Deno.Command(`${lib}/deno`, {
+    args: [...runFlags, `${lib}/netauth-pam-helper.js`, "--version"],
+  })
+    .output();
+  assert.equal(decoder.decode(helper.stdout), `netauth-pam-helper ${PACKAGE_VERSION}\n`, decoder.decode(helper.stderr));
   // The broker's unit: the package's launcher, and systemd-analyze's verdict where it is installed.
   const unit = Deno.readTextFileSync(`${dir}/x/lib/systemd/system/netauth-pam-helper.service`);
   assert.match(unit, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
