@@ -271,6 +271,7 @@ try {
         burst: (launcher, size) => burst({ ...login, argv: [launcher] }, size),
         runs: RUNS,
         burstRounds: BURST_ROUNDS,
+        configPath: `${confDir}/config.toml`,
         user: "alice",
         secret: SECRETS.alice,
       });

@@ -1,6 +1,7 @@
 // The bench's broker parts (scripts/bench.ts): start an installed broker the way its unit does, drive
 // it straight over its socket with the helper's own protocol, and read its resident set size.
-import { decodeFrame, encodeRequest, readFrame, writeAll } from "../src/broker/protocol.ts";
+import { type BrokerLine, decodeFrame, encodeRequest, readFrame, writeAll } from "../src/broker/protocol.ts";
+import { brokerLine } from "../src/broker/forward.ts";
 
 export interface RunningBroker {
   pid: number;
@@ -45,7 +46,7 @@ export function rssKiB(pid: number): number {
 /** `count` auth requests straight over the socket, `parallel` at a time; throws on any unexpected answer. */
 export async function driveBroker(
   socket: string,
-  login: { user: string; secret: string; expectExit: number },
+  login: { user: string; secret: string; expectExit: number; line: BrokerLine },
   count: number,
   parallel = 16,
 ): Promise<void> {
@@ -63,7 +64,7 @@ export async function driveBroker(
         rhost: "",
         ruser: "",
         tty: "",
-        requireGroups: [],
+        line: login.line,
         secret: new TextEncoder().encode(login.secret),
       });
       await writeAll((bytes) => conn.write(bytes), frame);
@@ -103,6 +104,8 @@ export interface BrokerBenchHooks {
   burst(launcher: string, size: number): Promise<{ ms: number; kib: number; failed: number }>;
   runs: number;
   burstRounds: number;
+  /** The config the installs name (the broker serves only requests for it). */
+  configPath: string;
   /** The login the RSS case drives over the socket. */
   user: string;
   secret: string;
@@ -125,6 +128,14 @@ export async function benchBroker(h: BrokerBenchHooks, rssLogins: number) {
   const brokered = await h.installBroker();
   const socket = `${brokered.prefix}/lib/netauth-pam-helper/runtime/broker/socket`;
   const broker = await startInstalledBroker(brokered.launcher, socket);
+  // The installed line's options, as the helper there would send them (defaults, no cache).
+  const line = brokerLine({
+    configPath: h.configPath,
+    timeoutSeconds: 10,
+    requireGroups: [],
+    outageWindowMs: 30_000,
+    runtimeDir: `${brokered.prefix}/lib/netauth-pam-helper/runtime`,
+  });
   try {
     const loginWays = [["direct", h.directLauncher], ["broker", brokered.launcher]] as const;
     const ways = [["empty deno run", undefined], ...loginWays] as const;
@@ -167,7 +178,7 @@ export async function benchBroker(h: BrokerBenchHooks, rssLogins: number) {
     const warmMiB = mib(rssKiB(broker.pid));
     const afterMiB: number[] = [];
     for (let step = 0; step < 5; step++) {
-      await driveBroker(socket, { user: h.user, secret: h.secret, expectExit: 0 }, rssLogins / 5);
+      await driveBroker(socket, { user: h.user, secret: h.secret, expectExit: 0, line }, rssLogins / 5);
       afterMiB.push(mib(rssKiB(broker.pid)));
     }
     return { logins, bursts, rss: { tree: h.label, logins: rssLogins, warmMiB, afterMiB } };

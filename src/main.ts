@@ -96,7 +96,7 @@ async function main(): Promise<ExitCode> {
       });
     case "serve": {
       // The broker loads gRPC and the cache once, up front: it is long-lived.
-      const { serveBroker } = await import("./broker/serve.ts");
+      const { serveBroker } = await import("./commands/serve.ts");
       const level = options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL;
       return await serveBroker(options, { loadConfig: config, netGranted, newLogger: () => createLogger(level) });
     }

@@ -34,9 +34,49 @@ export interface PamRequest {
   tty?: string;
 }
 
+/** The PAM call's fields as they arrived (pam_exec's environment, or a broker request): unchecked. */
+export interface PamFields {
+  /** PAM_TYPE. */
+  type?: string;
+  /** PAM_USER. */
+  user?: string;
+  /** PAM_SERVICE. */
+  service?: string;
+  /** PAM_RHOST. */
+  rhost?: string;
+  /** PAM_RUSER. */
+  ruser?: string;
+  /** PAM_TTY. */
+  tty?: string;
+}
+
 /** Reads the PAM_* variables through `getEnv`; everything else is never consulted. */
 export function readPamRequest(getEnv: (name: string) => string | undefined): PamRequest {
-  const type = getEnv("PAM_TYPE");
+  return checkPamRequest({
+    type: getEnv("PAM_TYPE"),
+    user: getEnv("PAM_USER"),
+    service: getEnv("PAM_SERVICE"),
+    rhost: getEnv("PAM_RHOST"),
+    ruser: getEnv("PAM_RUSER"),
+    tty: getEnv("PAM_TTY"),
+  });
+}
+
+/**
+ * The PAM call checked at the boundary, wherever it came from (the direct path's environment, the broker's
+ * request): a HelperError with the documented exit code for anything the helper does not take.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const request = checkPamRequest({ type: "auth", user: "alice", service: "sshd", rhost: "" });
+ * assert.equal(request.entity, "alice");
+ * assert.equal(request.rhost, undefined); // empty is absent
+ * assert.throws(() => checkPamRequest({ type: "auth", user: "../x" }), /cannot be a NetAuth entity ID/);
+ * ```
+ */
+export function checkPamRequest(fields: PamFields): PamRequest {
+  const { type, user } = fields;
   if (!type) {
     throw new HelperError(Exit.SERVICE_ERR, "bad_request", "PAM_TYPE is not set: run this helper from pam_exec.so");
   }
@@ -47,7 +87,6 @@ export function readPamRequest(getEnv: (name: string) => string | undefined): Pa
       `PAM_TYPE "${printable(type)}" is not supported: use this helper for ${SUPPORTED_TYPES.join(" and ")} only`,
     );
   }
-  const user = getEnv("PAM_USER");
   if (!user) throw new HelperError(Exit.SERVICE_ERR, "bad_request", "PAM_USER is not set");
   if (!ENTITY_ID.test(user)) {
     throw new HelperError(
@@ -59,10 +98,10 @@ export function readPamRequest(getEnv: (name: string) => string | undefined): Pa
   return {
     type: type as PamType,
     entity: user,
-    service: getEnv("PAM_SERVICE") || "unknown",
-    rhost: getEnv("PAM_RHOST") || undefined,
-    ruser: getEnv("PAM_RUSER") || undefined,
-    tty: getEnv("PAM_TTY") || undefined,
+    service: fields.service || "unknown",
+    rhost: fields.rhost || undefined,
+    ruser: fields.ruser || undefined,
+    tty: fields.tty || undefined,
   };
 }
 
@@ -73,7 +112,14 @@ export function readPamRequest(getEnv: (name: string) => string | undefined): Pa
  * caller zeroes the result after use; refused input is zeroed here.
  */
 export async function readSecret(input: ReadableStream<Uint8Array> | ReadInto): Promise<Uint8Array> {
-  const bytes = await readAtMost(input, MAX_SECRET_BYTES + 2);
+  return checkSecret(await readAtMost(input, MAX_SECRET_BYTES + 2));
+}
+
+/**
+ * The password's bytes as pam_exec wrote them, checked (readSecret's rules, and the broker's for a forwarded
+ * one): one trailing NUL stripped; empty, oversized or with a NUL inside refused with 7, the bytes zeroed.
+ */
+export function checkSecret(bytes: Uint8Array): Uint8Array {
   const framed = bytes.at(-1) === 0 ? bytes.subarray(0, -1) : bytes;
   const refuse = (outcome: HelperOutcome, message: string) => {
     bytes.fill(0);

@@ -33,6 +33,7 @@ const LAYERS: Record<string, string[]> = {
     "manifest_format.ts",
     "broker/protocol.ts",
     "broker/socket.ts",
+    "login_options.ts",
     "install/pam_files.ts",
     "install/verify_report.ts",
   ],
@@ -52,6 +53,7 @@ const LAYERS: Record<string, string[]> = {
     "outage/open.ts",
     "artefact.ts",
     "broker/forward.ts",
+    "login.ts",
   ],
   "3 command line": ["cli.ts"],
   "4 commands": [
@@ -60,7 +62,7 @@ const LAYERS: Record<string, string[]> = {
     "commands/check.ts",
     "commands/audit.ts",
     "commands/help.ts",
-    "broker/serve.ts",
+    "commands/serve.ts",
   ],
   "5 entry points": [
     "main.ts",

@@ -87,7 +87,7 @@ Deno.test("the broker's fast path is in main.ts's static graph and reaches no gR
   assert.ok(
     mainGraph.modules.find((m: { specifier: string }) => m.specifier.endsWith("/src/main.ts"))
       .dependencies.some((d: { specifier: string; isDynamic?: boolean }) =>
-        d.specifier === "./broker/serve.ts" && d.isDynamic
+        d.specifier === "./commands/serve.ts" && d.isDynamic
       ),
     "the broker itself loads only with --serve",
   );

@@ -8,7 +8,9 @@
  */
 import { EXIT_CODES, type ExitCode } from "../exit_codes.ts";
 import type { PamRequest } from "../pam_request.ts";
+import type { LoginOptions } from "../login_options.ts";
 import {
+  type BrokerLine,
   type BrokerReply,
   decodeFrame,
   encodeRequest,
@@ -20,14 +22,17 @@ import {
 import { closeQuietly, socketProblem } from "./socket.ts";
 
 /**
- * How long the broker has to greet: the most a stalled broker costs a login before it goes direct
- * (five 10 ms timer ticks: longer on a loaded host, see withinBudget).
+ * How long a broker that took the connection has to greet, counted in this process's timer ticks (longer
+ * on a loaded host, see withinBudget), and never more than half of what is left of the deadline. A
+ * connection accepted means a broker is there: under systemd the socket is held for a broker still
+ * starting (~0.3 s on a quiet host, seconds in a storm), and a login that gives up on it pays about
+ * 200 ms of CPU for the direct path just when the host can least afford it (docs/broker.md).
  */
-export const GREETING_BUDGET_MS = 50;
+export const GREETING_BUDGET_MS = 2000;
 
 /** The broker's decision (`answered`), or why the login goes direct (`untrusted`: worth a warning). */
 export type Forwarded =
-  | { answered: true; exit: ExitCode; outcome: string; msg: string; source?: BrokerReply["source"] }
+  | ({ answered: true; exit: ExitCode } & Omit<BrokerReply, "exit">)
   | { answered: false; why: string; untrusted?: boolean };
 
 /** What forwardToBroker needs. */
@@ -38,8 +43,8 @@ export interface ForwardOptions {
   request: PamRequest;
   /** The password for auth; the caller zeroes it (the frame copy is zeroed here). */
   secret: Uint8Array | undefined;
-  /** The helper's --require-group names. */
-  requireGroups: string[];
+  /** The PAM line's options: the broker applies them, or refuses and the login goes direct. */
+  options: LoginOptions & { configPath: string };
   /** The helper's deadline (ms since epoch): the broker is told how much of it is left. */
   deadline: number;
   /** How long the greeting may take (default GREETING_BUDGET_MS). */
@@ -52,7 +57,8 @@ const TIMED_OUT = Symbol("timed out");
 export async function forwardToBroker(options: ForwardOptions): Promise<Forwarded> {
   const fallback = (why: string): Forwarded => ({ answered: false, why });
   const { request } = options;
-  const greeted = await greetBroker(options.socket, options.budgetMs);
+  const halfLeft = Math.max(0, (options.deadline - Date.now()) / 2);
+  const greeted = await greetBroker(options.socket, options.budgetMs ?? GREETING_BUDGET_MS, halfLeft);
   if (!("conn" in greeted)) return { answered: false, ...greeted };
   const conn = greeted.conn;
   let frame: Uint8Array | undefined;
@@ -65,7 +71,7 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
       rhost: request.rhost ?? "",
       ruser: request.ruser ?? "",
       tty: request.tty ?? "",
-      requireGroups: options.requireGroups,
+      line: brokerLine(options.options),
       secret: options.secret ?? new Uint8Array(),
     });
     await writeAll((bytes) => conn.write(bytes), frame);
@@ -87,28 +93,47 @@ export async function forwardToBroker(options: ForwardOptions): Promise<Forwarde
   }
 }
 
+/** The line's options as the request carries them (protocol.ts BrokerLine). */
+export function brokerLine(options: LoginOptions & { configPath: string }): BrokerLine {
+  return {
+    configPath: options.configPath,
+    timeoutMs: Math.round(options.timeoutSeconds * 1000),
+    requireGroups: options.requireGroups,
+    cacheDir: options.cache?.dir ?? "",
+    cacheMaxAgeMs: options.cache?.maxAgeMs ?? 0,
+    cacheTries: options.cache?.tries ?? 0,
+    outageWindowMs: options.outageWindowMs,
+    runtimeDir: options.runtimeDir ?? "",
+  };
+}
+
 /** A broker that has greeted (its connection, the caller closes it), or why there is none to use. */
 export type Greeting = { conn: Deno.UnixConn; ms: number } | { why: string; untrusted?: boolean };
 
 /**
  * Checks the socket, connects and takes the broker's greeting within `budgetMs` counted in this process's
- * timer ticks (see withinBudget): forwardToBroker's first step, and --check's broker line. Never throws.
+ * timer ticks (see withinBudget) and `wallMs` of real time: forwardToBroker's first step, and --check's broker
+ * line. Never throws.
  */
-export async function greetBroker(socket: string, budgetMs = GREETING_BUDGET_MS): Promise<Greeting> {
+export async function greetBroker(
+  socket: string,
+  budgetMs = GREETING_BUDGET_MS,
+  wallMs = Number.POSITIVE_INFINITY,
+): Promise<Greeting> {
   const problem = await socketProblem(socket);
   if (problem) return problem;
   const started = performance.now();
   let conn: Deno.UnixConn | undefined;
   let abandoned = false;
   try {
-    const greeting = await withinBudget(budgetMs, async () => {
+    const greeting = await withinBudget(budgetMs, wallMs, async () => {
       const opened = await Deno.connect({ transport: "unix", path: socket });
       if (abandoned) opened.close();
       conn = opened;
       return await nextFrame(opened);
     });
     const why = greeting === TIMED_OUT
-      ? `broker did not greet within ${budgetMs} ms`
+      ? `broker did not greet within ${Math.round(performance.now() - started)} ms`
       : greeting?.kind === "refused"
       ? `broker refused: ${greeting.reason}`
       : greeting?.kind !== "hello"
@@ -161,12 +186,19 @@ function tick(): Promise<void> {
  * for a CPU, and so does the broker: counted in wall time, a greeting sent as soon as the broker could
  * would be missed, and the login would go direct at five times the cost just when the host can least pay it.
  */
-async function withinBudget<T>(budgetMs: number, work: () => Promise<T>): Promise<T | typeof TIMED_OUT> {
+async function withinBudget<T>(
+  budgetMs: number,
+  wallMs: number,
+  work: () => Promise<T>,
+): Promise<T | typeof TIMED_OUT> {
+  const started = performance.now();
   const running = work();
   running.catch(() => {}); // a late failure after the budget ran out is not this run's concern
   let settled = false;
   const expired = (async (): Promise<typeof TIMED_OUT> => {
-    for (let spent = 0; spent < budgetMs && !settled; spent += TICK_MS) await tick();
+    for (let spent = 0; spent < budgetMs && !settled && performance.now() - started < wallMs; spent += TICK_MS) {
+      await tick();
+    }
     return TIMED_OUT;
   })();
   try {

@@ -8,7 +8,7 @@
  */
 
 /** Bumped on any change to the bytes below; a peer speaking another version is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The largest frame body either side accepts: a request with 512 password bytes fits many times over. */
 export const MAX_FRAME_BYTES = 8192;
 /** The longest field (user, service, host, group, password), checked on both sides. */
@@ -19,7 +19,30 @@ export const MAX_GROUPS = 64;
 /** The frame kinds: the broker's greeting, the helper's request, the broker's reply or refusal. */
 export const Kind = { HELLO: 1, REQUEST: 2, REPLY: 3, REFUSED: 4 } as const;
 
-/** What the helper forwards: the PAM request's fields as pam_exec gave them, its groups, the password. */
+/**
+ * The options of the PAM line that asked, as the broker applies them (or refuses, and the login goes
+ * direct): the same login.ts LoginOptions, plus the config the line names. Empty strings mean "none".
+ */
+export interface BrokerLine {
+  /** `--config`: the broker serves only the config it was started with. */
+  configPath: string;
+  /** `--timeout` in ms (the cache's reserve is a share of it). */
+  timeoutMs: number;
+  /** `--require-group` names. */
+  requireGroups: string[];
+  /** `--cache-dir`, or empty without a cache. */
+  cacheDir: string;
+  /** `--cache-max-age` in ms (0 without a cache). */
+  cacheMaxAgeMs: number;
+  /** `--cache-tries` (0 without a cache). */
+  cacheTries: number;
+  /** `--outage-window` in ms. */
+  outageWindowMs: number;
+  /** `--runtime-dir`, or empty. */
+  runtimeDir: string;
+}
+
+/** What the helper forwards: the PAM request's fields as pam_exec gave them, its line's options, the password. */
 export interface BrokerRequest {
   /** PAM_TYPE. */
   type: "auth" | "account";
@@ -35,8 +58,8 @@ export interface BrokerRequest {
   ruser: string;
   /** PAM_TTY, or empty. */
   tty: string;
-  /** The helper's --require-group names. */
-  requireGroups: string[];
+  /** The PAM line's options. */
+  line: BrokerLine;
   /** Empty for account. The frame holding it is zeroed by whoever encoded or read it. */
   secret: Uint8Array;
 }
@@ -51,6 +74,12 @@ export interface BrokerReply {
   msg: string;
   /** Who decided, with a cache: NetAuth or the offline cache. */
   source?: "netauth" | "cache";
+  /** The outage record as this login left it (outage/gate.ts fields), for the helper's decision line. */
+  outage?: "recorded" | "cleared";
+  /** With `outage: "recorded"`: since when (ISO 8601). */
+  since?: string;
+  /** With `outage: "recorded"`: the try this login made. */
+  attempt?: "full" | "probe";
 }
 
 /** A decoded frame. */
@@ -71,6 +100,9 @@ export class ProtocolError extends Error {
 
 const TYPES = ["auth", "account"] as const;
 const SOURCES = [undefined, "netauth", "cache"] as const;
+const OUTAGES = [undefined, "recorded", "cleared"] as const;
+const ATTEMPTS = [undefined, "full", "probe"] as const;
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -84,6 +116,13 @@ class Writer {
   u32(value: number): this {
     const bytes = new Uint8Array(4);
     new DataView(bytes.buffer).setUint32(0, value);
+    return this.raw(bytes);
+  }
+  /** A whole number up to 2^53, as a float64: durations in ms that outgrow 32 bits (`--cache-max-age 999999w`). */
+  num(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new ProtocolError(`${value} is not a whole number`);
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, value);
     return this.raw(bytes);
   }
   bytes(value: Uint8Array, limit = MAX_FIELD_BYTES): this {
@@ -127,7 +166,8 @@ export function encodeRefused(reason: string): Uint8Array {
 /** The broker's decision for one request. */
 export function encodeReply(reply: BrokerReply): Uint8Array {
   return new Writer().u8(reply.exit).text(reply.outcome).text(reply.msg.slice(0, 512))
-    .u8(SOURCES.indexOf(reply.source)).frame(Kind.REPLY);
+    .u8(SOURCES.indexOf(reply.source)).u8(OUTAGES.indexOf(reply.outage)).text(reply.since ?? "")
+    .u8(ATTEMPTS.indexOf(reply.attempt)).frame(Kind.REPLY);
 }
 
 /**
@@ -144,7 +184,16 @@ export function encodeReply(reply: BrokerReply): Uint8Array {
  *   rhost: "203.0.113.7",
  *   ruser: "",
  *   tty: "ssh",
- *   requireGroups: ["staff"],
+ *   line: {
+ *     configPath: "/etc/netauth/config.toml",
+ *     timeoutMs: 10_000,
+ *     requireGroups: ["staff"],
+ *     cacheDir: "",
+ *     cacheMaxAgeMs: 0,
+ *     cacheTries: 0,
+ *     outageWindowMs: 30_000,
+ *     runtimeDir: "",
+ *   },
  *   secret: new TextEncoder().encode("hunter2"),
  * };
  * const frame = encodeRequest(request);
@@ -154,13 +203,15 @@ export function encodeReply(reply: BrokerReply): Uint8Array {
  * ```
  */
 export function encodeRequest(request: BrokerRequest): Uint8Array {
-  if (request.requireGroups.length > MAX_GROUPS) {
-    throw new ProtocolError(`${request.requireGroups.length} groups, over the limit of ${MAX_GROUPS}`);
+  const { line } = request;
+  if (line.requireGroups.length > MAX_GROUPS) {
+    throw new ProtocolError(`${line.requireGroups.length} groups, over the limit of ${MAX_GROUPS}`);
   }
   const w = new Writer().u8(TYPES.indexOf(request.type) + 1).u32(Math.max(0, Math.round(request.remainingMs)));
   for (const field of [request.user, request.service, request.rhost, request.ruser, request.tty]) w.text(field);
-  w.u8(request.requireGroups.length);
-  for (const group of request.requireGroups) w.text(group);
+  w.text(line.configPath).num(line.timeoutMs).u8(line.requireGroups.length);
+  for (const group of line.requireGroups) w.text(group);
+  w.text(line.cacheDir).num(line.cacheMaxAgeMs).num(line.cacheTries).num(line.outageWindowMs).text(line.runtimeDir);
   return w.bytes(request.secret).frame(Kind.REQUEST);
 }
 
@@ -184,6 +235,13 @@ class Reader {
     if (this.at + length > this.body.length) throw new ProtocolError("frame truncated");
     const value = this.body.subarray(this.at, this.at + length);
     this.at += length;
+    return value;
+  }
+  num(): number {
+    if (this.at + 8 > this.body.length) throw new ProtocolError("frame truncated");
+    const value = new DataView(this.body.buffer, this.body.byteOffset + this.at, 8).getFloat64(0);
+    this.at += 8;
+    if (!Number.isSafeInteger(value) || value < 0) throw new ProtocolError("a number field is not a whole number");
     return value;
   }
   text(): string {
@@ -210,7 +268,7 @@ class Reader {
  * const body = encodeReply(reply).subarray(4);
  * assert.deepEqual(decodeFrame(body), { kind: "reply", reply });
  * assert.throws(() => decodeFrame(body.subarray(0, 5)), ProtocolError); // truncated
- * assert.throws(() => decodeFrame(Uint8Array.of(9, Kind.HELLO)), /protocol version 9, expected 1/);
+ * assert.throws(() => decodeFrame(Uint8Array.of(9, Kind.HELLO)), /protocol version 9, expected 2/);
  * ```
  */
 export function decodeFrame(body: Uint8Array): Frame {
@@ -233,8 +291,21 @@ export function decodeFrame(body: Uint8Array): Frame {
       const outcome = r.text();
       const msg = r.text();
       const source = SOURCES[r.u8()];
+      const [outage, since, attempt] = [OUTAGES[r.u8()], r.text(), ATTEMPTS[r.u8()]];
       if (!/^[a-z_]{1,40}$/.test(outcome)) throw new ProtocolError("reply outcome is not a word");
-      frame = { kind: "reply", reply: { exit, outcome, msg, ...(source ? { source } : {}) } };
+      if (since && !ISO_TIME.test(since)) throw new ProtocolError("reply outage time is not a time");
+      frame = {
+        kind: "reply",
+        reply: {
+          exit,
+          outcome,
+          msg,
+          ...(source ? { source } : {}),
+          ...(outage ? { outage } : {}),
+          ...(since ? { since } : {}),
+          ...(attempt ? { attempt } : {}),
+        },
+      };
       break;
     }
     case Kind.REQUEST: {
@@ -242,14 +313,28 @@ export function decodeFrame(body: Uint8Array): Frame {
       if (!type) throw new ProtocolError("unknown request type");
       const remainingMs = r.u32();
       const [user, service, rhost, ruser, tty] = [r.text(), r.text(), r.text(), r.text(), r.text()];
-      const count = r.u8();
+      const [configPath, timeoutMs, count] = [r.text(), r.num(), r.u8()];
       if (count > MAX_GROUPS) throw new ProtocolError(`${count} groups, over the limit of ${MAX_GROUPS}`);
       const requireGroups = Array.from({ length: count }, () => r.text());
-      const secret = r.bytes();
-      frame = {
-        kind: "request",
-        request: { type, remainingMs, user, service, rhost, ruser, tty, requireGroups, secret },
+      const [cacheDir, cacheMaxAgeMs, cacheTries, outageWindowMs, runtimeDir] = [
+        r.text(),
+        r.num(),
+        r.num(),
+        r.num(),
+        r.text(),
+      ];
+      const line = {
+        configPath,
+        timeoutMs,
+        requireGroups,
+        cacheDir,
+        cacheMaxAgeMs,
+        cacheTries,
+        outageWindowMs,
+        runtimeDir,
       };
+      const secret = r.bytes();
+      frame = { kind: "request", request: { type, remainingMs, user, service, rhost, ruser, tty, line, secret } };
       break;
     }
     default:

@@ -25,13 +25,23 @@ async function withBroker(script: (conn: Deno.Conn) => Promise<void>, fn: (socke
 }
 
 const secret = new TextEncoder().encode("s3cret-forward");
+/** The line's options the request must carry (protocol v2). */
+const LINE = {
+  configPath: "/etc/netauth/config.toml",
+  timeoutSeconds: 5,
+  requireGroups: ["ops"],
+  cache: { dir: "/var/cache/netauth", maxAgeMs: 86_400_000, tries: 3 },
+  outageWindowMs: 30_000,
+  runtimeDir: "/usr/lib/netauth-pam-helper/runtime",
+};
 const forward = (socket: string, type: "auth" | "account" = "auth") =>
   forwardToBroker({
     socket,
     request: { type, entity: "alice", service: "sshd" },
     secret: type === "auth" ? secret : undefined,
-    requireGroups: ["ops"],
+    options: LINE,
     deadline: Date.now() + 5000,
+    budgetMs: 50,
   });
 const readRequest = async (conn: Deno.Conn) => decodeFrame((await readFrame((b) => conn.read(b)))!);
 const fellBack = (result: Forwarded, why: RegExp) => {
@@ -62,7 +72,16 @@ Deno.test(
       rhost: "",
       ruser: "",
       tty: "",
-      requireGroups: ["ops"],
+      line: {
+        configPath: "/etc/netauth/config.toml",
+        timeoutMs: 5000,
+        requireGroups: ["ops"],
+        cacheDir: "/var/cache/netauth",
+        cacheMaxAgeMs: 86_400_000,
+        cacheTries: 3,
+        outageWindowMs: 30_000,
+        runtimeDir: "/usr/lib/netauth-pam-helper/runtime",
+      },
       secret: "s3cret-forward",
     });
   },
@@ -70,7 +89,7 @@ Deno.test(
 
 Deno.test({ name: "a broker that never greets: direct, after the budget", ignore: !asRoot }, async () => {
   await withBroker((conn) => readFrame((b) => conn.read(b)).then(() => {}), async (socket) => {
-    fellBack(await forward(socket), /broker did not greet within 50 ms/);
+    fellBack(await forward(socket), /broker did not greet within \d+ ms/);
   });
 });
 

@@ -20,7 +20,16 @@ const request = (over: Partial<BrokerRequest> = {}): BrokerRequest => ({
   rhost: "203.0.113.9",
   ruser: "",
   tty: "ssh",
-  requireGroups: ["admins", "ops"],
+  line: {
+    configPath: "/etc/netauth/config.toml",
+    timeoutMs: 2500,
+    requireGroups: ["admins", "ops"],
+    cacheDir: "/var/cache/netauth",
+    cacheMaxAgeMs: 999_999 * 604_800_000, // --cache-max-age 999999w: past 32 bits
+    cacheTries: 5,
+    outageWindowMs: 30_000,
+    runtimeDir: "",
+  },
   secret: new TextEncoder().encode("pä55\u00ff"),
   ...over,
 });
@@ -72,7 +81,7 @@ Deno.test("bad frames are ProtocolErrors naming what was wrong", () => {
   const good = body(encodeRequest(request()));
   const cases: [string, Uint8Array, RegExp][] = [
     ["empty", new Uint8Array(), /truncated/],
-    ["other version", Uint8Array.of(PROTOCOL_VERSION + 1, 1), /version 2, expected 1/],
+    ["other version", Uint8Array.of(PROTOCOL_VERSION + 1, 1), /version 3, expected 2/],
     ["unknown kind", Uint8Array.of(PROTOCOL_VERSION, 99), /unknown frame kind 99/],
     ["truncated request", good.subarray(0, good.length - 1), /truncated/],
     ["trailing bytes", Uint8Array.of(...good, 0), /1 bytes after the frame/],
@@ -106,9 +115,12 @@ Deno.test("frames arriving in pieces are read whole, one after another", async (
 Deno.test("a request too large to encode is refused before anything is sent", () => {
   assert.throws(() => encodeRequest(request({ rhost: "h".repeat(2000) })), /over the limit of 1024/);
   const groups = Array.from({ length: 65 }, (_, i) => `g${i}`);
-  assert.throws(() => encodeRequest(request({ requireGroups: groups })), /65 groups/);
+  assert.throws(() => encodeRequest(request({ line: { ...request().line, requireGroups: groups } })), /65 groups/);
   const wide = Array.from({ length: 64 }, () => "g".repeat(128));
-  assert.throws(() => encodeRequest(request({ requireGroups: wide })), new RegExp(`over ${MAX_FRAME_BYTES}`));
+  assert.throws(
+    () => encodeRequest(request({ line: { ...request().line, requireGroups: wide } })),
+    new RegExp(`over ${MAX_FRAME_BYTES}`),
+  );
 });
 
 Deno.test("random bytes never escape as anything but a ProtocolError", () => {

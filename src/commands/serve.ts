@@ -1,25 +1,26 @@
 /**
  * `--serve`: the warm broker. One TLS/HTTP2 channel to NetAuth kept open, a unix socket in root's
- * 0700 directory, and for each request the helper's own login (commands/login.ts) with the frame's
- * fields as its PAM environment: everything is validated again, the same policy and offline cache
- * decide (so the direct path and the broker count the same tries, under the same locks).
+ * 0700 directory, and for each request the helper's own login (src/login.ts) for the request checked
+ * at the boundary (pam_request.ts checkPamRequest) under the options of the PAM line that asked: the
+ * same policy, offline cache and outage record decide (so the direct path and the broker count the
+ * same tries, under the same locks). A line the broker cannot serve as asked is refused: it goes direct.
  *
  * @module
  */
 import { readRootCertificate, trustedRoots } from "../certificate.ts";
 import type { Options } from "../cli.ts";
 import { GROUP_NAME, MAX_TIMEOUT_SECONDS } from "../cli.ts";
-import { handleLogin, type LoginResult } from "../commands/login.ts";
-import { cacheReserveMs, realTryBudget } from "../deadline.ts";
 import type { Config } from "../config.ts";
 import { HelperError } from "../errors.ts";
 import { Exit, type ExitCode, exitInfo } from "../exit_codes.ts";
 import type { Logger } from "../log.ts";
-import { decide } from "../policy.ts";
+import { decideLogin, type LoginOptions, type LoginResult, refusal } from "../login.ts";
+import { checkPamRequest, checkSecret } from "../pam_request.ts";
 import { notGrantedMessage } from "../sandbox.ts";
 import { connectNetAuth, openSharedChannel, type SharedChannel } from "../netauth/grpc_client.ts";
-import { openCache } from "../cache/open.ts";
 import {
+  type BrokerLine,
+  type BrokerReply,
   type BrokerRequest,
   decodeFrame,
   encodeHello,
@@ -28,8 +29,8 @@ import {
   ProtocolError,
   readFrame,
   writeAll,
-} from "./protocol.ts";
-import { closeQuietly, socketDirProblem } from "./socket.ts";
+} from "../broker/protocol.ts";
+import { closeQuietly, socketDirProblem } from "../broker/socket.ts";
 
 /** Requests served at once; one more is refused ("busy") and that login goes direct. */
 export const MAX_IN_FLIGHT = 256;
@@ -92,7 +93,7 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   });
   log.log("INFO", "broker listening", { socket, server: config.server, port: config.port, cache: options.cache?.dir });
 
-  const serveOne = connectionHandler(options, { config, channel, newLogger: deps.newLogger });
+  const serveOne = connectionHandler(options, { config, root, channel, newLogger: deps.newLogger });
   let inFlight = 0;
   const accepting = (async () => {
     try {
@@ -129,6 +130,8 @@ async function clearStaleSocket(socket: string): Promise<void> {
 
 interface Warm {
   config: Config;
+  /** The roots read at start: the channel was opened with them, and no request reads the CA again. */
+  root: Uint8Array | undefined;
   channel: SharedChannel;
   newLogger: () => Logger;
 }
@@ -154,7 +157,7 @@ function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => P
       });
       await writeAll(
         (bytes) => conn.write(bytes),
-        encodeReply({ ...result, source: result.fields.source as "netauth" | "cache" | undefined }),
+        encodeReply({ ...result, ...(result.fields as Pick<BrokerReply, "source" | "outage" | "since" | "attempt">) }),
       );
     } catch (err) {
       if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) {
@@ -188,51 +191,45 @@ async function firstFrame(conn: Deno.Conn): Promise<Uint8Array | null> {
   }
 }
 
-/** The helper's login for the frame's request, bounded by the deadline the helper sent. */
+/** The helper's login for the frame's request, under its line's options, bounded by the deadline the helper sent. */
 async function answer(request: BrokerRequest, options: Options, warm: Warm, logger: Logger): Promise<LoginResult> {
-  const bad = request.requireGroups.find((group) => !GROUP_NAME.test(group));
-  if (bad !== undefined) throw new ProtocolError("a required group is not a group name");
+  const line = lineOptions(request.line, options);
   const remainingMs = Math.min(request.remainingMs, MAX_TIMEOUT_SECONDS * 1000);
   const deadline = Date.now() + remainingMs;
-  const reserve = options.cache ? cacheReserveMs(remainingMs / 1000) : 0;
-  const env: Record<string, string> = {
-    PAM_TYPE: request.type,
-    PAM_USER: request.user,
-    PAM_SERVICE: request.service,
-    PAM_RHOST: request.rhost,
-    PAM_RUSER: request.ruser,
-    PAM_TTY: request.tty,
-  };
-  const cached = options.cache && await openCache(options.cache, logger, deadline);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<LoginResult>((resolve) =>
     timer = setTimeout(() =>
       resolve({
         exit: Exit.AUTHINFO_UNAVAIL,
         outcome: "deadline",
-        msg: `deadline of ${remainingMs / 1000}s passed`,
+        msg: `deadline of ${line.timeoutSeconds}s passed`,
         fields: {},
       }), remainingMs)
   );
-  const login = handleLogin({ requireGroups: request.requireGroups }, {
-    getEnv: (name) => env[name] || undefined,
-    stdin: bytesStream(request.secret),
-    loadConfig: () => Promise.resolve(warm.config),
-    netGranted: () => true, // checked once, at start
-    warmUpTls: () => {},
-    // As on the direct path (commands/run.ts): a share under a real try is no_time, never an outage for the cache.
-    connect: (config, pam, rootCertificate) => {
-      realTryBudget(deadline - reserve, Date.now()); // throws before any promise: handleLogin's try takes it
-      return Promise.resolve(connectNetAuth(config, {
-        service: pam.service,
-        deadline: deadline - reserve,
-        channel: warm.channel,
-        rootCertificate, // for a fresh channel while the warm one waits to reconnect
-      }));
-    },
-    logger,
-    decide: cached || decide,
-  });
+  const login = (async () => {
+    try {
+      const pam = checkPamRequest(request);
+      logger.bind({ entity: pam.entity, service: pam.service, rhost: pam.rhost, type: pam.type });
+      const secret = pam.type === "auth" ? checkSecret(request.secret) : undefined; // a view: zeroed with the frame
+      return await decideLogin(pam, secret, line, {
+        logger,
+        deadline,
+        loadConfig: () => Promise.resolve(warm.config),
+        netGranted: () => true, // checked once, at start
+        warmUpTls: () => {},
+        roots: () => Promise.resolve(warm.root),
+        connect: async (config, service, due, rootCertificate) =>
+          connectNetAuth(config, {
+            service,
+            deadline: await due(),
+            channel: warm.channel,
+            rootCertificate, // for a fresh channel while the warm one waits to reconnect
+          }),
+      });
+    } catch (err) {
+      return refusal(err);
+    }
+  })();
   login.catch(() => {}); // past the deadline, its late failure concerns no one
   try {
     return await Promise.race([login, late]);
@@ -241,14 +238,37 @@ async function answer(request: BrokerRequest, options: Options, warm: Warm, logg
   }
 }
 
-/** The password as the stream readSecret reads; it zeroes the chunk (a view into the frame) as it copies. */
-function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      if (bytes.length > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
+/**
+ * The requesting line's options, checked at the boundary: values out of the command line's bounds are malformed;
+ * a config, cache or runtime directory other than the broker's is refused (the helper then logs in directly, as
+ * the line asks), so the broker never decides under options the line did not give.
+ */
+function lineOptions(line: BrokerLine, options: Options): LoginOptions {
+  const bad = (what: string) => new ProtocolError(`the request's ${what} is out of bounds`);
+  const elsewhere = (what: string, asked: string, own = "none") =>
+    new ProtocolError(`the line's ${what} ${asked || "none"} is not the broker's (${own})`);
+  if (line.requireGroups.some((group) => !GROUP_NAME.test(group))) {
+    throw new ProtocolError("a required group is not a group name");
+  }
+  if (!(line.timeoutMs > 0 && line.timeoutMs <= MAX_TIMEOUT_SECONDS * 1000)) throw bad("--timeout");
+  if (!(line.outageWindowMs > 0 && line.outageWindowMs <= 3600e3)) throw bad("--outage-window");
+  if (line.configPath !== options.configPath) throw elsewhere("--config", line.configPath, options.configPath);
+  if (line.runtimeDir !== (options.runtimeDir ?? "")) {
+    throw elsewhere("--runtime-dir", line.runtimeDir, options.runtimeDir);
+  }
+  if (line.cacheDir && line.cacheDir !== options.cache?.dir) {
+    throw elsewhere("--cache-dir", line.cacheDir, options.cache?.dir);
+  }
+  if (line.cacheDir && !(line.cacheTries >= 1 && line.cacheTries <= 999 && line.cacheMaxAgeMs > 0)) {
+    throw bad("--cache-tries or --cache-max-age");
+  }
+  return {
+    timeoutSeconds: line.timeoutMs / 1000,
+    requireGroups: line.requireGroups,
+    cache: line.cacheDir ? { dir: line.cacheDir, maxAgeMs: line.cacheMaxAgeMs, tries: line.cacheTries } : undefined,
+    outageWindowMs: line.outageWindowMs,
+    runtimeDir: line.runtimeDir || undefined,
+  };
 }
 
 function refuse(conn: Deno.Conn, why: string): Promise<void> {
