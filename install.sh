@@ -176,10 +176,13 @@ host_decisions() {
   while IFS= read -r target; do set -- "$@" "$target"; done <<EOF
 $(host_targets)
 EOF
-  deno_run --allow-read "$ROOT/src/install/host_files.ts" "$@" >"$out" || die "cannot tell whose the host-wide files are (see above)"
+  deno_run --allow-read "$ROOT/src/install/host_files.ts" "$@" >"$out" ||
+    die "cannot tell whose the host-wide files are (see above)"
 }
-# decided VERB PATH [FILE]: whether FILE (default $DECISIONS) holds VERB for PATH; prints the line's third field.
-decided() { awk -F '\t' -v v="$1" -v p="$2" '$1 == v && $2 == p { print $3; f = 1 } END { exit !f }' "${3:-$DECISIONS}"; }
+# decided VERB PATH: whether $DECISIONS holds VERB for PATH; prints the line's third field.
+decided() { awk -F '\t' -v v="$1" -v p="$2" '$1 == v && $2 == p { print $3; f = 1 } END { exit !f }' "$DECISIONS"; }
+# Whether the decisions in $1 keep a file in the install's directory (a backup not put back).
+keeps_backup() { awk -F '\t' -v d="$STAGE_LIB/" '$1 == "keep" && index($2, d) == 1 { f = 1 } END { exit !f }' "$1"; }
 
 # --- uninstall -----------------------------------------------------------------------------
 
@@ -192,7 +195,8 @@ uninstall() {
   trap 'rm -f "$DECISIONS"' EXIT
   host_decisions "$DECISIONS" --uninstall
   # A host-wide file not ours (changed since install.sh wrote it, or the package's) stays, and so does any backup.
-  if decided remove "$DESTDIR$DEBIAN_PROFILE" >/dev/null && [ -z "$DESTDIR" ] && command -v pam-auth-update >/dev/null; then
+  if decided remove "$DESTDIR$DEBIAN_PROFILE" >/dev/null && [ -z "$DESTDIR" ] &&
+    command -v pam-auth-update >/dev/null; then
     act pam-auth-update --package --remove netauth
   fi
   if decided remove "$DESTDIR$BROKER_UNIT" >/dev/null && systemd_runs; then
@@ -221,9 +225,7 @@ uninstall() {
   done <"$DECISIONS"
   if grep -qx "$DESTDIR$BROKER_UNIT" "$MANIFEST" && systemd_runs; then act systemctl daemon-reload || true; fi
   act rm -f "$MANIFEST"
-  if [ -d "$STAGE_LIB" ] && ! awk -F '\t' -v d="$STAGE_LIB/" '$1 == "keep" && index($2, d) == 1 { f = 1 } END { exit !f }' "$DECISIONS"; then
-    act rmdir "$STAGE_LIB"
-  fi
+  if [ -d "$STAGE_LIB" ] && ! keeps_backup "$DECISIONS"; then act rmdir "$STAGE_LIB"; fi
   if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing removed"; else say "uninstalled $NAME from $DESTDIR$PREFIX"; fi
 }
 

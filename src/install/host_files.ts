@@ -55,7 +55,7 @@ export function ownerOf(facts: PathFacts, records: Records): Owner {
   return ours ? "ours" : "foreign";
 }
 
-/** Where `--force` keeps the file it found at `path`: `<its directory's name>-<its name>.orig` in the install's directory. */
+/** Where `--force` keeps the file it found at `path`, in the install's directory: `<directory>-<name>.orig`. */
 export function backupName(path: string): string {
   const parts = path.split("/").filter((p) => p !== "");
   return `${parts.slice(-2).join("-")}.orig`;
