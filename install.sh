@@ -429,7 +429,7 @@ place() {
   chmod "$mode" "$src"
   if backup=$(decided backup "$dst") && [ ! -e "$backup" ]; then
     ensure_dir "$STAGE_LIB"
-    act cp -p "$dst" "$backup"
+    act cp -P -p "$dst" "$backup" # a symbolic link stays one
     if [ "$DRY_RUN" = 0 ]; then say "kept the $dst install.sh did not write as $backup (--uninstall puts it back)"; fi
   fi
   if [ -f "$dst" ] && cmp -s "$src" "$dst"; then
