@@ -54,11 +54,13 @@ the PAM lines to add (unless --pam wired them).
                      sandbox, install $BROKER_UNIT and, where systemd runs, enable and
                      (re)start it; --print-flags then prints the flags with the socket
   --force            install even when '--check' fails (a config is still needed), and replace a
-                     $DEBIAN_PROFILE that install.sh did not write (kept as a backup;
-                     --uninstall puts it back)
+                     host-wide file (the launcher, man page, logrotate snippet, unit, PAM profile)
+                     this install did not write (kept as a backup; --uninstall puts it back);
+                     never a file of the Debian package's
   --dry-run          a preview: needs no server and builds nothing; prints the config check and
                      every action, changes nothing
-  --uninstall        remove exactly what a previous install put there (PAM profile included)
+  --uninstall        remove exactly what a previous install put there (PAM profile included), but
+                     no host-wide file that changed since: that one is kept
   --verify           check the install against its manifest.json (hashes, owners, modes, runtime
                      directories, every path up to /) and every PAM line that runs any of its
                      executables, read as PAM reads it; exit 1 on any DRIFT,
@@ -137,8 +139,6 @@ STAGE_LIB=$DESTDIR$LIB
 MANIFEST=$STAGE_LIB/installed-files # one path per line, for --uninstall
 MANIFEST_JSON=$STAGE_LIB/manifest.json # hashes, owners, modes, provenance: for --verify and --audit
 RUNTIME_DIR=$LIB/runtime # the runtime's HOME, DENO_DIR and TMPDIR: root's alone (docs/security.md, "Threat model")
-# A profile of that name install.sh did not write, kept (with --force) until --uninstall puts it back.
-PROFILE_BACKUP=$STAGE_LIB/pam-configs-netauth.orig
 LOGROTATE=/etc/logrotate.d/$NAME
 RUNTIME_DENO=$LIB/deno # bundle mode: the copy of deno the launcher runs (docs/install.md, "Bundle mode's own deno")
 # The warm broker (--broker): its socket in a root-only directory below the runtime's, and its unit.
@@ -161,6 +161,34 @@ write_plan() {
     --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
 }
 
+# --- host-wide files ------------------------------------------------------------------------
+
+# What this run writes outside $LIB (--uninstall: all it may have written). Whose each one is, and so what
+# may be done with it, src/install/host_files.ts decides: one tab-separated line per decision.
+host_targets() {
+  say "$BIN"
+  say "$PREFIX/share/man/man8/$NAME.8"
+  if [ "$ACTION" = uninstall ] || [ -n "$DESTDIR" ] || [ -d /etc/logrotate.d ]; then say "$LOGROTATE"; fi
+  if [ "$ACTION" = uninstall ] || [ "$BROKER" = 1 ]; then say "$BROKER_UNIT"; fi
+  if [ "$ACTION" = uninstall ] || { [ "$PAM" = 1 ] && pam_auth_update_system; }; then say "$DEBIAN_PROFILE"; fi
+}
+# Writes the decisions into $1.
+host_decisions() {
+  out=$1
+  shift
+  set -- --lib "$STAGE_LIB" --destdir "$DESTDIR" --keep "$LOG_FILE" "$@"
+  if [ "$FORCE" = 1 ]; then set -- "$@" --force; fi
+  while IFS= read -r target; do set -- "$@" "$target"; done <<EOF
+$(host_targets)
+EOF
+  deno_run --allow-read "$ROOT/src/install/host_files.ts" "$@" >"$out" ||
+    die "cannot tell whose the host-wide files are (see above)"
+}
+# decided VERB PATH: whether $DECISIONS holds VERB for PATH; prints the line's third field.
+decided() { awk -F '\t' -v v="$1" -v p="$2" '$1 == v && $2 == p { print $3; f = 1 } END { exit !f }' "$DECISIONS"; }
+# Whether the decisions in $1 keep a file in the install's directory (a backup not put back).
+keeps_backup() { awk -F '\t' -v d="$STAGE_LIB/" '$1 == "keep" && index($2, d) == 1 { f = 1 } END { exit !f }' "$1"; }
+
 # --- uninstall -----------------------------------------------------------------------------
 
 uninstall() {
@@ -168,21 +196,20 @@ uninstall() {
     say "nothing to uninstall: no $MANIFEST"
     return 0
   }
-  # A profile changed since install.sh wrote it is someone's work: it stays, and so does any backup.
-  recorded=0 edited=0
-  if grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST"; then
-    recorded=1
-    if foreign_profile; then edited=1; fi
-  fi
-  if [ "$recorded" = 1 ] && [ "$edited" = 0 ] && [ -z "$DESTDIR" ] && command -v pam-auth-update >/dev/null; then
+  DECISIONS=$(mktemp "${TMPDIR:-/tmp}/$NAME-uninstall.XXXXXX")
+  trap 'rm -f "$DECISIONS"' EXIT
+  host_decisions "$DECISIONS" --uninstall
+  # A host-wide file not ours (changed since install.sh wrote it, or the package's) stays, and so does any backup.
+  if decided remove "$DESTDIR$DEBIAN_PROFILE" >/dev/null && [ -z "$DESTDIR" ] &&
+    command -v pam-auth-update >/dev/null; then
     act pam-auth-update --package --remove netauth
   fi
-  if grep -qx "$DESTDIR$BROKER_UNIT" "$MANIFEST" && systemd_runs; then
+  if decided remove "$DESTDIR$BROKER_UNIT" >/dev/null && systemd_runs; then
     act systemctl disable --now "$NAME.service" || true
   fi
   while IFS= read -r path; do
-    if [ "$path" = "$DESTDIR$DEBIAN_PROFILE" ] && [ "$edited" = 1 ]; then
-      say "kept: $path (changed since install.sh wrote it; remove it and run pam-auth-update yourself)"
+    if kept=$(decided keep "$path"); then
+      say "$kept"
     elif [ "$path" = "$DESTDIR$RUNTIME_DIR" ]; then
       if [ -d "$path" ]; then act rm -rf "$path"; fi # the runtime's caches
     elif [ "$path" = "$DESTDIR$LOG_FILE" ]; then
@@ -191,15 +218,19 @@ uninstall() {
       act rm -f "$path"
     fi
   done <"$MANIFEST"
-  if [ -f "$PROFILE_BACKUP" ] && [ "$edited" = 1 ]; then
-    say "kept: $PROFILE_BACKUP (the profile install.sh found before its own; not put back over the changed one)"
-  elif [ -f "$PROFILE_BACKUP" ]; then
-    act mv -f "$PROFILE_BACKUP" "$DESTDIR$DEBIAN_PROFILE"
-    say "restored: $DESTDIR$DEBIAN_PROFILE (the one install.sh found there; if it was enabled: pam-auth-update --enable netauth)"
-  fi
+  # The files --force found and kept: put back, or kept beside someone else's file there now.
+  tab=$(printf '\t')
+  while IFS=$tab read -r verb from to why; do
+    if [ "$verb" = restore ]; then
+      act mv -f "$from" "$to"
+      say "$why"
+    elif [ "$verb" = keep ] && ! grep -qxF "$from" "$MANIFEST"; then
+      say "$to"
+    fi
+  done <"$DECISIONS"
   if grep -qx "$DESTDIR$BROKER_UNIT" "$MANIFEST" && systemd_runs; then act systemctl daemon-reload || true; fi
   act rm -f "$MANIFEST"
-  if [ -d "$STAGE_LIB" ] && [ ! -f "$PROFILE_BACKUP" ]; then act rmdir "$STAGE_LIB"; fi
+  if [ -d "$STAGE_LIB" ] && ! keeps_backup "$DECISIONS"; then act rmdir "$STAGE_LIB"; fi
   if [ "$DRY_RUN" = 1 ]; then say "dry run: nothing removed"; else say "uninstalled $NAME from $DESTDIR$PREFIX"; fi
 }
 
@@ -244,22 +275,17 @@ install_broker() {
 # A pam-auth-update system: Debian or Ubuntu with pam-auth-update on PATH.
 pam_auth_update_system() { [ -f /etc/debian_version ] && command -v pam-auth-update >/dev/null; }
 
-# A profile of our name that no install of ours recorded, or one changed since (its hash is not in
-# manifest.json), is someone else's: never overwrite it silently.
-foreign_profile() {
-  [ -e "$DESTDIR$DEBIAN_PROFILE" ] || return 1
-  grep -qx "$DESTDIR$DEBIAN_PROFILE" "$MANIFEST" 2>/dev/null || return 0
-  hash=$(sha256sum <"$DESTDIR$DEBIAN_PROFILE" | cut -d ' ' -f 1)
-  ! grep -q "\"$hash\"" "$MANIFEST_JSON" 2>/dev/null
-}
-
 preflight() {
   DENO=$(command -v deno) || die "deno not found: install Deno 2 (npm install -g deno@2)"
   case $DENO in /*) ;; *) die "deno is not an absolute path: $DENO" ;; esac
   SETPRIV=$(command -v setpriv) || die "setpriv not found: install util-linux (the launcher needs it under su and sudo)"
-  if [ "$PAM" = 1 ] && pam_auth_update_system && foreign_profile && [ "$FORCE" = 0 ]; then
-    stop_or_note "$DESTDIR$DEBIAN_PROFILE exists and install.sh did not write it: pass --force to replace it (it is kept in $PROFILE_BACKUP and --uninstall puts it back)"
-  fi
+  # A host-wide file someone else wrote (another --prefix, the admin, the Debian package) is not taken over.
+  DECISIONS=$STAGE/host-files
+  host_decisions "$DECISIONS"
+  tab=$(printf '\t')
+  while IFS=$tab read -r verb what _; do
+    if [ "$verb" = refuse ]; then stop_or_note "$what"; fi
+  done <"$DECISIONS"
   problem=$(log_path_problem)
   if [ -n "$problem" ]; then stop_or_note "$problem"; fi
   # PAM runs PREFIX/sbin/$NAME as root and the helper trusts its config, cache and log: no one else may be
@@ -401,10 +427,16 @@ ensure_dir() {
   if [ ! -d "$1" ]; then act mkdir -p "$1"; fi
 }
 
-# Moves $1 to $2 unless identical; records $2 in the manifest either way.
+# Moves $1 to $2 unless identical; records $2 in the manifest either way. A host-wide file someone else wrote
+# (replaced with --force) is first kept as the backup --uninstall puts back, even when identical to ours.
 place() {
   src=$1 dst=$2 mode=$3
   chmod "$mode" "$src"
+  if backup=$(decided backup "$dst") && [ ! -e "$backup" ]; then
+    ensure_dir "$STAGE_LIB"
+    act cp -P -p "$dst" "$backup" # a symbolic link stays one
+    if [ "$DRY_RUN" = 0 ]; then say "kept the $dst install.sh did not write as $backup (--uninstall puts it back)"; fi
+  fi
   if [ -f "$dst" ] && cmp -s "$src" "$dst"; then
     say "unchanged: $dst"
     rm -f "$src"
@@ -512,11 +544,6 @@ install_log() {
     say "no /etc/logrotate.d: rotate $LOG_FILE with the host's own tool"
     return 0
   fi
-  if [ -e "$DESTDIR$LOGROTATE" ] && ! grep -qx "$DESTDIR$LOGROTATE" "$MANIFEST" 2>/dev/null; then
-    # The admin's own, or another install's (another --prefix): theirs to keep and to remove.
-    say "left alone: $DESTDIR$LOGROTATE (there before this install; not recorded, so --uninstall keeps it)"
-    return 0
-  fi
   sed "s/create 0640 root adm/create 0640 root $group/" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
   place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
 }
@@ -535,13 +562,6 @@ wire_pam() {
     return 0
   fi
   profile=$DESTDIR$DEBIAN_PROFILE
-  if foreign_profile && [ ! -f "$PROFILE_BACKUP" ]; then
-    ensure_dir "$STAGE_LIB"
-    act cp -p "$profile" "$PROFILE_BACKUP"
-    if [ "$DRY_RUN" = 0 ]; then
-      say "kept the $profile install.sh did not write as $PROFILE_BACKUP (--uninstall puts it back)"
-    fi
-  fi
   sed "s#/usr/local/sbin/$NAME#$BIN#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
   place "$STAGE/netauth.profile" "$profile" 0644
   PAM_WIRED=1
@@ -630,7 +650,8 @@ install_helper() {
   # What is gone (an earlier build's chunks) is not carried over.
   if [ -f "$MANIFEST" ]; then
     other_mode_files | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
-      if [ -e "$path" ]; then printf '%s\n' "$path"; fi
+      # A host-wide file changed since (someone else's now) is not hashed again as if it were ours.
+      if [ -e "$path" ] && ! decided drop "$path" >/dev/null; then printf '%s\n' "$path"; fi
     done >>"$STAGE/manifest" || true
   fi
   write_manifest

@@ -111,7 +111,20 @@ async function install(
   await Deno.chmod(prefix, 0o755);
   installs.push({ tree, prefix });
   const cache = cacheDir ? ["--cache-dir", cacheDir] : [];
-  await run(`${tree}install.sh`, ["--mode", "bundle", "--prefix", prefix, "--conf-dir", confDir, ...cache, ...extra]);
+  // Installs side by side share the host-wide logrotate snippet: a later one replaces the earlier one's (--force
+  // keeps it, and the uninstalls, last first, put it back; docs/install.md, "Host-wide files").
+  const force = installs.length > 1 ? ["--force"] : [];
+  await run(`${tree}install.sh`, [
+    "--mode",
+    "bundle",
+    "--prefix",
+    prefix,
+    "--conf-dir",
+    confDir,
+    ...cache,
+    ...force,
+    ...extra,
+  ]);
   // install.sh copies deno beside the bundle. Pages cp has just written stay cached in small units that
   // map worse than a binary read back from disk (about 3.5 MiB more peak RSS per run): drop them, so the
   // copy is measured as it runs after a reboot.

@@ -72,6 +72,7 @@ const LAYERS: Record<string, string[]> = {
     "install/verify_install.ts",
     "install/verify_build.ts",
     "install/broker_unit.ts",
+    "install/host_files.ts",
     "install/package_setup.ts",
   ],
 };

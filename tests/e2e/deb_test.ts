@@ -172,6 +172,62 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       },
     );
 
+    // install.sh in the private root: deno from a copy (npm's directory is hidden there), root's DENO_DIR.
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.copyFile(Deno.execPath(), `${dir}/bin/deno`);
+    await Deno.chmod(`${dir}/bin/deno`, 0o755);
+    const installSh = (...args: string[]) =>
+      r.run("env", `PATH=${dir}/bin:${PATH}`, "HOME=/root", `${ROOT}install.sh`, ...args);
+    const systemd = (await r.run("test", "-d", "/run/systemd/system")).code === 0;
+    const srcPrefix = `${dir}/src-prefix`;
+
+    await t.step(
+      "issue 26: a source install in any --prefix: apt-get install refuses it by each host-wide file, no conffile prompt",
+      async () => {
+        await Deno.mkdir(srcPrefix, { mode: 0o755 });
+        const src = await installSh(
+          "--mode",
+          "bundle",
+          "--prefix",
+          srcPrefix,
+          "--conf-dir",
+          server!.clientConfigDir,
+          "--pam",
+          ...(systemd ? [] : ["--broker"]), // never the host's systemd
+        );
+        assert.equal(src.code, 0, src.output);
+        const unit = "/etc/systemd/system/netauth-pam-helper.service";
+        const files: [string, string][] = [
+          ["/etc/logrotate.d/netauth-pam-helper", "PREFIX"],
+          ["/usr/share/pam-configs/netauth", srcPrefix],
+          ...(systemd ? [] : [[unit, srcPrefix] as [string, string]]),
+        ];
+        try {
+          for (const [i, [file, named]] of files.entries()) {
+            const res = await r.run("apt-get", "install", "-y", "-q", first);
+            assert.notEqual(res.code, 0, res.output);
+            assert.ok(
+              res.output.includes(`a source install (install.sh) is on this host: ${file} is not this package's.`) &&
+                res.output.includes(`'./install.sh --uninstall --prefix ${named}'`),
+              res.output,
+            );
+            assert.doesNotMatch(res.output, /conffile/i);
+            const status = await r.run("dpkg-query", "-W", "-f=${db:Status-Status}", "netauth-pam-helper");
+            assert.notEqual(status.output, "installed", status.output);
+            // The next one alone must be enough too.
+            if (i < files.length - 1) await r.run("mv", file, `${file}.away`);
+          }
+        } finally {
+          for (const [file] of files) await r.run("sh", "-c", `[ ! -e ${file}.away ] || mv ${file}.away ${file}`);
+          const un = await installSh("--uninstall", "--prefix", srcPrefix);
+          assert.equal(un.code, 0, un.output);
+        }
+        assert.equal((await r.run("sh", "-c", r.pamChanges)).output, pamBefore);
+        const left = await r.run("sh", "-c", `ls -d ${files.map(([f]) => f).join(" ")} 2>&1`);
+        assert.equal(left.output.match(/No such file or directory/g)?.length, files.length, left.output);
+      },
+    );
+
     await t.step("NetAuth's alice in NSS (libnss-cache files, as nsscache writes them), PAM services", async () => {
       const id = await freeIds(1);
       const nss = await r.run(
@@ -324,6 +380,52 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       ]);
       assert.equal((await r.run("netauth-pam-helper", "--verify")).code, 0);
     });
+
+    await t.step(
+      "issue 26: install.sh --prefix with the package installed: refused even with --force; --uninstall keeps its files",
+      async () => {
+        const other = `${dir}/other-prefix`;
+        await Deno.mkdir(other, { mode: 0o755 });
+        const res = await installSh(
+          "--mode",
+          "bundle",
+          "--prefix",
+          other,
+          "--conf-dir",
+          "/etc/netauth",
+          "--pam",
+          "--force",
+          ...(systemd ? [] : ["--broker"]),
+        );
+        assert.notEqual(res.code, 0, res.output);
+        assert.match(
+          res.output,
+          /^install\.sh: \/etc\/logrotate\.d\/netauth-pam-helper is the Debian package netauth-pam-helper's \(dpkg lists it\): install\.sh replaces no package's file, not even with --force; /m,
+        );
+        assert.deepEqual([...Deno.readDirSync(other)], [], "nothing written in the prefix");
+        const dpkg = await r.run("dpkg", "--verify", "netauth-pam-helper");
+        assert.equal(dpkg.output, "", "the package's files unchanged");
+        // An install whose record names the package's files (it wrote them before the package came): its
+        // --uninstall removes its own and none of the package's.
+        const lib = `${other}/lib/netauth-pam-helper`;
+        const shared = ["/etc/logrotate.d/netauth-pam-helper", "/usr/share/pam-configs/netauth"];
+        const record = await r.run(
+          "sh",
+          "-c",
+          `mkdir -p ${lib} && printf '%s\\n' ${shared.join(" ")} ${lib}/manifest.json >${lib}/installed-files && ` +
+            `printf '{"files":[%s]}' "$(for f in ${shared.join(" ")}; do ` +
+            `printf '{"path":"%s","sha256":"%s"},' "$f" "$(sha256sum <"$f" | cut -d ' ' -f 1)"; done | sed 's/,$//')" ` +
+            `>${lib}/manifest.json`,
+        );
+        assert.equal(record.code, 0, record.output);
+        const un = await installSh("--uninstall", "--prefix", other);
+        assert.equal(un.code, 0, un.output);
+        for (const file of shared) {
+          assert.match(un.output, new RegExp(`^kept: ${file} \\(the Debian package netauth-pam-helper's\\)$`, "m"));
+        }
+        assert.equal((await r.run("dpkg", "--verify", "netauth-pam-helper")).output, "");
+      },
+    );
 
     await t.step(
       "a config changed since setup: --verify says the launcher is stale and names the command",

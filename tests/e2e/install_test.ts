@@ -328,7 +328,7 @@ it("a pam-configs/netauth install.sh did not write, or changed since: refused wi
     Deno.writeTextFileSync(profile, "Name: a site's own netauth profile\n");
     const refused = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
     assert.notEqual(refused.code, 0);
-    assert.match(refused.out, new RegExp(`${profile} exists and install.sh did not write it: pass --force`));
+    assert.match(refused.out, new RegExp(`${profile} exists and install.sh did not write it for this install`));
     assert.deepEqual(tree(destdir), ["usr/share/pam-configs/netauth"]);
 
     const forced = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam", "--force");
@@ -344,7 +344,7 @@ it("a pam-configs/netauth install.sh did not write, or changed since: refused wi
     Deno.writeTextFileSync(profile, "Name: edited by hand\n");
     const edited = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--pam");
     assert.notEqual(edited.code, 0);
-    assert.match(edited.out, new RegExp(`${profile} exists and install.sh did not write it: pass --force`));
+    assert.match(edited.out, new RegExp(`${profile} exists and install.sh did not write it for this install`));
     assert.equal(Deno.readTextFileSync(profile), "Name: edited by hand\n");
     // --uninstall keeps the edited one, and the original's backup, rather than choose between them.
     const keeps = await install("--uninstall", "--destdir", destdir);
@@ -398,17 +398,138 @@ it("the log file the PAM lines name: root's, 0640, group adm, rotated; a symboli
   });
 });
 
-it("a logrotate snippet that was there before (the admin's, another prefix's) is left alone and kept", async () => {
+it("issue 26: another prefix's logrotate snippet and unit are refused without --force, naming them", async () => {
+  await withDestdir(async (destdir) => {
+    const a = await install(
+      "--mode",
+      "bundle",
+      "--destdir",
+      destdir,
+      "--prefix",
+      "/opt/a",
+      "--conf-dir",
+      confDir,
+      "--broker",
+    );
+    assert.equal(a.code, 0, a.out);
+    const before = tree(destdir);
+    const snippet = `${destdir}/etc/logrotate.d/netauth-pam-helper`;
+    const unit = `${destdir}/etc/systemd/system/netauth-pam-helper.service`;
+    const unitA = Deno.readTextFileSync(unit);
+    const b = await install(
+      "--mode",
+      "bundle",
+      "--destdir",
+      destdir,
+      "--prefix",
+      "/opt/b",
+      "--conf-dir",
+      confDir,
+      "--broker",
+    );
+    assert.notEqual(b.code, 0, b.out);
+    assert.match(
+      b.out,
+      new RegExp(
+        `^install\\.sh: ${snippet} exists and install\\.sh did not write it for this install \\(another install\\.sh ` +
+          `--prefix's, or the admin's\\): pass --force to replace it \\(it is kept in ${destdir}/opt/b/lib/` +
+          `netauth-pam-helper/logrotate\\.d-netauth-pam-helper\\.orig and --uninstall puts it back\\)$`,
+        "m",
+      ),
+    );
+    assert.deepEqual(tree(destdir), before, "nothing of /opt/b written, nothing of /opt/a changed");
+    // Without the snippet in the way, the unit is refused the same way.
+    Deno.renameSync(snippet, `${snippet}.away`);
+    const unitOnly = await install(
+      "--mode",
+      "bundle",
+      "--destdir",
+      destdir,
+      "--prefix",
+      "/opt/b",
+      "--conf-dir",
+      confDir,
+      "--broker",
+    );
+    assert.notEqual(unitOnly.code, 0, unitOnly.out);
+    assert.match(unitOnly.out, new RegExp(`^install\\.sh: ${unit} exists and install\\.sh did not write it`, "m"));
+    assert.equal(Deno.readTextFileSync(unit), unitA);
+    Deno.renameSync(`${snippet}.away`, snippet);
+
+    // --force: /opt/b replaces both, keeping /opt/a's for its --uninstall to put back.
+    const forced = await install(
+      "--mode",
+      "bundle",
+      "--destdir",
+      destdir,
+      "--prefix",
+      "/opt/b",
+      "--conf-dir",
+      confDir,
+      "--broker",
+      "--force",
+    );
+    assert.equal(forced.code, 0, forced.out);
+    const libB = `${destdir}/opt/b/lib/netauth-pam-helper`;
+    assert.match(
+      forced.out,
+      new RegExp(
+        `^kept the ${unit} install\\.sh did not write as ${libB}/system-netauth-pam-helper\\.service\\.orig`,
+        "m",
+      ),
+    );
+    assert.match(Deno.readTextFileSync(unit), /^ExecStart=\/opt\/b\/sbin\/netauth-pam-helper --serve$/m);
+    assert.equal(Deno.readTextFileSync(`${libB}/system-netauth-pam-helper.service.orig`), unitA);
+    assert.ok(Deno.statSync(`${libB}/logrotate.d-netauth-pam-helper.orig`).isFile, "the identical snippet is kept too");
+    const goneB = await install("--uninstall", "--destdir", destdir, "--prefix", "/opt/b");
+    assert.equal(goneB.code, 0, goneB.out);
+    assert.match(goneB.out, new RegExp(`^restored: ${unit} \\(the one install\\.sh found there\\)$`, "m"));
+    assert.equal(Deno.readTextFileSync(unit), unitA);
+    assert.ok(!tree(destdir).some((f) => f.startsWith("opt/b/")), tree(destdir).join());
+
+    // A host-wide file changed since /opt/a wrote it is someone's work: --uninstall keeps it.
+    const man = `${destdir}/opt/a/share/man/man8/netauth-pam-helper.8`;
+    Deno.writeTextFileSync(man, ".TH a site's own page\n");
+    const goneA = await install("--uninstall", "--destdir", destdir, "--prefix", "/opt/a");
+    assert.equal(goneA.code, 0, goneA.out);
+    assert.match(goneA.out, new RegExp(`^kept: ${man} \\(changed since install\\.sh wrote it; `, "m"));
+    assert.deepEqual(tree(destdir), ["opt/a/share/man/man8/netauth-pam-helper.8", "var/log/netauth-pam-helper.log"]);
+  });
+});
+
+it("issue 26: a file the Debian package lists is refused even with --force; --uninstall leaves it", async () => {
   await withDestdir(async (destdir) => {
     const snippet = `${destdir}/etc/logrotate.d/netauth-pam-helper`;
     Deno.mkdirSync(`${destdir}/etc/logrotate.d`, { recursive: true });
-    Deno.writeTextFileSync(snippet, "# the admin's own\n");
-    const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
-    assert.equal(res.code, 0, res.out);
-    assert.match(res.out, new RegExp(`^left alone: ${snippet} \\(there before this install`, "m"));
-    assert.doesNotMatch(Deno.readTextFileSync(`${destdir}${LIB}/installed-files`), /logrotate/);
-    assert.equal((await install("--uninstall", "--destdir", destdir)).code, 0);
-    assert.equal(Deno.readTextFileSync(snippet), "# the admin's own\n");
+    Deno.writeTextFileSync(snippet, "# the package's conffile\n");
+    Deno.mkdirSync(`${destdir}/var/lib/dpkg/info`, { recursive: true });
+    const list = `${destdir}/var/lib/dpkg/info/netauth-pam-helper.list`;
+    Deno.writeTextFileSync(list, "/etc/logrotate.d/netauth-pam-helper\n");
+    const before = tree(destdir);
+    for (const force of [[], ["--force"]]) {
+      const res = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, ...force);
+      assert.notEqual(res.code, 0, res.out);
+      assert.match(
+        res.out,
+        new RegExp(
+          `^install\\.sh: ${snippet} is the Debian package netauth-pam-helper's \\(dpkg lists it\\): install\\.sh ` +
+            "replaces no package's file, not even with --force; use the package, or remove it first " +
+            "\\(apt-get purge netauth-pam-helper\\)$",
+          "m",
+        ),
+      );
+      assert.deepEqual(tree(destdir), before);
+    }
+    // An install made before the package came: --uninstall does not remove the package's file.
+    Deno.removeSync(list);
+    const ours = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--force");
+    assert.equal(ours.code, 0, ours.out);
+    Deno.writeTextFileSync(snippet, "# the package's conffile\n");
+    Deno.writeTextFileSync(list, "/etc/logrotate.d/netauth-pam-helper\n");
+    const gone = await install("--uninstall", "--destdir", destdir);
+    assert.equal(gone.code, 0, gone.out);
+    assert.match(gone.out, new RegExp(`^kept: ${snippet} \\(the Debian package netauth-pam-helper's\\)$`, "m"));
+    assert.equal(Deno.readTextFileSync(snippet), "# the package's conffile\n");
   });
 });
 
