@@ -94,7 +94,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
     // The launcher runs the root-owned copy of the deno that built and verified the bundle.
-    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-code-cache --no-config `));
+    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-config `));
     assert.equal(
       await sha256Hex(Deno.readFileSync(`${destdir}${LIB}/deno`)),
       await sha256Hex(Deno.readFileSync(Deno.execPath())),
