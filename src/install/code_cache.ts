@@ -28,6 +28,17 @@ export function codeCachePath(runtimeDir: string): string {
 /** The sealed cache's mode: read-only to everyone, root included once it holds no capability. */
 export const SEALED_MODE = 0o444;
 
+/** Removes the cache at `path` and its write-ahead log and index, before a warm-up. */
+export function clearCodeCache(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      Deno.removeSync(file);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+}
+
 /**
  * Seals the cache at `path` after warming: folds its write-ahead log into the file (closing the last
  * connection removes the log), then makes it 0444. False when there is no cache (the warm-up loaded nothing).
