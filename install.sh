@@ -480,7 +480,7 @@ code_cache() {
   if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$(id -u)" != 0 ]; then
     if [ "$DRY_RUN" != 1 ] && [ -n "$(find "$DESTDIR$RUNTIME_DIR/deno" -maxdepth 1 -name 'v8_code_cache_v2*' -print -quit 2>/dev/null)" ]; then
       rm -f "$cache" "$cache-wal" "$cache-shm"
-      say "removed: $cache (no login uses it here)"
+      say "removed: $cache (this install seals none: compile mode, --destdir or not root)"
       CHANGED=1
     fi
     return 0
