@@ -74,9 +74,12 @@ fi
 # have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
 # The runtime keeps no capability (an empty bounding set): root's read-only files, the sealed V8 code cache
 # among them, stay read-only to it (docs/install.md, "Code cache"). So setpriv runs for every root caller.
-euid=
+euid= capbnd=
 { while IFS='	' read -r key real eff _; do
-  case $key in Uid:) euid=$eff; break ;; esac
+  case $key in
+    Uid:) euid=$eff ;;
+    CapBnd:) capbnd=$real; break ;;
+  esac
 done </proc/$$/status; } 2>/dev/null
 # Unread (no /proc): assume root, so setpriv runs; if this process is not root, setpriv fails and so does
 # the login. Never \`id\`: under su the caller could kill it.
@@ -86,9 +89,13 @@ if [ "$euid" = 0 ]; then
   as_root=${shellWord(`${spec.setpriv} ${SETPRIV_ROOT.join(" ")} --`)}
 fi
 # The broker (--serve) is started by root, never by PAM; under systemd it holds no capabilities, and
-# setpriv --clear-groups would need CAP_SETGID. It is long-lived: V8's heap is capped, so its RSS stays flat.
+# setpriv --clear-groups would need CAP_SETGID. Started by hand it holds them: it drops them, and so only
+# reads the sealed code cache too. It is long-lived: V8's heap is capped, so its RSS stays flat.
 serve_env=
-if [ "\${1-}" = --serve ]; then as_root= serve_env=${SERVE_ENV}; fi
+if [ "\${1-}" = --serve ]; then
+  as_root= serve_env=${SERVE_ENV}
+  case $capbnd in *[1-9a-f]*) as_root=${shellWord(`${spec.setpriv} --inh-caps=-all --bounding-set=-all --`)} ;; esac
+fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\

@@ -198,3 +198,30 @@ Deno.test("--serve alone gets the V8 heap cap from the launcher; a PAM call does
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+testWhere(needsRoot("only root holds capabilities to drop"), {
+  name: "--serve started by hand as root keeps its ids and drops its capabilities; under its unit it has none to drop",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      const launcher = `${dir}/launcher`;
+      // The "broker" (--serve is its $1) prints its ids and capabilities.
+      const command = ["/bin/sh", "-c", "exec /bin/grep -E '^(Uid|CapEff|CapBnd):' /proc/self/status", "broker"];
+      await Deno.writeTextFile(launcher, launcherScript({ ...spec, command, runtimeDir: dir }), { mode: 0o755 });
+      const run = async (prefix: string[]) => {
+        const [cmd, ...args] = [...prefix, launcher, "--serve"];
+        const out = await new Deno.Command(cmd, { args, clearEnv: true }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        return new TextDecoder().decode(out.stdout).replace(/\s+/g, " ").trim();
+      };
+      const none = "CapEff: 0000000000000000 CapBnd: 0000000000000000";
+      assert.equal(await run([]), `Uid: 0 0 0 0 ${none}`);
+      // As systemd starts it (CapabilityBoundingSet= empty): nothing to drop, and setpriv could not.
+      const unit = ["/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+      assert.equal(await run(unit), `Uid: 0 0 0 0 ${none}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
