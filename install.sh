@@ -495,12 +495,7 @@ install_runtime_dir() {
   runtime=$DESTDIR$RUNTIME_DIR
   # A symbolic link's own mode is always 0777 and means nothing (Deno links node_compat_bin/node to itself).
   if [ -d "$runtime" ] && [ -z "$(find "$runtime" \( ! -user 0 -o \( ! -type l -perm /022 \) \) -print -quit)" ]; then
-    # Earlier installs warmed a V8 code cache here. No login reads one now (docs/install.md, "Code cache").
-    if [ "$DRY_RUN" != 1 ] && [ -n "$(find "$runtime/deno" -maxdepth 1 -name 'v8_code_cache_v2*' -print -quit)" ]; then
-      rm -f "$runtime/deno"/v8_code_cache_v2*
-      say "removed: $runtime/deno/v8_code_cache_v2 (no login uses a V8 code cache)"
-      CHANGED=1
-    fi
+    :
   elif [ "$DRY_RUN" = 1 ]; then
     say "would create: $runtime/{home,deno,tmp} (root-owned, mode 0755)"
   else
@@ -510,6 +505,40 @@ install_runtime_dir() {
     CHANGED=1
   fi
   printf '%s\n' "$runtime" >>"$STAGE/manifest"
+}
+
+# Bundle mode's V8 code cache (docs/install.md, "Code cache"): root warms it with --check and --audit (every
+# chunk loads), src/install/code_cache.ts seals it (0444), and the manifest records its SHA-256; the runtime,
+# which holds no capability, only reads it. Kept while nothing changed and it is as recorded. Compile mode
+# (a compiled binary reads no DENO_DIR cache), --destdir (the launcher's paths do not exist yet) and an
+# install not run as root keep none.
+code_cache() {
+  cache=$DESTDIR$RUNTIME_DIR/deno/v8_code_cache_v2
+  if [ "$MODE" = compile ] || [ -n "$DESTDIR" ] || [ "$(id -u)" != 0 ]; then
+    if [ "$DRY_RUN" != 1 ] && [ -n "$(find "$DESTDIR$RUNTIME_DIR/deno" -maxdepth 1 -name 'v8_code_cache_v2*' -print -quit 2>/dev/null)" ]; then
+      rm -f "$cache" "$cache-wal" "$cache-shm"
+      say "removed: $cache (this install seals none: compile mode, --destdir or not root)"
+      CHANGED=1
+    fi
+    return 0
+  fi
+  if [ "$DRY_RUN" = 1 ]; then
+    say "would warm and seal: $cache"
+    return 0
+  fi
+  if [ "$CHANGED" = 0 ] && deno_run --allow-read "$ROOT/src/install/code_cache.ts" --sealed "$cache" "$MANIFEST_JSON"; then
+    printf '%s\n' "$cache" >>"$STAGE/manifest"
+    return 0
+  fi
+  rm -f "$cache" "$cache-wal" "$cache-shm"
+  "$BIN" --check >/dev/null 2>&1 || true
+  "$BIN" --audit >/dev/null 2>&1 || true # the one chunk --check does not load
+  if deno_run --allow-read --allow-write "$ROOT/src/install/code_cache.ts" --seal "$cache"; then
+    "$BIN" --version >/dev/null 2>&1 || true # opens it as a login does: its empty -wal and -shm, read-only too
+    printf '%s\n' "$cache" >>"$STAGE/manifest"
+    say "code cache: $cache (warmed by root, sealed read-only, its SHA-256 in the manifest)"
+    CHANGED=1
+  fi
 }
 
 log_path_problem() {
@@ -645,6 +674,7 @@ install_helper() {
   fi
   install_log
   install_man
+  code_cache
   if [ "$PAM" = 1 ]; then wire_pam; fi
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   # What is gone (an earlier build's chunks) is not carried over.

@@ -69,6 +69,7 @@ const LAYERS: Record<string, string[]> = {
     "install/launcher.ts",
     "install/install_plan.ts",
     "install/manifest.ts",
+    "install/code_cache.ts",
     "install/verify_install.ts",
     "install/verify_build.ts",
     "install/broker_unit.ts",

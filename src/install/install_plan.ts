@@ -17,13 +17,13 @@ import { sandboxFlags, sandboxTargetFor, withBrokerSocket } from "../sandbox.ts"
 import { brokerUnit } from "./broker_unit.ts";
 
 /**
- * `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time, and no
- * V8 code cache: compiled code that nothing could verify would otherwise decide the login (docs/install.md, "Code cache").
+ * `deno run` options for the bundle: nothing from a config, a lock, the network or npm at login time. Its V8 code
+ * cache is the one root sealed at install time, read-only to the runtime and in the manifest (docs/install.md,
+ * "Code cache").
  */
 export const BUNDLE_RUN_OPTIONS = [
   "run",
   "--quiet",
-  "--no-code-cache",
   "--no-config",
   "--no-lock",
   "--no-remote",

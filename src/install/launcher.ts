@@ -28,12 +28,16 @@ export function shellWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** setpriv's options for a root caller: every uid and gid root, no supplementary group, no capability. */
+export const SETPRIV_ROOT = ["--reuid=0", "--regid=0", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
+
 /** What the broker (--serve) alone gets from the launcher: a V8 heap cap, so its RSS stays flat (docs/broker.md). */
 export const SERVE_ENV = "DENO_V8_FLAGS=--max-old-space-size=64";
 
 /**
  * The launcher's sh text: clears the environment (keeping only what the helper reads), points HOME, DENO_DIR and
- * TMPDIR below the runtime directory, sets umask 022, makes every uid root when started as euid root, and execs.
+ * TMPDIR below the runtime directory, sets umask 022, makes every uid root (with no capability) when started as
+ * euid root, and execs.
  */
 export function launcherScript(spec: LauncherSpec): string {
   const dirs = runtimeDirs(spec.runtimeDir);
@@ -67,29 +71,32 @@ if { read -r stat </proc/$$/stat && read -r up1 _ </proc/uptime; } 2>/dev/null &
   fi
 fi
 # Under su/sudo (pam_exec lines carry no seteuid) the real uid is the caller's: make every uid root, so the
-# caller can neither trace nor signal the helper. The shell reads its ids itself: a child such as \`id\` would
+# caller can neither trace nor signal the helper. The shell reads its euid itself: a child such as \`id\` would
 # have the caller's real uid, and the caller could kill it to skip this step (fields: tab-separated).
-# Already root in every uid and gid with no supplementary group (sshd, login), setpriv would change
-# nothing and costs ~2 ms a login: only that case, read in full, skips it.
-euid='' all_root=''
-{ while IFS='	' read -r key real eff saved fs; do
+# The runtime keeps no capability (an empty bounding set): root's read-only files, the sealed V8 code cache
+# among them, stay read-only to it (docs/install.md, "Code cache"). So setpriv runs for every root caller.
+euid='' capbnd=''
+{ while IFS='	' read -r key real eff _; do
   case $key in
-    Uid:) euid=$eff && [ "$real/$eff/$saved/$fs" = 0/0/0/0 ] && all_root=u ;;
-    Gid:) [ "$real/$eff/$saved/$fs" = 0/0/0/0 ] && all_root=$all_root.g ;;
-    Groups:) [ -z "\${real% }" ] && all_root=$all_root.none; break ;; # the kernel ends the list with a space
+    Uid:) euid=$eff ;;
+    CapBnd:) capbnd=$real; break ;;
   esac
 done </proc/$$/status; } 2>/dev/null
 # Unread (no /proc): assume root, so setpriv runs; if this process is not root, setpriv fails and so does
 # the login. Never \`id\`: under su the caller could kill it.
 [ -n "$euid" ] || euid=0
 as_root=''
-if [ "$euid" = 0 ] && [ "$all_root" != u.g.none ]; then
-  as_root=${shellWord(`${spec.setpriv} --reuid=0 --regid=0 --clear-groups --`)}
+if [ "$euid" = 0 ]; then
+  as_root=${shellWord(`${spec.setpriv} ${SETPRIV_ROOT.join(" ")} --`)}
 fi
 # The broker (--serve) is started by root, never by PAM; under systemd it holds no capabilities, and
-# setpriv --clear-groups would need CAP_SETGID. It is long-lived: V8's heap is capped, so its RSS stays flat.
+# setpriv --clear-groups would need CAP_SETGID. Started by hand it holds them: it drops them, and so only
+# reads the sealed code cache too. It is long-lived: V8's heap is capped, so its RSS stays flat.
 serve_env=
-if [ "\${1-}" = --serve ]; then as_root='' serve_env=${SERVE_ENV}; fi
+if [ "\${1-}" = --serve ]; then
+  as_root='' serve_env=${SERVE_ENV}
+  case $capbnd in *[1-9a-f]*) as_root=${shellWord(`${spec.setpriv} --inh-caps=-all --bounding-set=-all --`)} ;; esac
+fi
 # The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 # shellcheck disable=SC2086 # $as_root and $serve_env hold words set above, split into argv on purpose

@@ -17,6 +17,7 @@ import { reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT 
 import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
 import { PACKAGED, SETUP_COMMAND } from "./package_layout.ts";
+import { clearCodeCache, codeCachePath, sealCodeCache } from "./code_cache.ts";
 
 const SETPRIV = "/usr/bin/setpriv";
 
@@ -38,9 +39,10 @@ export interface SetupOptions {
 /** The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log. */
 export function hostManifest(
   build: Manifest,
-  host: { launcher: FileEntry; sandbox: string[]; runtimeDirs: DirEntry[]; log: DirEntry | null },
+  host: { launcher: FileEntry; sandbox: string[]; runtimeDirs: DirEntry[]; log: DirEntry | null; extra?: FileEntry[] },
 ): Manifest {
-  const files = [...build.files.filter((f) => f.path !== host.launcher.path), host.launcher]
+  const own = [host.launcher, ...host.extra ?? []];
+  const files = [...build.files.filter((f) => !own.some((o) => o.path === f.path)), ...own]
     .sort((a, b) => a.path < b.path ? -1 : 1);
   return { ...build, sandbox: host.sandbox, runtimeDirs: host.runtimeDirs, log: host.log, files };
 }
@@ -150,6 +152,18 @@ export async function setupHost(options: SetupOptions): Promise<number> {
     return SETUP_EXIT.NOT_SET_UP;
   }
   place(at(PACKAGED.launcher));
+  // The V8 code cache, made afresh as root by --check and --audit (every chunk loads), then sealed: read-only to
+  // the runtime, its SHA-256 in the manifest (docs/install.md, "Code cache").
+  const cache = codeCachePath(PACKAGED.runtimeDir);
+  clearCodeCache(at(cache));
+  const check = await options.runLauncher(at(PACKAGED.launcher), "--check");
+  await options.runLauncher(at(PACKAGED.launcher), "--audit");
+  const extra: FileEntry[] = [];
+  if (sealCodeCache(at(cache))) {
+    await options.runLauncher(at(PACKAGED.launcher), "--version"); // opens it as a login does: its -wal and -shm
+    const info = Deno.lstatSync(at(cache));
+    extra.push({ ...dirEntry(cache, info), sha256: await sha256Hex(Deno.readFileSync(at(cache))) });
+  }
   const stat = (path: string) => Deno.lstatSync(at(path));
   const manifest = hostManifest(build, {
     launcher: {
@@ -161,12 +175,11 @@ export async function setupHost(options: SetupOptions): Promise<number> {
       dirEntry(p, stat(p))
     ),
     log: dirEntry(PACKAGED.logFile, stat(PACKAGED.logFile)),
+    extra,
   });
   writeBeside(at(PACKAGED.manifest), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   place(at(PACKAGED.manifest));
   say(`netauth-pam-helper: wrote ${PACKAGED.launcher} for ${config}; sandbox: ${flags.join(" ")}`);
-  // As root, so the runtime's code cache is root's (verifying ran --audit, which loads the chunk --check does not).
-  const check = await options.runLauncher(at(PACKAGED.launcher), "--check");
   for (const line of check.output.trimEnd().split("\n")) say(`check: ${line}`);
   if (check.code !== 0) {
     say(

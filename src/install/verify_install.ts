@@ -25,6 +25,7 @@ import { socketDirProblem } from "../broker/socket.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 import { type Check, reportChecks, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
+import { codeCacheCheck } from "./code_cache.ts";
 
 /** What `--verify` checks, and how it reads the file system (tests pass fakes). */
 export interface VerifyInputs {
@@ -201,6 +202,7 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   }
   const runtimeRoot = inputs.manifest.runtimeDirs[0]?.path;
   if (runtimeRoot) checks.push(runtimeContents(runtimeRoot, at, lstat, inputs.readDir ?? Deno.readDirSync));
+  checks.push(codeCacheCheck(inputs.manifest, at, lstat));
   const socket = brokerSocketIn(inputs.manifest.sandbox);
   if (socket) checks.push(await brokerDirCheck(socket, (path) => Promise.resolve().then(() => lstat(at(path)))));
 

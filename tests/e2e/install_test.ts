@@ -94,7 +94,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
     // The launcher runs the root-owned copy of the deno that built and verified the bundle.
-    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-code-cache --no-config `));
+    assert.match(text, new RegExp(` ${LIB}/deno run --quiet --no-config `));
     assert.equal(
       await sha256Hex(Deno.readFileSync(`${destdir}${LIB}/deno`)),
       await sha256Hex(Deno.readFileSync(Deno.execPath())),
@@ -155,7 +155,7 @@ it("a runtime directory someone else could write is made afresh, root's", async 
   });
 });
 
-it("an earlier install's V8 code cache is removed: no login reads one", async () => {
+it("a V8 code cache an install does not seal (here --destdir) is removed: no login reads an unverified one", async () => {
   await withDestdir(async (destdir) => {
     assert.equal((await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir)).code, 0);
     const denoDir = `${destdir}${RUNTIME}/deno`;
@@ -164,7 +164,10 @@ it("an earlier install's V8 code cache is removed: no login reads one", async ()
     }
     const again = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
     assert.equal(again.code, 0, again.out);
-    assert.match(again.out, /^removed: .*\/runtime\/deno\/v8_code_cache_v2 \(no login uses a V8 code cache\)$/m);
+    assert.match(
+      again.out,
+      /^removed: .*\/runtime\/deno\/v8_code_cache_v2 \(this install seals none: compile mode, --destdir or not root\)$/m,
+    );
     assert.deepEqual([...Deno.readDirSync(denoDir)].filter((e) => e.name.startsWith("v8_code_cache")), []);
   });
 });

@@ -13,8 +13,8 @@ Deno.test("the installed helper is told its config, cache and runtime directorie
   ]);
 });
 
-Deno.test("the bundle runs with no V8 code cache and nothing from a config file, a lock, the network or npm", () => {
-  assert.equal(BUNDLE_RUN_OPTIONS.join(" "), "run --quiet --no-code-cache --no-config --no-lock --no-remote --no-npm");
+Deno.test("the bundle runs with nothing from a config file, a lock, the network or npm", () => {
+  assert.equal(BUNDLE_RUN_OPTIONS.join(" "), "run --quiet --no-config --no-lock --no-remote --no-npm");
 });
 
 const spec: PlanSpec = {
@@ -35,8 +35,7 @@ Deno.test("one plan: the flags and baked arguments on a line each, and both laun
   assert.equal(files.flags, "--no-prompt --allow-read=/etc/netauth,/l --allow-net=netauth.test:1729\n");
   assert.equal(files["baked-args"], "--config /etc/netauth/config.toml --runtime-dir /l/runtime\n");
   const baked = "--config /etc/netauth/config.toml --runtime-dir /l/runtime";
-  const run =
-    "run --quiet --no-code-cache --no-config --no-lock --no-remote --no-npm --no-prompt --allow-read=/etc/netauth,/l";
+  const run = "run --quiet --no-config --no-lock --no-remote --no-npm --no-prompt --allow-read=/etc/netauth,/l";
   assert.equal(
     command(files.launcher),
     `$as_root /l/deno ${run} --allow-net=netauth.test:1729 /l/netauth-pam-helper.js ${baked} "$@"`,

@@ -15,9 +15,12 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   assert.match(text, /^#!\/bin\/sh -p\n/);
   assert.match(text, /^IFS=' '$/m);
   // The ids come from the shell's own /proc/PID/status, not from a child the caller could kill.
-  assert.match(text, /^\{ while IFS='\t' read -r key real eff saved fs; do$/m);
+  assert.match(text, /^\{ while IFS='\t' read -r key real eff _; do$/m);
   assert.match(text, /^done <\/proc\/\$\$\/status; \} 2>\/dev\/null$/m);
-  assert.match(text, /^ {2}as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'$/m);
+  assert.match(
+    text,
+    /^ {2}as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --inh-caps=-all --bounding-set=-all --'$/m,
+  );
   assert.match(
     text,
     /^exec \/usr\/bin\/env -i HOME=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/home DENO_DIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/deno TMPDIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/tmp DENO_NO_UPDATE_CHECK=1 \\$/m,
@@ -119,41 +122,30 @@ testWhere(needsRoot("setpriv can only give a process root's effective uid as roo
 });
 
 testWhere(needsRoot("only root can start the launcher with root's ids, or give them away"), {
-  name: "setpriv runs whenever it changes an id (su, sudo, supplementary groups), and only then",
+  name: "a caller with root (su, sudo, sshd, login) gets a helper that is root in every id and holds no capability",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
     try {
       await Deno.chmod(dir, 0o755);
-      // A setpriv that notes each use, then does the real work. -p: like the launcher, keep the euid sh is given.
-      const used = `${dir}/setpriv-used`;
-      const setpriv = `${dir}/setpriv`;
-      await Deno.writeTextFile(setpriv, `#!/bin/sh -p\necho used >>${used}\nexec /usr/bin/setpriv "$@"\n`, {
-        mode: 0o755,
-      });
       const launcher = `${dir}/launcher`;
-      const command = ["/bin/grep", "-E", "^(Uid|Gid):", "/proc/self/status"];
-      await Deno.writeTextFile(launcher, launcherScript({ ...spec, command, runtimeDir: dir, setpriv }), {
-        mode: 0o755,
-      });
+      const command = ["/bin/grep", "-E", "^(Uid|Gid|Groups|CapPrm|CapEff|CapBnd):", "/proc/self/status"];
+      await Deno.writeTextFile(launcher, launcherScript({ ...spec, command, runtimeDir: dir }), { mode: 0o755 });
       const run = async (prefix: string[]) => {
-        await Deno.remove(used).catch(() => {});
         const [cmd, ...args] = [...prefix, launcher];
         const out = await new Deno.Command(cmd, { args, clearEnv: true }).output();
         assert.ok(out.success, new TextDecoder().decode(out.stderr));
-        const ids = new TextDecoder().decode(out.stdout).replace(/\s+/g, " ").trim();
-        return { ids, setpriv: await Deno.stat(used).then(() => true, () => false) };
+        return new TextDecoder().decode(out.stdout).replace(/\s+/g, " ").trim();
       };
-      const allRoot = "Uid: 0 0 0 0 Gid: 0 0 0 0";
-      assert.deepEqual(await run(["/usr/bin/setpriv", "--clear-groups"]), { ids: allRoot, setpriv: false });
-      assert.deepEqual(await run(["/usr/bin/setpriv", "--ruid=65534", "--clear-groups"]), {
-        ids: allRoot,
-        setpriv: true,
-      });
-      assert.deepEqual(await run(["/usr/bin/setpriv", "--rgid=65534", "--clear-groups"]), {
-        ids: allRoot,
-        setpriv: true,
-      });
-      assert.deepEqual(await run(["/usr/bin/setpriv", "--groups=4"]), { ids: allRoot, setpriv: true });
+      // The sealed code cache is 0444: only a capability (CAP_DAC_OVERRIDE) would let root's uid write it.
+      const rootNoCaps = "Uid: 0 0 0 0 Gid: 0 0 0 0 Groups: CapPrm: 0000000000000000 CapEff: 0000000000000000 " +
+        "CapBnd: 0000000000000000";
+      for (
+        const ids of [["--clear-groups"], ["--ruid=65534", "--clear-groups"], ["--rgid=65534", "--clear-groups"], [
+          "--groups=4",
+        ]]
+      ) {
+        assert.equal(await run(["/usr/bin/setpriv", ...ids]), rootNoCaps, ids.join(" "));
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -205,4 +197,31 @@ Deno.test("--serve alone gets the V8 heap cap from the launcher; a PAM call does
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+testWhere(needsRoot("only root holds capabilities to drop"), {
+  name: "--serve started by hand as root keeps its ids and drops its capabilities; under its unit it has none to drop",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "netauth-launcher-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      const launcher = `${dir}/launcher`;
+      // The "broker" (--serve is its $1) prints its ids and capabilities.
+      const command = ["/bin/sh", "-c", "exec /bin/grep -E '^(Uid|CapEff|CapBnd):' /proc/self/status", "broker"];
+      await Deno.writeTextFile(launcher, launcherScript({ ...spec, command, runtimeDir: dir }), { mode: 0o755 });
+      const run = async (prefix: string[]) => {
+        const [cmd, ...args] = [...prefix, launcher, "--serve"];
+        const out = await new Deno.Command(cmd, { args, clearEnv: true }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        return new TextDecoder().decode(out.stdout).replace(/\s+/g, " ").trim();
+      };
+      const none = "CapEff: 0000000000000000 CapBnd: 0000000000000000";
+      assert.equal(await run([]), `Uid: 0 0 0 0 ${none}`);
+      // As systemd starts it (CapabilityBoundingSet= empty): nothing to drop, and setpriv could not.
+      const unit = ["/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+      assert.equal(await run(unit), `Uid: 0 0 0 0 ${none}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -143,7 +143,11 @@ testWhere(root, {
       const manifest = JSON.parse(Deno.readTextFileSync(`${root}${PACKAGED.manifest}`)) as Manifest;
       assert.ok(manifest.files.some((f) => f.path === PACKAGED.launcher));
       assert.ok(manifest.sandbox.includes(`--allow-net=netauth.test:1729,unix:${PACKAGED.brokerSocket}`));
-      assert.deepEqual(r.ran, [`${root}${PACKAGED.launcher}.new verified`, `${root}${PACKAGED.launcher} --check`]);
+      assert.deepEqual(r.ran, [
+        `${root}${PACKAGED.launcher}.new verified`,
+        `${root}${PACKAGED.launcher} --check`,
+        `${root}${PACKAGED.launcher} --audit`,
+      ]);
       assert.match(r.out, /^check: server: ok$/m);
     });
   },
