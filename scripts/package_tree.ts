@@ -4,7 +4,7 @@
 // files that differ (the unit's directory, the PAM wiring, the changelog and licence), nothing else.
 import { sha256Hex } from "../src/digest.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
-import { PACKAGE, PACKAGED, RPM_PATHS } from "../src/install/package_layout.ts";
+import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
 import { authselectProfile } from "./authselect_profile.ts";
 import { brokerUnit } from "../src/install/broker_unit.ts";
 import { BuildError, versionModule } from "./package_settings.ts";
@@ -12,6 +12,24 @@ import { BuildError, versionModule } from "./package_settings.ts";
 export { BuildError };
 
 export const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * Where the RPM (RHEL, Fedora, Rocky) puts what it does not share with `PACKAGED` (src/install/package_layout.ts):
+ * its unit in systemd's /usr path, an authselect vendor profile instead of the pam-auth-update profile (which it
+ * does not ship), and the licence where `%license` files go. Everything else, and all that `--setup` writes, is
+ * `PACKAGED`'s; the helper reads none of these, so they live with the builder, not in src/.
+ */
+export const RPM_PATHS = {
+  brokerUnit: `/usr/lib/systemd/system/${PACKAGE}.service`,
+  /** `authselect select netauth` reads it (scripts/authselect_profile.ts writes its files from pam.d/rhel/). */
+  authselectProfile: "/usr/share/authselect/vendor/netauth",
+  license: `/usr/share/licenses/${PACKAGE}/LICENSE`,
+} as const;
+
+/** RPM architecture for Deno's `Deno.build.arch` (the same names); undefined where Deno ships no Linux build. */
+export function rpmArch(arch: string): string | undefined {
+  return ["x86_64", "aarch64"].includes(arch) ? arch : undefined;
+}
 
 /** Files an admin may edit (dpkg conffiles): left out of the build manifest, dpkg keeps their edits. */
 export const CONFFILES = [PACKAGED.logrotate];

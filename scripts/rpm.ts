@@ -4,9 +4,19 @@
 // compiles nothing: the generated spec's %install copies the tree. Reproducibly: SOURCE_DATE_EPOCH from the commit as
 // build time and mtime clamp, a fixed build host, root:root owners, one xz thread. Scriptlets: packaging/rpm/.
 import { parseArgs } from "node:util";
-import { BuildError, CONFFILES, git, ROOT, sourceDateEpoch, stageTree, walkTree } from "./package_tree.ts";
+import {
+  BuildError,
+  CONFFILES,
+  git,
+  ROOT,
+  RPM_PATHS,
+  rpmArch,
+  sourceDateEpoch,
+  stageTree,
+  walkTree,
+} from "./package_tree.ts";
 import { checkMaintainer, checkVersion, DEFAULT_MAINTAINER, LICENSE } from "./package_settings.ts";
-import { PACKAGE, PACKAGED, RPM_PATHS, rpmArch } from "../src/install/package_layout.ts";
+import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
 import { VERSION } from "../src/version.ts";
 
 const SUMMARY = "NetAuth logins through pam_exec, sandboxed by Deno";

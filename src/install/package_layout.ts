@@ -2,7 +2,8 @@
  * Where the Debian package (scripts/deb.ts) puts things, and what `netauth-pam-helper --setup` writes on
  * the host (src/install/package_setup.ts): one table for the builder, the setup step and their tests.
  * The same tree as `install.sh --prefix /usr --mode bundle`, so --audit and --verify read it unchanged.
- * The RPM (scripts/rpm.ts) differs only in `RPM_PATHS`, none of which the helper reads: one setup.js serves both.
+ * The RPM (scripts/rpm.ts) differs only in paths the helper never reads (`RPM_PATHS` in scripts/package_tree.ts,
+ * kept out of this module so that setup.js, bundled from it, stays byte for byte what the .deb shipped before).
  *
  * @module
  */
@@ -40,18 +41,6 @@ export const PACKAGED = {
   doc: `/usr/share/doc/${PACKAGE}`,
 } as const;
 
-/**
- * Where the RPM (RHEL, Fedora, Rocky) puts what it does not share with `PACKAGED`: its unit in systemd's
- * /usr path, an authselect vendor profile instead of the pam-auth-update profile (which it does not ship),
- * and the licence where `%license` files go. Everything else, and all that `--setup` writes, is `PACKAGED`'s.
- */
-export const RPM_PATHS = {
-  brokerUnit: `/usr/lib/systemd/system/${PACKAGE}.service`,
-  /** `authselect select netauth` reads it (scripts/authselect_profile.ts writes its files from pam.d/rhel/). */
-  authselectProfile: "/usr/share/authselect/vendor/netauth",
-  license: `/usr/share/licenses/${PACKAGE}/LICENSE`,
-} as const;
-
 /** What a source install (install.sh, default --prefix) leaves: the package refuses to install over it. */
 export const SOURCE_INSTALL_RECORD = `/usr/local/lib/${PACKAGE}/installed-files`;
 
@@ -61,9 +50,4 @@ export const SETUP_COMMAND = `${PACKAGE} --setup`;
 /** Debian architecture for Deno's `Deno.build.arch`; undefined where Deno ships no Linux build. */
 export function debianArch(arch: string): string | undefined {
   return ({ x86_64: "amd64", aarch64: "arm64" } as Record<string, string>)[arch];
-}
-
-/** RPM architecture for Deno's `Deno.build.arch` (the same names); undefined where Deno ships no Linux build. */
-export function rpmArch(arch: string): string | undefined {
-  return ["x86_64", "aarch64"].includes(arch) ? arch : undefined;
 }
