@@ -3,7 +3,7 @@
 // every mtime clamped to it, root:root owners, fixed modes, dpkg-deb's sorted members. V is also what the
 // bundled helper reports (package_tree.ts's stageSource). Needs `deno install --frozen` once; no network after.
 import { parseArgs } from "node:util";
-import { BuildError, CONFFILES, ROOT, stageTree, walkTree } from "./package_tree.ts";
+import { BuildError, CONFFILES, git, ROOT, sourceDateEpoch, stageTree, walkTree } from "./package_tree.ts";
 import { checkMaintainer, checkVersion, DEFAULT_MAINTAINER } from "./package_settings.ts";
 import { debianArch, PACKAGE } from "../src/install/package_layout.ts";
 import { VERSION } from "../src/version.ts";
@@ -20,26 +20,6 @@ const DESCRIPTION = `NetAuth logins through pam_exec, sandboxed by Deno
 const DEPENDS = "libc6 (>= 2.27), libgcc-s1, util-linux (>= 2.32), libpam-modules, libpam-runtime (>= 1.0.1-6)";
 
 const decoder = new TextDecoder();
-
-async function git(args: string[]): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("git", { args: ["-C", ROOT, ...args], stdout: "piped", stderr: "null" })
-      .output();
-    return out.success ? decoder.decode(out.stdout).trim() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The commit's time, or SOURCE_DATE_EPOCH outside a checkout. */
-async function sourceDateEpoch(): Promise<number> {
-  const fromGit = await git(["log", "-1", "--format=%ct"]);
-  const text = fromGit ?? Deno.env.get("SOURCE_DATE_EPOCH");
-  if (!text || !/^\d+$/.test(text)) {
-    throw new BuildError("not a git checkout and no SOURCE_DATE_EPOCH: set it to the source's date (seconds)");
-  }
-  return Number(text);
-}
 
 /** Installed-Size: KiB, each file rounded up, each directory one. */
 function installedSize(tree: string): number {
@@ -125,6 +105,7 @@ export async function buildDeb(outdir: string, build: Build, compression = "xz")
     const tree = `${work}/tree`;
     await stageTree({
       dir: tree,
+      family: "deb",
       version,
       maintainer,
       sourceDateEpoch: epoch,

@@ -1,9 +1,11 @@
 // The package's file tree, format-neutral: `stageTree(DIR)` lays out under DIR exactly what a package
 // installs (FHS paths from src/install/package_layout.ts), with fixed modes and mtimes and no packaging
-// metadata. scripts/deb.ts wraps it with DEBIAN/; an RPM (authselect profile) can wrap the same tree.
+// metadata. scripts/deb.ts wraps it with DEBIAN/, scripts/rpm.ts with a spec; `family` picks the few paths and
+// files that differ (the unit's directory, the PAM wiring, the changelog and licence), nothing else.
 import { sha256Hex } from "../src/digest.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
+import { authselectProfile } from "./authselect_profile.ts";
 import { brokerUnit } from "../src/install/broker_unit.ts";
 import { BuildError, versionModule } from "./package_settings.ts";
 
@@ -11,12 +13,35 @@ export { BuildError };
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 
+/**
+ * Where the RPM (RHEL, Fedora, Rocky) puts what it does not share with `PACKAGED` (src/install/package_layout.ts):
+ * its unit in systemd's /usr path, an authselect vendor profile instead of the pam-auth-update profile (which it
+ * does not ship), and the licence where `%license` files go. Everything else, and all that `--setup` writes, is
+ * `PACKAGED`'s; the helper reads none of these, so they live with the builder, not in src/.
+ */
+export const RPM_PATHS = {
+  brokerUnit: `/usr/lib/systemd/system/${PACKAGE}.service`,
+  /** `authselect select netauth` reads it (scripts/authselect_profile.ts writes its files from pam.d/rhel/). */
+  authselectProfile: "/usr/share/authselect/vendor/netauth",
+  license: `/usr/share/licenses/${PACKAGE}/LICENSE`,
+} as const;
+
+/** RPM architecture for Deno's `Deno.build.arch` (the same names); undefined where Deno ships no Linux build. */
+export function rpmArch(arch: string): string | undefined {
+  return ["x86_64", "aarch64"].includes(arch) ? arch : undefined;
+}
+
 /** Files an admin may edit (dpkg conffiles): left out of the build manifest, dpkg keeps their edits. */
 export const CONFFILES = [PACKAGED.logrotate];
 
 export interface TreeOptions {
   /** Where the tree goes (created; must not exist). */
   dir: string;
+  /**
+   * deb: the unit in /lib/systemd/system, the pam-auth-update profile, changelog.gz. rpm: the unit in
+   * /usr/lib/systemd/system, the authselect profile, LICENSE in /usr/share/licenses (the spec has the changelog).
+   */
+  family: "deb" | "rpm";
   /** The package's version, and the one the bundled helper reports (see `stageSource`). */
   version: string;
   /** `Name <address>`: the changelog's trailer (scripts/package_settings.ts checks it). */
@@ -25,6 +50,27 @@ export interface TreeOptions {
   sourceDateEpoch: number;
   /** The commit built, for the build manifest (null outside a git checkout). */
   source: Manifest["source"];
+}
+
+/** `git -C ROOT ARGS`'s trimmed output; undefined outside a checkout or on failure. */
+export async function git(args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("git", { args: ["-C", ROOT, ...args], stdout: "piped", stderr: "null" })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The commit's time, or SOURCE_DATE_EPOCH outside a checkout. */
+export async function sourceDateEpoch(): Promise<number> {
+  const fromGit = await git(["log", "-1", "--format=%ct"]);
+  const text = fromGit ?? Deno.env.get("SOURCE_DATE_EPOCH");
+  if (!text || !/^\d+$/.test(text)) {
+    throw new BuildError("not a git checkout and no SOURCE_DATE_EPOCH: set it to the source's date (seconds)");
+  }
+  return Number(text);
 }
 
 async function run(cmd: string, args: string[], what: string, stdin?: Uint8Array): Promise<Uint8Array> {
@@ -116,14 +162,17 @@ export function walkTree(dir: string, rel = ""): string[] {
 export async function stageTree(options: TreeOptions): Promise<void> {
   const at = (path: string) => `${options.dir}${path}`;
   const text = (rel: string) => Deno.readTextFileSync(`${ROOT}${rel}`);
+  const rpm = options.family === "rpm";
+  const brokerUnitPath = rpm ? RPM_PATHS.brokerUnit : PACKAGED.brokerUnit;
+  const wiring = rpm ? [`${RPM_PATHS.authselectProfile}/README`, RPM_PATHS.license] : [PACKAGED.pamProfile];
   for (
     const file of [
       PACKAGED.sbin,
-      PACKAGED.pamProfile,
+      ...wiring,
       PACKAGED.logrotate,
       PACKAGED.man,
       `${PACKAGED.doc}/copyright`,
-      PACKAGED.brokerUnit,
+      brokerUnitPath,
     ]
   ) {
     Deno.mkdirSync(at(file.slice(0, file.lastIndexOf("/"))), { recursive: true });
@@ -139,14 +188,21 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   }
   // The very executable behind `deno` (npm's is a symlink): the runtime the bundle is verified with.
   Deno.copyFileSync(Deno.execPath(), at(PACKAGED.deno));
-  // pam.d/debian/netauth is install.sh's profile too: the package's names /usr/sbin and is on by default.
-  Deno.writeTextFileSync(
-    at(PACKAGED.pamProfile),
-    text("pam.d/debian/netauth").replaceAll(`/usr/local/sbin/${PACKAGE}`, PACKAGED.sbin).replace(
-      /^Default: no$/m,
-      "Default: yes",
-    ),
-  );
+  if (rpm) {
+    for (const [name, body] of Object.entries(authselectProfile())) {
+      Deno.writeTextFileSync(at(`${RPM_PATHS.authselectProfile}/${name}`), body);
+    }
+    Deno.copyFileSync(`${ROOT}LICENSE`, at(RPM_PATHS.license));
+  } else {
+    // pam.d/debian/netauth is install.sh's profile too: the package's names /usr/sbin and is on by default.
+    Deno.writeTextFileSync(
+      at(PACKAGED.pamProfile),
+      text("pam.d/debian/netauth").replaceAll(`/usr/local/sbin/${PACKAGE}`, PACKAGED.sbin).replace(
+        /^Default: no$/m,
+        "Default: yes",
+      ),
+    );
+  }
   Deno.writeTextFileSync(
     at(PACKAGED.logrotate),
     text(`logrotate/${PACKAGE}`).replace(
@@ -156,7 +212,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   );
   // install.sh --broker's unit with the package's paths; shipped, not enabled (docs/broker.md says how).
   Deno.writeTextFileSync(
-    at(PACKAGED.brokerUnit),
+    at(brokerUnitPath),
     brokerUnit({ launcher: PACKAGED.sbin, socket: PACKAGED.brokerSocket }).replace(
       /^# netauth-pam-helper's warm broker, written by .*$/m,
       `# netauth-pam-helper's warm broker, shipped by the package, not enabled: systemctl enable --now ${PACKAGE}.service`,
@@ -164,10 +220,12 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   );
   Deno.writeFileSync(at(PACKAGED.man), await gzip(Deno.readFileSync(`${ROOT}man/${PACKAGE}.8`)));
   Deno.copyFileSync(`${ROOT}packaging/debian/copyright`, at(`${PACKAGED.doc}/copyright`));
-  Deno.writeFileSync(
-    at(`${PACKAGED.doc}/changelog.gz`),
-    await gzip(new TextEncoder().encode(changelog(options.version, options.maintainer, options.sourceDateEpoch))),
-  );
+  if (!rpm) {
+    Deno.writeFileSync(
+      at(`${PACKAGED.doc}/changelog.gz`),
+      await gzip(new TextEncoder().encode(changelog(options.version, options.maintainer, options.sourceDateEpoch))),
+    );
+  }
   Deno.chmodSync(options.dir, 0o755); // the tree's root is the members' "./": not the builder's umask
   for (const rel of walkTree(options.dir)) {
     const info = Deno.lstatSync(`${options.dir}/${rel}`);
@@ -202,7 +260,7 @@ async function writeBuildManifest(options: TreeOptions): Promise<void> {
     launcher: PACKAGED.sbin,
     sandbox: [],
     runtimeDirs: [],
-    pam: { debianProfile: PACKAGED.pamProfile },
+    pam: { debianProfile: options.family === "rpm" ? null : PACKAGED.pamProfile },
     log: null,
     files,
   };

@@ -1,28 +1,14 @@
 // The PAM lines live in pam.d/ alone: install.sh prints pam.d/common-lines, and every PAM rule that README.md,
-// docs/*.md, pam.d/README.md or `--help` quotes must be a line of some file there, word for word.
+// docs/*.md, pam.d/README.md or `--help` quotes must be a line of some file there, word for word; the RPM's
+// authselect profile is written from pam.d/rhel/ and must hold its rules, line for line.
 import assert from "node:assert/strict";
 import { helpText } from "../src/commands/help.ts";
 import { codeBlocks, readDoc } from "../testkit/markdown.ts";
+import { expectedAuthselectRules, isRule, normalize, rulesOf } from "../testkit/pam_rules.ts";
+import { authselectProfile } from "../scripts/authselect_profile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PAM_DIR = `${ROOT}pam.d`;
-const RULE = /^-?(auth|account|password|session)\s+\S+/;
-
-const normalize = (line: string) => line.trim().split(/\s+/).join(" ");
-
-/** The rules of one stack file; pam-auth-update profiles hold them tab-indented under `Auth:` and `Account:`. */
-function rulesOf(text: string): string[] {
-  const rules: string[] = [];
-  let section = "";
-  for (const line of text.split("\n")) {
-    const header = line.match(/^(Auth|Account|Password|Session):\s*$/);
-    if (header) section = header[1].toLowerCase();
-    else if (/^\S/.test(line)) section = "";
-    if (section && /^\s+\S/.test(line)) rules.push(normalize(`${section} ${line}`));
-    else if (RULE.test(line)) rules.push(normalize(line));
-  }
-  return rules;
-}
 
 function stackFiles(dir = PAM_DIR): string[] {
   const files: string[] = [];
@@ -38,9 +24,7 @@ const known = new Set(stackFiles().flatMap((file) => rulesOf(Deno.readTextFileSy
 
 /** PAM rules inside the fenced code blocks of a Markdown page. */
 function quotedInMarkdown(path: string): string[] {
-  return codeBlocks(readDoc(path)).flatMap((block) =>
-    block.split("\n").filter((line) => RULE.test(line)).map(normalize)
-  );
+  return codeBlocks(readDoc(path)).flatMap((block) => block.split("\n").filter(isRule).map(normalize));
 }
 
 const docs = [
@@ -90,4 +74,17 @@ Deno.test("install.sh prints pam.d/common-lines for its --prefix, line for line"
     .map((rule) => rule.replace("/usr/local/sbin/", "/opt/na/sbin/"));
   assert.ok(expected.some((rule) => rule.includes("/opt/na/sbin/netauth-pam-helper")));
   assert.deepEqual(printed?.map(normalize), expected);
+});
+
+Deno.test("the RPM's authselect profile: system-auth, password-auth and postlogin hold pam.d/rhel/'s rules in order", () => {
+  const profile = authselectProfile();
+  const expected = expectedAuthselectRules(PAM_DIR);
+  for (const [name, rules] of Object.entries(expected)) assert.deepEqual(rulesOf(profile[name]), rules, name);
+  assert.ok(expected["system-auth"].includes(
+    "auth sufficient pam_exec.so expose_authtok quiet log=/var/log/netauth-pam-helper.log /usr/sbin/netauth-pam-helper",
+  ));
+  assert.ok(expected["system-auth"].some((rule) => rule.startsWith("account required pam_exec.so quiet ")));
+  // Nothing else in the profile is a rule: README, REQUIREMENTS and nsswitch.conf only describe it.
+  for (const name of ["README", "REQUIREMENTS", "nsswitch.conf"]) assert.deepEqual(rulesOf(profile[name]), [], name);
+  assert.match(profile["nsswitch.conf"], /^passwd: +files cache systemd$/m);
 });

@@ -2,6 +2,8 @@
  * Where the Debian package (scripts/deb.ts) puts things, and what `netauth-pam-helper --setup` writes on
  * the host (src/install/package_setup.ts): one table for the builder, the setup step and their tests.
  * The same tree as `install.sh --prefix /usr --mode bundle`, so --audit and --verify read it unchanged.
+ * The RPM (scripts/rpm.ts) differs only in paths the helper never reads (`RPM_PATHS` in scripts/package_tree.ts,
+ * kept out of this module so that setup.js, bundled from it, stays byte for byte what the .deb shipped before).
  *
  * @module
  */
