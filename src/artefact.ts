@@ -73,8 +73,20 @@ export function runningFile(mode: string | undefined): string {
   return main.protocol === "file:" ? decodeURIComponent(main.pathname) : Deno.mainModule;
 }
 
+/** A file of the running code, hashed: its SHA-256, or why it could not be read. */
+export type HashedFile = { path: string; sha256?: string; error?: string };
+
 /** Reads installDir/manifest.json and hashes the running file (only `--audit` pays for this). */
 export async function inspectArtefact(installDir: string): Promise<ArtefactState> {
+  return (await hashRunningCode(installDir)).state;
+}
+
+/**
+ * The running code, hashed as it is on disk now: the artefact, then (bundle mode) each chunk the manifest records,
+ * with the verdict against that manifest. `--audit` reports the verdict; the broker hashes at its start, so it can
+ * later say what it started from (broker/vouch.ts).
+ */
+export async function hashRunningCode(installDir: string): Promise<{ state: ArtefactState; files: HashedFile[] }> {
   const manifestPath = `${installDir}/${MANIFEST_NAME}`;
   const failure = (err: unknown) => `cannot be read (${(err as Error).name})`;
   let manifest: Manifest | { error: string };
@@ -88,18 +100,22 @@ export async function inspectArtefact(installDir: string): Promise<ArtefactState
   try {
     path = runningFile("error" in manifest ? undefined : (manifest as Manifest).mode);
   } catch (err) {
-    return { path: "", manifest: manifestPath, problem: `cannot tell which file runs: ${failure(err)}` };
+    return {
+      state: { path: "", manifest: manifestPath, problem: `cannot tell which file runs: ${failure(err)}` },
+      files: [],
+    };
   }
-  const hashed = async (path: string) => {
+  const hashed = async (path: string): Promise<HashedFile> => {
     try {
-      return { path, sha256: await sha256Hex(Deno.readFileSync(path)) };
+      return { path, sha256: await sha256Hex(await Deno.readFile(path)) };
     } catch (err) {
       return { path, error: failure(err) };
     }
   };
-  const state = compareArtefact(await hashed(path), manifestPath, manifest);
-  if (state.problem || "error" in manifest || manifest.mode !== "bundle") return state;
+  const artefact = await hashed(path);
+  const state = compareArtefact(artefact, manifestPath, manifest);
+  if (state.problem || "error" in manifest || manifest.mode !== "bundle") return { state, files: [artefact] };
   const chunks = await Promise.all(chunksOf(manifest).map(hashed));
   const problem = compareChunks(chunks, manifest);
-  return problem ? { ...state, problem } : state;
+  return { state: problem ? { ...state, problem } : state, files: [artefact, ...chunks] };
 }
