@@ -49,7 +49,8 @@ export function expectedCode(manifest: Pick<Manifest, "artefact" | "files" | "mo
  * delayed) and gives back how to answer `ASK`. Without an install directory (a broker run from source) it
  * cannot tell, and says so.
  */
-export function startStatus(installDir: string | undefined, startedMs: number): () => Promise<BrokerStatus> {
+export function startStatus(installDir: string | undefined, started: number): () => Promise<BrokerStatus> {
+  const startedMs = Math.round(started);
   const status = (async (): Promise<BrokerStatus> => {
     if (!installDir) return { version: VERSION, startedMs, code: "", problem: "not installed (no --runtime-dir)" };
     try {
@@ -78,7 +79,7 @@ export async function askStatus(conn: Deno.Conn): Promise<BrokerStatus | { why: 
 
 /** Why the broker's own report says it is not the installed code, or undefined when it matches `expected`. */
 export function statusProblem(status: BrokerStatus | { why: string }, expected: string): string | undefined {
-  if ("why" in status) return `it does not say which code it runs (${status.why}): an older build?`;
+  if ("why" in status) return `it does not say which code it runs (${status.why}; an older build?)`;
   if (status.problem) return `it found its code wrong at its start: ${status.problem}`;
   if (!status.code) return "it could not hash its code at its start";
   if (status.code !== expected) {

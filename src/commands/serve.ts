@@ -65,6 +65,8 @@ export interface ServeDeps {
 /** Runs until SIGTERM or SIGINT; a config, directory or socket it cannot use ends it with one line and exit 3. */
 export async function serveBroker(options: Options, deps: ServeDeps): Promise<ExitCode> {
   const socket = options.brokerSocket!;
+  // What it started from, hashed now and done before it listens (broker/vouch.ts): --check and --verify ask for it.
+  const status = startStatus(options.runtimeDir && installDirOf(options.runtimeDir), Date.now() - performance.now());
   const log = deps.newLogger();
   const config = await deps.loadConfig();
   if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
@@ -79,6 +81,7 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   await clearStaleSocket(socket);
   const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
   const channel = openSharedChannel(config, root, CHANNEL_OPTIONS); // connects now, not at the first login
+  await status();
   const listener = Deno.listen({ transport: "unix", path: socket });
   await Deno.chmod(socket, 0o600);
   // A stray rejection must not end the broker: the logins in flight would fall back, but say so.
@@ -96,8 +99,6 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   });
   log.log("INFO", "broker listening", { socket, server: config.server, port: config.port, cache: options.cache?.dir });
 
-  // What it started from, hashed now (broker/vouch.ts): --check and --verify ask for it.
-  const status = startStatus(options.runtimeDir && installDirOf(options.runtimeDir), Date.now() - performance.now());
   const serveOne = connectionHandler(options, { config, root, channel, newLogger: deps.newLogger, status });
   let inFlight = 0;
   const accepting = (async () => {

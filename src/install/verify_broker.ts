@@ -118,7 +118,12 @@ export async function brokerChecks(
   const drift = (what: string): Check => ({ ok: false, what: `${what}: ${RESTART_HINT}` });
   // Asked first: under socket activation, the question starts the broker the rest then finds.
   const status = await probe.ask(path);
-  const pids = holders(probe, path);
+  let pids: string[];
+  try {
+    pids = holders(probe, path);
+  } catch (err) {
+    return [{ ok: false, what: `broker ${socket}: cannot look for the broker (/proc: ${(err as Error).name})` }];
+  }
   if (pids.length === 0) {
     // Nothing here listens: a broker that answers anyway listens from another network namespace.
     if ("why" in status) return [{ ok: true, what: `broker ${socket}: no broker listening (logins go direct)` }];
@@ -163,12 +168,7 @@ export async function brokerChecks(
 
 /** The processes, but systemd holding it for socket activation, with a file descriptor on a socket listening on `path`. */
 function holders(probe: BrokerProbe, path: string): string[] {
-  let inodes: string[];
-  try {
-    inodes = listeningInodes(probe.readText("/proc/net/unix"), path);
-  } catch {
-    return [];
-  }
+  const inodes = listeningInodes(probe.readText("/proc/net/unix"), path);
   if (inodes.length === 0) return [];
   const wanted = new Set(inodes.map((inode) => `socket:[${inode}]`));
   const found: string[] = [];
