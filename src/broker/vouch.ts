@@ -45,9 +45,9 @@ export function expectedCode(manifest: Pick<Manifest, "artefact" | "files" | "mo
 }
 
 /**
- * The broker's side, called once at its start: hashes its code now (in the background, so accepting is not
- * delayed) and gives back how to answer `ASK`. Without an install directory (a broker run from source) it
- * cannot tell, and says so.
+ * The broker's side, called once at its start: hashes its code now and gives back how to answer `ASK` (serve.ts
+ * waits for it before it listens: the files are hashed before anyone could see the broker up and restore them).
+ * Without an install directory (a broker run from source) it cannot tell, and says so.
  */
 export function startStatus(installDir: string | undefined, started: number): () => Promise<BrokerStatus> {
   const startedMs = Math.round(started);

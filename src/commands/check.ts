@@ -49,8 +49,9 @@ export interface CheckDeps {
 }
 
 /**
- * `--check`: one `ok`/`FAIL`/`WARN` line per stage (config, certificate, sandbox, runtime directories, server,
- * groups, cache), stopping at the first failure; the exit code is the one a login would get for it.
+ * `--check`: one `ok`/`FAIL`/`WARN` line per stage (config, certificate, sandbox, runtime directories, cache,
+ * outage, broker, server, groups), stopping at the first failure; the exit code is the one a login would get for it
+ * (a broker that cannot vouch for its code: 3, as for any install that is not what was installed).
  */
 export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   const fail = (stage: string, err: unknown): ExitCode => {
