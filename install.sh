@@ -231,6 +231,12 @@ install_broker() {
     return 0
   fi
   place "$STAGE/plan/broker-unit" "$DESTDIR$BROKER_UNIT" 0644
+}
+
+# Started last, once every file it runs and manifest.json are in place: it hashes its code against the manifest at
+# its start, and --verify reports a broker that started before any of them last changed (verify_broker.ts).
+start_broker() {
+  if [ "$DRY_RUN" = 1 ]; then return 0; fi
   if systemd_runs; then
     act systemctl daemon-reload
     act systemctl enable "$NAME.service"
@@ -644,6 +650,7 @@ install_helper() {
     mv -f "$STAGE/manifest.new" "$MANIFEST"
     CHANGED=1
   fi
+  if [ "$BROKER" = 1 ]; then start_broker; fi
   if [ "$CHANGED" = 0 ]; then
     say "nothing changed: $NAME is up to date"
   elif [ "$DRY_RUN" = 1 ]; then

@@ -115,10 +115,15 @@ export function changedSince(startedMs: number, files: Changed[], slackMs: numbe
   return newest && newest.ctimeMs > startedMs + slackMs ? newest : undefined;
 }
 
-/** The files whose change means a broker must restart: every file the manifest records, and the manifest. */
+/**
+ * The files whose change means a broker must restart: what it runs (the artefact, its chunks, every executable the
+ * manifest records: the launcher, bundle mode's deno) and the manifest it hashes them against at its start. Not the
+ * man page, the unit or the PAM profile.
+ */
 export function brokerFiles(manifest: Pick<Manifest, "artefact" | "files">): string[] {
   const dir = manifest.artefact.slice(0, manifest.artefact.lastIndexOf("/"));
-  return [...manifest.files.map((f) => f.path), `${dir}/${MANIFEST_NAME}`];
+  const executable = manifest.files.filter((f) => (parseInt(f.mode, 8) & 0o111) !== 0).map((f) => f.path);
+  return [...new Set([manifest.artefact, ...chunksOf(manifest), ...executable, `${dir}/${MANIFEST_NAME}`])];
 }
 
 /** ISO 8601 in UTC with milliseconds. */

@@ -150,7 +150,7 @@ export async function brokerChecks(
       checks.push(
         changed
           ? drift(`${who} started ${iso(started)}, before ${changed.path} changed (${iso(changed.ctimeMs)})`)
-          : { ok: true, what: `${who} started ${iso(started)}, after every installed file last changed` },
+          : { ok: true, what: `${who} started ${iso(started)}, after its files last changed` },
       );
     } catch (err) {
       checks.push({ ok: false, what: `${who}: cannot be inspected (${(err as Error).name})` });

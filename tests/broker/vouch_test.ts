@@ -83,8 +83,10 @@ Deno.test("changedSince: the newest change after the start, beyond the clocks' s
   assert.equal(changedSince(0, [], 0), undefined);
 });
 
-Deno.test("brokerFiles: every recorded file and the manifest itself", () => {
-  assert.deepEqual(brokerFiles(manifest()), [
+Deno.test("brokerFiles: the code, the executables and the manifest, not the man page", () => {
+  const m = manifest();
+  m.files.push(file("/usr/local/share/man/man8/netauth-pam-helper.8", "ee"));
+  assert.deepEqual(brokerFiles(m), [
     "/usr/local/lib/netauth-pam-helper/main.js",
     "/usr/local/lib/netauth-pam-helper/chunk-1.js",
     "/usr/local/lib/netauth-pam-helper/deno",

@@ -51,7 +51,7 @@ e2eTest(
         const verified = await verify();
         assert.equal(verified.code, 0, verified.output);
         assert.match(verified.output, /^ok broker PID \d+ command: \S+\/deno run .* --serve$/m);
-        assert.match(verified.output, /^ok broker PID \d+ started \S+, after every installed file last changed$/m);
+        assert.match(verified.output, /^ok broker PID \d+ started \S+, after its files last changed$/m);
         assert.match(
           verified.output,
           new RegExp(`^ok broker ${socket} code: it started from the installed files`, "m"),

@@ -277,7 +277,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
         const own = await r.run("netauth-pam-helper", "--verify");
         assert.equal(own.code, 0, own.output);
         assert.match(own.output, /^ok broker PID \d+ command: \/usr\/lib\/netauth-pam-helper\/deno run .* --serve$/m);
-        assert.match(own.output, /^ok broker PID \d+ started \S+, after every installed file last changed$/m);
+        assert.match(own.output, /^ok broker PID \d+ started \S+, after its files last changed$/m);
         assert.match(own.output, /^ok broker \S+\/broker\/socket code: it started from the installed files/m);
       } finally {
         await broker.stop();

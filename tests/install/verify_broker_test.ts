@@ -103,7 +103,7 @@ const RESTART = ": restart it (systemctl restart netauth-pam-helper, or stop it 
 Deno.test("a broker started from the installed files, unchanged since: three ok lines, systemd's hold ignored", async () => {
   assert.deepEqual(await run(), [
     { ok: true, what: `broker PID 4242 command: ${ARGV.join(" ")}` },
-    { ok: true, what: "broker PID 4242 started 2027-01-15T07:58:20.000Z, after every installed file last changed" },
+    { ok: true, what: "broker PID 4242 started 2027-01-15T07:58:20.000Z, after its files last changed" },
     { ok: true, what: `broker ${SOCKET} code: it started from the installed files (version 0.1.0)` },
   ]);
 });
