@@ -190,20 +190,20 @@ async function statCtimes(paths: string[]): Promise<Changed[]> {
   try {
     const out = await new Deno.Command("/usr/bin/stat", { args: ["-c", "%.9Z %n", "--", ...paths], stderr: "null" })
       .output();
-    return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((line) => {
+    const found = new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((line) => {
       const space = line.indexOf(" ");
       return { path: line.slice(space + 1), ctimeMs: Number(line.slice(0, space)) * 1000 };
     });
+    if (found.some((file) => !Number.isFinite(file.ctimeMs))) throw new Error("stat(1) without %.9Z");
+    return found;
   } catch {
     return paths.flatMap((path) => {
-      const ctime = (() => {
-        try {
-          return Deno.lstatSync(path).ctime;
-        } catch {
-          return null;
-        }
-      })();
-      return ctime ? [{ path, ctimeMs: ctime.getTime() }] : [];
+      try {
+        const ctime = Deno.lstatSync(path).ctime;
+        return ctime ? [{ path, ctimeMs: ctime.getTime() }] : [];
+      } catch {
+        return []; // missing: its own file check says so
+      }
     });
   }
 }
