@@ -262,6 +262,12 @@ install_broker() {
     return 0
   fi
   place "$STAGE/plan/broker-unit" "$DESTDIR$BROKER_UNIT" 0644
+}
+
+# Started last, once every file it runs and manifest.json are in place: it hashes its code against the manifest at
+# its start, and --verify reports a broker that started before any of them last changed (verify_broker.ts).
+start_broker() {
+  if [ "$DRY_RUN" = 1 ]; then return 0; fi
   if systemd_runs; then
     act systemctl daemon-reload
     act systemctl enable "$NAME.service"
@@ -695,6 +701,7 @@ install_helper() {
     mv -f "$STAGE/manifest.new" "$MANIFEST"
     CHANGED=1
   fi
+  if [ "$BROKER" = 1 ]; then start_broker; fi
   if [ "$CHANGED" = 0 ]; then
     say "nothing changed: $NAME is up to date"
   elif [ "$DRY_RUN" = 1 ]; then
@@ -705,10 +712,12 @@ install_helper() {
 
 # --- verify --------------------------------------------------------------------------------
 
-# Exit 2 without a manifest (in --json, as an object too): verify_install.ts says so.
+# Exit 2 without a manifest (in --json, as an object too): verify_install.ts says so. All permissions, as the
+# package's --verify has: the broker's checks read /proc (which Deno grants only with all), ask the broker over its
+# socket, and run stat(1) for the installed files' ctimes to the nanosecond (verify_broker.ts).
 verify() {
   # shellcheck disable=SC2086 # REPORT: the words --quiet and --json, split
-  deno_run --allow-read "$ROOT/src/install/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
+  deno_run --allow-all "$ROOT/src/install/verify_install.ts" --manifest "$MANIFEST_JSON" --destdir "$DESTDIR" \
     --pam-dir "$DESTDIR/etc/pam.d" $REPORT
 }
 

@@ -18,7 +18,7 @@ import { hiddenFromOthers } from "./file_modes.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV, type LogFields } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
-import { netPermission } from "./sandbox.ts";
+import { installDirOf, netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 const age = processAge(Deno.env.get(STARTED_ENV));
@@ -89,7 +89,17 @@ async function main(): Promise<ExitCode> {
           ? { dir: options.runtimeDir, inspect: () => inspectRuntimeDir(options.runtimeDir!) }
           : undefined,
         outage: (await import("./outage/open.ts")).outageStore(options.cache?.dir, options.runtimeDir),
-        broker: options.brokerSocket ? { socket: options.brokerSocket, greet: greetBroker } : undefined,
+        broker: options.brokerSocket
+          ? {
+            socket: options.brokerSocket,
+            greet: greetBroker,
+            // An installed helper knows its manifest: the broker must have started from those files, unchanged.
+            vouch: options.runtimeDir
+              ? async (conn) =>
+                (await import("./broker/vouch.ts")).vouchForBroker(conn, installDirOf(options.runtimeDir!))
+              : undefined,
+          }
+          : undefined,
         print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,

@@ -7,7 +7,10 @@
  * @module
  */
 
-/** Bumped on any change to the bytes below; a peer speaking another version is refused. */
+/**
+ * Bumped on any change to the bytes below; a peer speaking another version is refused. Version 2 is not released
+ * yet: its `ASK` and `STATUS` kinds (the broker vouching for its code, broker/vouch.ts) were added without a bump.
+ */
 export const PROTOCOL_VERSION = 2;
 /** The largest frame body either side accepts: a request with 512 password bytes fits many times over. */
 export const MAX_FRAME_BYTES = 8192;
@@ -16,8 +19,11 @@ export const MAX_FIELD_BYTES = 1024;
 /** The most --require-group names a request carries. */
 export const MAX_GROUPS = 64;
 
-/** The frame kinds: the broker's greeting, the helper's request, the broker's reply or refusal. */
-export const Kind = { HELLO: 1, REQUEST: 2, REPLY: 3, REFUSED: 4 } as const;
+/**
+ * The frame kinds: the broker's greeting, the helper's request, the broker's reply or refusal; and `--check`'s or
+ * `--verify`'s question (ASK) with the broker's answer (STATUS): which code it started from, and when.
+ */
+export const Kind = { HELLO: 1, REQUEST: 2, REPLY: 3, REFUSED: 4, ASK: 5, STATUS: 6 } as const;
 
 /**
  * The options of the PAM line that asked, as the broker applies them (or refuses, and the login goes
@@ -82,12 +88,26 @@ export interface BrokerReply {
   attempt?: "full" | "probe";
 }
 
+/** What the broker says of itself when asked (`ASK`): the code it started from, hashed at its start. */
+export interface BrokerStatus {
+  /** The helper's version it runs. */
+  version: string;
+  /** When its process started, in epoch ms. */
+  startedMs: number;
+  /** broker/vouch.ts codeDigest of the artefact and chunks as read at its start; empty when it could not tell. */
+  code: string;
+  /** What it found wrong with its code at start (against its manifest), or empty. */
+  problem: string;
+}
+
 /** A decoded frame. */
 export type Frame =
   | { kind: "hello" }
   | { kind: "request"; request: BrokerRequest }
   | { kind: "reply"; reply: BrokerReply }
-  | { kind: "refused"; reason: string };
+  | { kind: "refused"; reason: string }
+  | { kind: "ask" }
+  | { kind: "status"; status: BrokerStatus };
 
 /** A frame that cannot be accepted: too long, truncated, wrong version, or fields out of bounds. */
 export class ProtocolError extends Error {
@@ -161,6 +181,26 @@ export function encodeHello(): Uint8Array {
 /** A refusal with its reason (cut to 200 characters): the helper goes direct. */
 export function encodeRefused(reason: string): Uint8Array {
   return new Writer().text(reason.slice(0, 200)).frame(Kind.REFUSED);
+}
+
+/** `--check`'s and `--verify`'s question after the greeting: which code do you run? */
+export function encodeAsk(): Uint8Array {
+  return new Writer().frame(Kind.ASK);
+}
+
+/**
+ * The broker's answer to `ASK`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const status = { version: "0.1.0", startedMs: 1_796_700_246_638, code: "ab".repeat(32), problem: "" };
+ * assert.deepEqual(decodeFrame(encodeStatus(status).subarray(4)), { kind: "status", status });
+ * ```
+ */
+export function encodeStatus(status: BrokerStatus): Uint8Array {
+  return new Writer().text(status.version.slice(0, 64)).num(status.startedMs).text(status.code.slice(0, 128))
+    .text(status.problem.slice(0, 512)).frame(Kind.STATUS);
 }
 
 /** The broker's decision for one request. */
@@ -286,6 +326,15 @@ export function decodeFrame(body: Uint8Array): Frame {
     case Kind.REFUSED:
       frame = { kind: "refused", reason: r.text() };
       break;
+    case Kind.ASK:
+      frame = { kind: "ask" };
+      break;
+    case Kind.STATUS: {
+      const [version, startedMs, code, problem] = [r.text(), r.num(), r.text(), r.text()];
+      if (code && !/^[0-9a-f]{64}$/.test(code)) throw new ProtocolError("status code digest is not a SHA-256");
+      frame = { kind: "status", status: { version, startedMs, code, problem } };
+      break;
+    }
     case Kind.REPLY: {
       const exit = r.u8();
       const outcome = r.text();

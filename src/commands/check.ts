@@ -12,6 +12,7 @@ import type { OutageRecord } from "../outage/record.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import type { RuntimeDirState } from "../runtime_dir.ts";
 import type { Greeting } from "../broker/forward.ts";
+import { closeQuietly } from "../broker/socket.ts";
 import { netPermission, notGrantedMessage } from "../sandbox.ts";
 
 /** What `--check` needs from outside; tests pass fakes. */
@@ -34,13 +35,23 @@ export interface CheckDeps {
   outage?: { path: string; read: () => Promise<OutageRecord | undefined> };
   /** The runtime's own directories, when installed with a launcher: each must be root's alone. */
   runtime?: { dir: string; inspect: () => RuntimeDirState[] };
-  /** The warm broker's socket (--broker-socket) and its greeting (broker/forward.ts): reported, never a failure. */
-  broker?: { socket: string; greet: (socket: string, budgetMs: number) => Promise<Greeting> };
+  /**
+   * The warm broker's socket (--broker-socket) and its greeting (broker/forward.ts): no broker is reported, never a
+   * failure; with `vouch` (an installed helper: broker/vouch.ts vouchForBroker), a broker that greets must say it
+   * started from the installed, unchanged files, or it is a failure.
+   */
+  broker?: {
+    socket: string;
+    greet: (socket: string, budgetMs: number) => Promise<Greeting>;
+    /** Why the broker on `conn` is not the installed helper (ending with what to do), or undefined. */
+    vouch?: (conn: Deno.Conn) => Promise<string | undefined>;
+  };
 }
 
 /**
- * `--check`: one `ok`/`FAIL`/`WARN` line per stage (config, certificate, sandbox, runtime directories, server,
- * groups, cache), stopping at the first failure; the exit code is the one a login would get for it.
+ * `--check`: one `ok`/`FAIL`/`WARN` line per stage (config, certificate, sandbox, runtime directories, cache,
+ * outage, broker, server, groups), stopping at the first failure; the exit code is the one a login would get for it
+ * (a broker that cannot vouch for its code: 3, as for any install that is not what was installed).
  */
 export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   const fail = (stage: string, err: unknown): ExitCode => {
@@ -98,7 +109,11 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
   }
 
   if (deps.outage) deps.print(await outageLine(deps.outage));
-  if (deps.broker) deps.print(await brokerLine(deps.broker));
+  if (deps.broker) {
+    const broker = await brokerLine(deps.broker);
+    deps.print(broker.line);
+    if (broker.failed) return Exit.SERVICE_ERR;
+  }
 
   const started = performance.now();
   let client: NetAuthClient | undefined;
@@ -141,17 +156,28 @@ async function outageLine(outage: NonNullable<CheckDeps["outage"]>): Promise<str
 /** A login waits 50 ms for the broker's greeting; --check waits longer and says how long it took. */
 const CHECK_GREETING_MS = 1000;
 
-/** Whether logins will go through the broker: it is optional, so no answer is a WARN at most. */
-async function brokerLine(broker: NonNullable<CheckDeps["broker"]>): Promise<string> {
+/**
+ * Whether logins will go through the broker: it is optional, so no answer is a WARN at most; a broker that answers
+ * but cannot vouch for its code (not started from the installed, unchanged files) fails.
+ */
+async function brokerLine(broker: NonNullable<CheckDeps["broker"]>): Promise<{ line: string; failed?: boolean }> {
   const greeted = await broker.greet(broker.socket, CHECK_GREETING_MS);
   if ("conn" in greeted) {
-    greeted.conn.close();
-    return `broker: ok ${broker.socket} greeted in ${greeted.ms} ms: logins go through the broker`;
+    try {
+      const problem = await broker.vouch?.(greeted.conn);
+      if (problem) {
+        return { line: `broker: FAIL ${broker.socket} greeted, but ${problem}`, failed: true };
+      }
+    } finally {
+      closeQuietly(greeted.conn);
+    }
+    const vouched = broker.vouch ? ", started from the installed files" : "";
+    return { line: `broker: ok ${broker.socket} greeted in ${greeted.ms} ms${vouched}: logins go through the broker` };
   }
   // No broker running, or a caller that is not root: expected. Anything else is worth a look.
   const expected = !greeted.untrusted && /(does not exist|not root\))$/.test(greeted.why);
   const level = expected ? "" : "WARN ";
-  return `broker: ${level}${greeted.why}: logins go direct`;
+  return { line: `broker: ${level}${greeted.why}: logins go direct` };
 }
 
 /** Screen lockers run the helper as the locked-out user, who must be able to read both files. */

@@ -16,21 +16,24 @@ import { Exit, type ExitCode, exitInfo } from "../exit_codes.ts";
 import type { Logger } from "../log.ts";
 import { decideLogin, type LoginOptions, type LoginResult, refusal } from "../login.ts";
 import { checkPamRequest, checkSecret } from "../pam_request.ts";
-import { notGrantedMessage } from "../sandbox.ts";
+import { installDirOf, notGrantedMessage } from "../sandbox.ts";
 import { connectNetAuth, openSharedChannel, type SharedChannel } from "../netauth/grpc_client.ts";
 import {
   type BrokerLine,
   type BrokerReply,
   type BrokerRequest,
+  type BrokerStatus,
   decodeFrame,
   encodeHello,
   encodeRefused,
   encodeReply,
+  encodeStatus,
   ProtocolError,
   readFrame,
   writeAll,
 } from "../broker/protocol.ts";
 import { closeQuietly, socketDirProblem } from "../broker/socket.ts";
+import { startStatus } from "../broker/vouch.ts";
 
 /** Requests served at once; one more is refused ("busy") and that login goes direct. */
 export const MAX_IN_FLIGHT = 256;
@@ -62,6 +65,8 @@ export interface ServeDeps {
 /** Runs until SIGTERM or SIGINT; a config, directory or socket it cannot use ends it with one line and exit 3. */
 export async function serveBroker(options: Options, deps: ServeDeps): Promise<ExitCode> {
   const socket = options.brokerSocket!;
+  // What it started from, hashed now and done before it listens (broker/vouch.ts): --check and --verify ask for it.
+  const status = startStatus(options.runtimeDir && installDirOf(options.runtimeDir), Date.now() - performance.now());
   const log = deps.newLogger();
   const config = await deps.loadConfig();
   if (!deps.netGranted(config)) throw new HelperError(Exit.SERVICE_ERR, "bad_config", notGrantedMessage(config));
@@ -76,6 +81,7 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   await clearStaleSocket(socket);
   const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
   const channel = openSharedChannel(config, root, CHANNEL_OPTIONS); // connects now, not at the first login
+  await status();
   const listener = Deno.listen({ transport: "unix", path: socket });
   await Deno.chmod(socket, 0o600);
   // A stray rejection must not end the broker: the logins in flight would fall back, but say so.
@@ -93,7 +99,7 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
   });
   log.log("INFO", "broker listening", { socket, server: config.server, port: config.port, cache: options.cache?.dir });
 
-  const serveOne = connectionHandler(options, { config, root, channel, newLogger: deps.newLogger });
+  const serveOne = connectionHandler(options, { config, root, channel, newLogger: deps.newLogger, status });
   let inFlight = 0;
   const accepting = (async () => {
     try {
@@ -134,6 +140,8 @@ interface Warm {
   root: Uint8Array | undefined;
   channel: SharedChannel;
   newLogger: () => Logger;
+  /** The answer to `ASK`: the code this broker started from. */
+  status: () => Promise<BrokerStatus>;
 }
 
 function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => Promise<void> {
@@ -146,6 +154,7 @@ function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => P
       body = await firstFrame(conn);
       if (!body) return;
       const frame = decodeFrame(body);
+      if (frame.kind === "ask") return await writeAll((bytes) => conn.write(bytes), encodeStatus(await warm.status()));
       if (frame.kind !== "request") throw new ProtocolError(`expected a request, got a ${frame.kind} frame`);
       const result = await answer(frame.request, options, warm, logger);
       // The decision is logged first: it stands even when the helper has gone by the time it is sent.

@@ -2,7 +2,8 @@
  * `install.sh --verify`: the installed files against manifest.json (SHA-256, owner, mode), the directories
  * holding them and the runtime's directories (root's alone), and every enabled PAM line whose command is any of
  * the install's executables, by any path or link (the README's options, and a launcher, not the runtime or the
- * artefact itself). One line per check, `ok ...` or `DRIFT ...`. Runs as root, outside the helper's sandbox.
+ * artefact itself), and the broker listening on its socket (verify_broker.ts). One line per check, `ok ...` or
+ * `DRIFT ...`. Runs as root, outside the helper's sandbox.
  * Paths are judged by file_modes.ts's one rule, walked as the kernel does.
  *
  * @module
@@ -22,6 +23,7 @@ import {
 } from "../file_modes.ts";
 import { dirname } from "../paths.ts";
 import { socketDirProblem } from "../broker/socket.ts";
+import { brokerChecks } from "./verify_broker.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 import { type Check, reportChecks, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
@@ -52,6 +54,8 @@ export interface VerifyInputs {
   realPath?: (path: string) => string;
   /** For the walks up to "/"; by default the host's files below `destdir`. */
   fs?: Fs;
+  /** The broker listening on the install's socket, judged (verify_broker.ts brokerChecks by default). */
+  broker?: (socket: string, manifest: Manifest, destdir: string) => Promise<Check[]>;
 }
 
 const ok = (what: string): Check => ({ ok: true, what });
@@ -204,7 +208,10 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   if (runtimeRoot) checks.push(runtimeContents(runtimeRoot, at, lstat, inputs.readDir ?? Deno.readDirSync));
   checks.push(codeCacheCheck(inputs.manifest, at, lstat));
   const socket = brokerSocketIn(inputs.manifest.sandbox);
-  if (socket) checks.push(await brokerDirCheck(socket, (path) => Promise.resolve().then(() => lstat(at(path)))));
+  if (socket) {
+    checks.push(await brokerDirCheck(socket, (path) => Promise.resolve().then(() => lstat(at(path)))));
+    checks.push(...await (inputs.broker ?? brokerChecks)(socket, inputs.manifest, inputs.destdir));
+  }
 
   checks.push(...await pamChecks(inputs, fs));
   return checks;

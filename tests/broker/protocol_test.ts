@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import {
   type BrokerRequest,
   decodeFrame,
+  encodeAsk,
   encodeHello,
   encodeRefused,
   encodeReply,
   encodeRequest,
+  encodeStatus,
+  Kind,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -136,4 +139,15 @@ Deno.test("random bytes never escape as anything but a ProtocolError", () => {
       assert.ok(err instanceof ProtocolError, String(err));
     }
   }
+});
+
+Deno.test("ASK and STATUS: the broker's word about its code round-trips; a code that is not a SHA-256 is refused", () => {
+  assert.deepEqual(decodeFrame(body(encodeAsk())), { kind: "ask" });
+  assert.deepEqual([...body(encodeAsk())], [PROTOCOL_VERSION, Kind.ASK]);
+  const status = { version: "0.1.0", startedMs: 1_800_000_000_123, code: "0f".repeat(32), problem: "" };
+  assert.deepEqual(decodeFrame(body(encodeStatus(status))), { kind: "status", status });
+  const unhashed = { ...status, code: "", problem: "not installed (no --runtime-dir)" };
+  assert.deepEqual(decodeFrame(body(encodeStatus(unhashed))), { kind: "status", status: unhashed });
+  assert.throws(() => decodeFrame(body(encodeStatus({ ...status, code: "not hex" }))), /not a SHA-256/);
+  assert.throws(() => encodeStatus({ ...status, startedMs: 1.5 }), ProtocolError);
 });

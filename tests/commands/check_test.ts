@@ -175,3 +175,24 @@ Deno.test("the broker line comes before the server: greeted, absent, out of reac
   const planted = `${socket} is owned by uid 1000, not root`;
   assert.equal(await withGreeting({ why: planted, untrusted: true }), `broker: WARN ${planted}: logins go direct`);
 });
+
+Deno.test("an installed helper's broker must vouch for its code: one that cannot fails --check with exit 3", async () => {
+  const socket = "/usr/local/lib/netauth-pam-helper/runtime/broker/socket";
+  const closed: string[] = [];
+  const conn = { close: () => closed.push("conn") } as unknown as Deno.UnixConn;
+  const greet = () => Promise.resolve({ conn, ms: 3 });
+  const vouched = await check({ broker: { socket, greet, vouch: () => Promise.resolve(undefined) } });
+  assert.equal(vouched.exit, 0);
+  assert.equal(
+    vouched.lines.at(-2),
+    `broker: ok ${socket} greeted in N ms, started from the installed files: logins go through the broker`,
+  );
+  const why = "it found its code wrong at its start: /x/chunk.js does not match the manifest: restart it";
+  const failed = await check({ broker: { socket, greet, vouch: () => Promise.resolve(why) } });
+  assert.deepEqual([failed.exit, failed.lines.at(-1), failed.connects], [
+    3,
+    `broker: FAIL ${socket} greeted, but ${why}`,
+    0,
+  ]);
+  assert.deepEqual(closed, ["conn", "conn"]);
+});

@@ -328,6 +328,13 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
         const ok = await login("alice", ALICE_SECRET);
         assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);
         assert.match(ok.log, /path=broker outcome=authenticated exit=0/);
+        // --verify vouches for the broker that is listening: the package's runtime, bundle and sandbox, started
+        // after the files last changed, from the code the manifest records (docs/broker.md).
+        const own = await r.run("netauth-pam-helper", "--verify");
+        assert.equal(own.code, 0, own.output);
+        assert.match(own.output, /^ok broker PID \d+ command: \/usr\/lib\/netauth-pam-helper\/deno run .* --serve$/m);
+        assert.match(own.output, /^ok broker PID \d+ started \S+, after its files last changed$/m);
+        assert.match(own.output, /^ok broker \S+\/broker\/socket code: it started from the installed files/m);
       } finally {
         await broker.stop();
       }
