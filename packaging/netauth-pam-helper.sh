@@ -8,8 +8,8 @@ IFS=' '
 umask 022
 lib=/usr/lib/netauth-pam-helper
 
-# Root's own commands: write the launcher (after changing the config) and check the install.
-if [ "$#" = 1 ] && { [ "$1" = --setup ] || [ "$1" = --verify ]; }; then
+# Root's own commands: write the launcher (after changing the config; --setup --login-slots N) and check the install.
+if [ "${1-}" = --setup ] || { [ "$#" = 1 ] && [ "$1" = --verify ]; }; then
   if [ "$(/usr/bin/id -ru)" != 0 ] || [ "$(/usr/bin/id -u)" != 0 ]; then
     echo "netauth-pam-helper: $1 must be run as root" >&2
     exit 3
@@ -18,7 +18,7 @@ if [ "$#" = 1 ] && { [ "$1" = --setup ] || [ "$1" = --verify ]; }; then
   status=0
   /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work" DENO_DIR="$work" TMPDIR="$work" \
     DENO_NO_UPDATE_CHECK=1 "$lib/deno" run --quiet --no-config --no-lock --no-remote --no-npm --no-code-cache \
-    --allow-all "$lib/setup.js" "$1" || status=$?
+    --allow-all "$lib/setup.js" "$@" || status=$?
   /bin/rm -rf "$work"
   exit "$status"
 fi
