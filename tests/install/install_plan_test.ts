@@ -104,6 +104,6 @@ Deno.test("login slots: --login-slots N as given, else twice the CPUs (at least 
   assert.match(launcher, /^# Admission control: at most 4 helpers at once \(the default for this host's CPUs\);/m);
   assert.match(
     launcher,
-    /^ {2}set -- \/bin\/sh -c "\$admission" netauth-admission 4 \/l\/runtime\/slots "\$started_ms" "\$@"$/m,
+    /^ {2}set -- \/usr\/bin\/setsid -w \/bin\/sh -c "\$admission" netauth-admission 4 \/l\/runtime\/slots "\$started_ms" "\$@"$/m,
   );
 });
