@@ -80,8 +80,8 @@ function gaveUpLine(): string {
  * Admission control, run by \`sh -c\` once every id is root (so the caller can neither stop nor kill it):
  * $1 slots, $2 their directory, $3 the start time in epoch ms (or empty), then the helper's command. It takes
  * the first free slot (a lock on one file, held by the open file the helper inherits until it exits), or waits
- * on one until the login's deadline, less ADMISSION_RESERVE_MS, and then gives up with exit 9. The helper learns
- * the wait in WAITED_ENV. Without slot files it cannot open (no directory) the helper runs without a slot.
+ * on one picked by the clock until the login's deadline, less ADMISSION_RESERVE_MS, and then gives up with exit 9.
+ * The helper learns the wait in WAITED_ENV. Without slot files it cannot open (no directory) it runs without a slot.
  */
 export function admissionScript(flock: string): string {
   return `n=$1 dir=$2 started=$3 timeout=${DEFAULT_TIMEOUT_SECONDS} after="" i=0 now="" left="" waited="" ms=""
@@ -106,10 +106,12 @@ frac=\${frac}000
 frac=\${frac%"\${frac#???}"}
 whole=\${whole#"\${whole%%[!0]*}"}
 case \${#whole} in [4-9] | ??*) whole=${DEFAULT_TIMEOUT_SECONDS} frac=000 ;; esac
-now=$(/usr/bin/date +%s%3N)
+now=$(/usr/bin/date +%s%N)
+# The slot to wait on, from the clock: pids of logins started together step alike, so $$ would queue them on one.
+i=$((now % n)) now=$((now / 1000000))
 case $started in "" | *[!0-9]*) started=$now ;; esac
 left=$((started + \${whole:-0} * 1000 + 1$frac - 1000 - ${ADMISSION_RESERVE_MS} - now))
-{ command exec 9>>"$dir/$first"; } 2>/dev/null || { umask 022 && exec "$@"; }
+{ command exec 9>>"$dir/$i"; } 2>/dev/null || { umask 022 && exec "$@"; }
 if [ "$left" -gt 0 ] && ms=$((1000 + left % 1000)) && ${flock} -w "$((left / 1000)).\${ms#1}" 9; then
   waited=$(($(/usr/bin/date +%s%3N) - now))
   umask 022 && ${WAITED_ENV}=$waited && export ${WAITED_ENV} && exec "$@"
