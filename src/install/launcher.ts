@@ -68,12 +68,14 @@ export const ADMISSION_RESERVE_MS = 700;
 /** The line a login that got no slot before its deadline logs, as the helper's decision lines are written. */
 function gaveUpLine(): string {
   const line = formatLine(exitInfo(Exit.AUTHINFO_UNAVAIL).logLevel, "no login slot free before the deadline", {
+    request: "REQUEST",
     outcome: "deadline",
     exit: Exit.AUTHINFO_UNAVAIL,
     waited: "WAITED",
     ms: "MS",
   });
-  return line.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replace("WAITED", "$waited").replace("MS", "$ms");
+  return line.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replace("request=REQUEST ", "${request}")
+    .replace("WAITED", "$waited").replace("MS", "$ms");
 }
 
 /**
@@ -118,6 +120,11 @@ if [ "$left" -gt 0 ] && ms=$((1000 + left % 1000)) && ${flock} -w "$((left / 100
 fi
 waited=$(($(/usr/bin/date +%s%3N) - now))
 ms=$((now + waited - started))
+# The request's fields as the helper's lines start with them, each only when logfmt writes it bare (else left out).
+request=""
+for arg in "entity=\${PAM_USER-}" "service=\${PAM_SERVICE-}" "type=\${PAM_TYPE-}"; do
+  case \${arg#*=} in "" | *[!A-Za-z0-9_.:/@+,-]*) ;; *) request="$request$arg " ;; esac
+done
 printf "%s\\n" "${gaveUpLine()}" >&2
 exit ${Exit.AUTHINFO_UNAVAIL}
 `;

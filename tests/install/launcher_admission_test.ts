@@ -32,9 +32,9 @@ async function withLauncher(
 }
 
 /** Runs the launcher (through `prefix`) with `args`; exit code, stdout, stderr. */
-async function run(launcher: string, args: string[], prefix: string[] = []) {
+async function run(launcher: string, args: string[], prefix: string[] = [], env: Record<string, string> = {}) {
   const [cmd, ...rest] = [...prefix, launcher, ...args];
-  const out = await new Deno.Command(cmd, { args: rest, clearEnv: true, env: { PAM_TYPE: "auth" } }).output();
+  const out = await new Deno.Command(cmd, { args: rest, clearEnv: true, env: { PAM_TYPE: "auth", ...env } }).output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
@@ -127,14 +127,14 @@ testWhere(needsRoot("admission control runs only as root"), {
       const held = await holdSlots(slotDir, 2);
       try {
         const started = Date.now();
-        const late = await run(launcher, ["--timeout=1.5"]);
+        const late = await run(launcher, ["--timeout=1.5"], [], { PAM_USER: "alice", PAM_SERVICE: "su" });
         const took = Date.now() - started;
         assert.equal(late.code, 9, late.stderr);
         assert.equal(late.stdout, "");
         const line = late.stderr.trim();
         assert.match(
           line,
-          /^level=error msg="no login slot free before the deadline" outcome=deadline exit=9 waited=\d+ ms=\d+$/,
+          /^level=error msg="no login slot free before the deadline" entity=alice service=su type=auth outcome=deadline exit=9 waited=\d+ ms=\d+$/,
         );
         const ms = Number(line.match(/ ms=(\d+)/)![1]);
         assert.ok(
@@ -142,9 +142,13 @@ testWhere(needsRoot("admission control runs only as root"), {
           `gave up after ${ms} ms (took ${took}): inside 1.5 s less 0.7`,
         );
         // A timeout the helper would refuse waits as long as the default; one already spent gives up at once.
-        const spent = await run(launcher, ["--timeout", "0.5"]);
+        // A PAM_USER logfmt would have to quote is left out of the launcher's line, not written raw.
+        const spent = await run(launcher, ["--timeout", "0.5"], [], { PAM_USER: 'x" outcome=ok\nlevel=info' });
         assert.equal(spent.code, 9, spent.stderr);
-        assert.match(spent.stderr, /outcome=deadline exit=9 waited=\d{1,2} /);
+        assert.match(
+          spent.stderr,
+          /^level=error msg="[^"]+" type=auth outcome=deadline exit=9 waited=\d{1,2} ms=\d+\n$/,
+        );
       } finally {
         await held.release();
       }
