@@ -49,7 +49,7 @@ the PAM lines to add (unless --pam wired them).
   --mode bundle      one bundled JS file run by a root-owned copy of this deno (PREFIX/lib/$NAME/deno)
                      with the same flags, for hosts where no denort can be had
   --login-slots N    admission control: at most N helpers run at once, the other logins wait for a
-                     slot until their deadline (default: twice the CPU count, at least 2)
+                     slot until their deadline (default: four a CPU, 4 to 64)
   --pam              also wire PAM: on Debian/Ubuntu install and enable a pam-auth-update profile;
                      elsewhere print what to add and where. Without --pam no PAM file is touched
   --broker           also run the warm broker (docs/broker.md): bake its socket into the helper and its

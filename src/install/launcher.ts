@@ -38,11 +38,12 @@ export interface LauncherSpec {
 export const MAX_LOGIN_SLOTS = 1024;
 
 /**
- * The login slots for a host with `cpus` CPUs: each runtime needs about 200 ms of CPU to start, and while one
- * waits for NetAuth another can use the CPU (docs/performance.md, "Logins started at once").
+ * The login slots for a host with `cpus` CPUs: four a CPU (at least 4, at most 64). Each runtime needs about 200 ms of
+ * CPU to start, and while some wait for NetAuth others use the CPU: on 2 cores 8 and 16 slots let more of a storm in
+ * than 4 (docs/performance.md, "Logins started at once"); each runtime is about 60 MiB.
  */
 export function defaultLoginSlots(cpus: number): number {
-  return Math.max(2, 2 * Math.max(1, Math.floor(cpus)));
+  return Math.min(64, Math.max(4, 4 * Math.floor(cpus)));
 }
 
 /** `--login-slots`' value as a number of slots; throws with a one-line message for anything else. */

@@ -35,7 +35,7 @@ export async function storm(
     const sampler = opts.sampleRssOf
       ? (async () => {
         while (sampling) {
-          const now = await rssOf(opts.sampleRssOf!);
+          const now = rssOf(opts.sampleRssOf!);
           peak.kib = Math.max(peak.kib, now.kib);
           peak.runtimes = Math.max(peak.runtimes, now.runtimes);
           peak.waitingKib = Math.max(peak.waitingKib, now.otherKib);
@@ -69,22 +69,29 @@ export async function storm(
  * Of the processes whose command line contains `needle`: how many are runtimes (argv[0] is a deno), the sum of their
  * VmRSS (KiB), and the sum of the others' (a waiting launcher's shell names the command it will run).
  */
-async function rssOf(needle: string): Promise<{ runtimes: number; kib: number; otherKib: number }> {
+function rssOf(needle: string): { runtimes: number; kib: number; otherKib: number } {
   const sum = { runtimes: 0, kib: 0, otherKib: 0 };
+  const runtimes = new Map<string, number>();
+  const read = (pid: string, file: string) => Deno.readTextFileSync(`/proc/${pid}/${file}`);
+  const isRuntime = (cmdline: string) => cmdline.includes(needle) && cmdline.split("\0")[0].endsWith("/deno");
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
-      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      const cmdline = read(entry.name, "cmdline");
       if (!cmdline.includes(needle)) continue;
-      const status = await Deno.readTextFile(`/proc/${entry.name}/status`);
-      const kib = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
-      if (cmdline.split("\0")[0].endsWith("/deno")) {
-        sum.runtimes++;
-        sum.kib += kib;
-      } else {
-        sum.otherKib += kib;
-      }
+      const kib = Number(read(entry.name, "status").match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+      if (isRuntime(cmdline)) runtimes.set(entry.name, kib);
+      else sum.otherKib += kib;
     } catch { /* gone */ }
+  }
+  // The sweep takes time: one runtime may end and another start within it. Those still running once it is over
+  // were all alive at one moment (every first look came before every second one), so they ran at once.
+  for (const [pid, kib] of runtimes) {
+    let alive = false;
+    try {
+      alive = isRuntime(read(pid, "cmdline"));
+    } catch { /* gone */ }
+    if (alive) (sum.runtimes++, sum.kib += kib);
   }
   return sum;
 }

@@ -92,10 +92,11 @@ Deno.test("with --broker: the socket is baked in, and the plan gains the broker'
   assert.equal(planFiles(spec, flags)["broker-unit"], undefined);
 });
 
-Deno.test("login slots: --login-slots N as given, else twice the CPUs (at least 2); a bad N is refused", () => {
-  assert.deepEqual(loginSlotsFor(undefined, 1), { count: 2, chosen: false });
-  assert.deepEqual(loginSlotsFor(undefined, 2), { count: 4, chosen: false });
-  assert.deepEqual(loginSlotsFor(undefined, 16), { count: 32, chosen: false });
+Deno.test("login slots: --login-slots N as given, else four a CPU (4 to 64); a bad N is refused", () => {
+  assert.deepEqual(loginSlotsFor(undefined, 1), { count: 4, chosen: false });
+  assert.deepEqual(loginSlotsFor(undefined, 2), { count: 8, chosen: false });
+  assert.deepEqual(loginSlotsFor(undefined, 16), { count: 64, chosen: false });
+  assert.deepEqual(loginSlotsFor(undefined, 96), { count: 64, chosen: false });
   assert.deepEqual(loginSlotsFor("1", 16), { count: 1, chosen: true });
   for (const bad of ["0", "", "-1", "2.5", "1025", "4 ", "x"]) {
     assert.throws(() => loginSlotsFor(bad), /^Error: --login-slots expects a whole number from 1 to 1024, got /);

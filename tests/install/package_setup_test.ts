@@ -156,14 +156,14 @@ testWhere(root, {
 });
 
 testWhere(root, {
-  name: "--setup --login-slots N bakes N; a later --setup keeps it; without a choice, twice the CPUs",
+  name: "--setup --login-slots N bakes N; a later --setup keeps it; without a choice, four a CPU",
   async fn() {
     await inStagedRoot(0o644, async (root) => {
       const slots = () =>
         Deno.readTextFileSync(`${root}${PACKAGED.launcher}`).match(/netauth-admission (\d+) \/usr\/lib\/\S+\/slots /)
           ?.[1];
       assert.equal((await setup(root, undefined, [], { cpus: 3 })).code, SETUP_EXIT.OK);
-      assert.equal(slots(), "6");
+      assert.equal(slots(), "12");
       assert.equal(Deno.statSync(`${root}${PACKAGED.runtimeDir}/slots`).mode! & 0o777, 0o700);
       assert.equal((await setup(root, undefined, [], { loginSlots: "5", cpus: 3 })).code, SETUP_EXIT.OK);
       assert.equal(slots(), "5");
