@@ -13,6 +13,7 @@ DESTDIR=
 CONF_DIR=/etc/netauth
 CACHE_DIR=
 MODE=compile
+LOGIN_SLOTS= # --login-slots: empty for the default, from the CPU count (src/install/launcher.ts)
 ACTION=install
 PAM=0
 BROKER=0
@@ -48,6 +49,8 @@ the PAM lines to add (unless --pam wired them).
                      of the same Deno version, from the release archive denort-<target>.zip
   --mode bundle      one bundled JS file run by a root-owned copy of this deno (PREFIX/lib/$NAME/deno)
                      with the same flags, for hosts where no denort can be had
+  --login-slots N    admission control: at most N helpers run at once, the other logins wait for a
+                     slot until their deadline (default: four a CPU, 4 to 64)
   --pam              also wire PAM: on Debian/Ubuntu install and enable a pam-auth-update profile;
                      elsewhere print what to add and where. Without --pam no PAM file is touched
   --broker           also run the warm broker (docs/broker.md): bake its socket into the helper and its
@@ -91,12 +94,12 @@ act() {
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --prefix | --destdir | --conf-dir | --cache-dir | --mode)
+    --prefix | --destdir | --conf-dir | --cache-dir | --mode | --login-slots)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       opt=$1 val=$2
       shift
       ;;
-    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=*) opt=${1%%=*} val=${1#*=} ;;
+    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=* | --login-slots=*) opt=${1%%=*} val=${1#*=} ;;
     --pam) PAM=1 opt= ;;
     --broker) BROKER=1 opt= ;;
     --force) FORCE=1 opt= ;;
@@ -117,6 +120,7 @@ while [ $# -gt 0 ]; do
     --conf-dir) CONF_DIR=$val ;;
     --cache-dir) CACHE_DIR=${val%/} ;;
     --mode) MODE=$val ;;
+    --login-slots) LOGIN_SLOTS=$val ;;
   esac
   shift
 done
@@ -157,7 +161,8 @@ print_flags() {
 write_plan() {
   mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install/install_plan.ts" \
     --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --runtime-dir "$RUNTIME_DIR" --plan-dir "$1/plan" \
-    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} --launcher "$BIN" --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
+    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} --launcher "$BIN" --mode "$MODE" --setpriv "$SETPRIV" --flock "$FLOCK" --setsid "$SETSID" \
+    ${LOGIN_SLOTS:+--login-slots "$LOGIN_SLOTS"} --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
     --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
 }
 
@@ -285,6 +290,8 @@ preflight() {
   DENO=$(command -v deno) || die "deno not found: install Deno 2 (npm install -g deno@2)"
   case $DENO in /*) ;; *) die "deno is not an absolute path: $DENO" ;; esac
   SETPRIV=$(command -v setpriv) || die "setpriv not found: install util-linux (the launcher needs it under su and sudo)"
+  FLOCK=$(command -v flock) || die "flock not found: install util-linux (the launcher's admission control needs it)"
+  SETSID=$(command -v setsid) || die "setsid not found: install util-linux (the launcher's admission control needs it)"
   # A host-wide file someone else wrote (another --prefix, the admin, the Debian package) is not taken over.
   DECISIONS=$STAGE/host-files
   host_decisions "$DECISIONS"
@@ -404,13 +411,15 @@ preview_build() {
   CHANGED=1
 }
 
-# Makes the runtime directory $1 with home/, deno/ and tmp/: root-owned, mode 0755.
+# Makes the runtime directory $1 with home/, deno/ and tmp/: root-owned, mode 0755; and slots/ (the login
+# slots' lock files, src/runtime_dir.ts), 0700: the launcher also makes it on a first login.
 make_runtime_dir() {
-  for sub in "$1" "$1/home" "$1/deno" "$1/tmp"; do
+  for sub in "$1" "$1/home" "$1/deno" "$1/tmp" "$1/slots"; do
     mkdir -p "$sub"
     if [ "$(id -u)" = 0 ]; then chown 0:0 "$sub"; fi
     chmod 0755 "$sub"
   done
+  chmod 0700 "$1/slots"
 }
 
 # Runs the staged artefact through a launcher written like the real one, before anything is placed:

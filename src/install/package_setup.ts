@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { flagsFor, planFiles } from "./install_plan.ts";
-import { type DirEntry, type FileEntry, type Manifest } from "../manifest_format.ts";
+import { flagsFor, loginSlotsFor, planFiles, type PlanSpec } from "./install_plan.ts";
+import { chosenLoginSlots } from "./launcher.ts";
+import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
 import { dirEntry } from "../file_modes.ts";
-import { runtimeDirs } from "../runtime_dir.ts";
+import { runtimeDirs, slotDir } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
 import { parseManifest, verifyInstall } from "./verify_install.ts";
 import { reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
@@ -34,6 +35,10 @@ export interface SetupOptions {
   runLauncher: (path: string, arg: string) => Promise<{ code: number; output: string }>;
   /** What is wrong with a new launcher before it replaces the old (verify_build.ts's checks); empty when nothing. */
   verifyLauncher: (path: string, flags: string[]) => Promise<string[]>;
+  /** `--login-slots N`; without it, the N an earlier `--login-slots` chose, else the default for the CPUs. */
+  loginSlots?: string;
+  /** The CPU count the default slots come from (tests pass their own). */
+  cpus?: number;
 }
 
 /** The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log. */
@@ -70,11 +75,14 @@ function makeRuntimeDirs(root: string): void {
     Deno.chownSync(dir, 0, 0);
     Deno.chmodSync(dir, 0o755);
   }
-  // The broker's socket directory: root's alone, or neither the broker nor the helper trusts it.
+  // The broker's socket directory and the login slots' (the launcher makes that one too, on a first login): root's
+  // alone, or neither the broker nor the helper trusts the socket, and anyone could hold a slot.
   const brokerDir = `${root}${dirname(PACKAGED.brokerSocket).slice(PACKAGED.runtimeDir.length)}`;
-  Deno.mkdirSync(brokerDir, { recursive: true });
-  Deno.chownSync(brokerDir, 0, 0);
-  Deno.chmodSync(brokerDir, 0o700);
+  for (const dir of [brokerDir, slotDir(root)]) {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.chownSync(dir, 0, 0);
+    Deno.chmodSync(dir, 0o700);
+  }
 }
 
 /** The log file pam_exec appends to: root's, readable by adm (root's group without one), 0640. */
@@ -103,8 +111,23 @@ function writeBeside(path: string, text: string, mode: number): string {
 
 const place = (path: string) => Deno.renameSync(`${path}.new`, path);
 
+/**
+ * The login slots --setup bakes: `raw` (--login-slots) when given, else the count the current launcher says an
+ * earlier --login-slots chose (so an upgrade's --setup keeps it), else the default for `cpus`.
+ */
+export function setupLoginSlots(destdir: string, raw?: string, cpus?: number): PlanSpec["loginSlots"] {
+  let kept: number | undefined;
+  try {
+    kept = chosenLoginSlots(Deno.readTextFileSync(`${destdir}${PACKAGED.launcher}`));
+  } catch { /* no launcher yet */ }
+  return raw === undefined && kept !== undefined ? { count: kept, chosen: true } : loginSlotsFor(raw, cpus);
+}
+
 /** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
-async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
+async function launcherFor(
+  destdir: string,
+  loginSlots: PlanSpec["loginSlots"],
+): Promise<{ flags: string[]; launcher: string }> {
   const runtime = { runtimeDir: PACKAGED.runtimeDir, brokerSocket: PACKAGED.brokerSocket };
   const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, ...runtime });
   const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
@@ -112,6 +135,7 @@ async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher
     mode: "bundle",
     paths: { confDir: PACKAGED.confDir, ...runtime },
     setpriv: SETPRIV,
+    loginSlots,
     installed: placement,
     staged: placement,
   }, flags);
@@ -137,7 +161,8 @@ export async function setupHost(options: SetupOptions): Promise<number> {
   }
   let flags: string[], launcher: string;
   try {
-    ({ flags, launcher } = await launcherFor(options.destdir));
+    const slots = setupLoginSlots(options.destdir, options.loginSlots, options.cpus);
+    ({ flags, launcher } = await launcherFor(options.destdir, slots));
   } catch (err) {
     say(`netauth-pam-helper: warning: ${(err as Error).message.split("\n")[0]}: ${keep}`);
     return SETUP_EXIT.NOT_SET_UP;
@@ -192,12 +217,13 @@ export async function setupHost(options: SetupOptions): Promise<number> {
 
 /**
  * `--verify [--quiet | --json]`: the installed files, launcher, runtime directories and PAM lines against the host's
- * manifest, printed in `form` (verify_report.ts).
+ * manifest, printed in `form` (verify_report.ts); `cpus` only for tests (the default login slots).
  */
 export async function verifyHost(
   destdir: string,
   print: (line: string) => void,
   form: ReportForm = "plain",
+  cpus?: number,
 ): Promise<number> {
   let manifest: Manifest;
   try {
@@ -222,7 +248,7 @@ export async function verifyHost(
   }
   // What dpkg cannot know: whether the launcher still is what the config asks for now.
   try {
-    const { launcher } = await launcherFor(destdir);
+    const { launcher } = await launcherFor(destdir, setupLoginSlots(destdir, undefined, cpus));
     const same = Deno.readTextFileSync(`${destdir}${PACKAGED.launcher}`) === launcher;
     checks.push({
       ok: same,
@@ -255,11 +281,18 @@ async function runLauncher(path: string, arg: string) {
 if (import.meta.main) {
   const [command, ...words] = Deno.args;
   const print = (line: string) => console.log(line);
-  const usage = "usage: netauth-pam-helper --setup | --verify [--quiet | --json]";
+  const usage = "usage: netauth-pam-helper --setup [--login-slots N] | --verify [--quiet | --json]";
   try {
     const verifyLauncher = (path: string, flags: string[]) => verifyBuild(spawnLauncher(path), flags);
-    if (command === "--setup" && words.length === 0) {
-      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher }));
+    // --setup [--login-slots N]: the only option; checked here, so a bad one changes nothing.
+    const slots = words.length === 2 && words[0] === "--login-slots"
+      ? words[1]
+      : words.length === 1 && words[0].startsWith("--login-slots=")
+      ? words[0].slice("--login-slots=".length)
+      : undefined;
+    if (command === "--setup" && (words.length === 0 || slots !== undefined)) {
+      if (slots !== undefined) loginSlotsFor(slots);
+      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher, loginSlots: slots }));
     }
     if (command === "--verify") {
       const form = reportForm(words);

@@ -275,10 +275,13 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
           `cp -r ${server!.clientConfigDir} /etc/netauth && chmod -R go-w /etc/netauth`,
         );
         assert.equal(copy.code, 0, copy.output);
-        const res = await r.run("netauth-pam-helper", "--setup");
+        const bad = await r.run("netauth-pam-helper", "--setup", "--login-slots", "0");
+        assert.equal(bad.code, 2, bad.output);
+        assert.match(bad.output, /--login-slots expects a whole number from 1 to 1024, got "0"/);
+        const res = await r.run("netauth-pam-helper", "--setup", "--login-slots", "3");
         assert.equal(res.code, 0, res.output);
         assert.match(res.output, /check: server: ok/, res.output);
-        // What a Debian admin may reach for instead: postinst runs the same setup.
+        // What a Debian admin may reach for instead: postinst runs the same setup, and keeps the slots chosen.
         const reconfigure = await r.run("dpkg-reconfigure", "netauth-pam-helper");
         assert.equal(reconfigure.code, 0, reconfigure.output);
         assert.match(reconfigure.output, /check: server: ok/, reconfigure.output);
@@ -288,6 +291,8 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
           manifest: "0.1.0+e2e1",
           maintainer: DEFAULT_MAINTAINER,
         });
+        const launcher = await r.run("cat", "/usr/lib/netauth-pam-helper/launcher");
+        assert.match(launcher.output, / netauth-admission 3 \/usr\/lib\/netauth-pam-helper\/runtime\/slots /);
       },
     );
 

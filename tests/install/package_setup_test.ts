@@ -2,7 +2,7 @@
 // as root there: chown to 0). What an admin sees: the exit status, the lines printed, what is written.
 import assert from "node:assert/strict";
 import { debianArch, PACKAGED } from "../../src/install/package_layout.ts";
-import { hostManifest, SETUP_EXIT, setupHost } from "../../src/install/package_setup.ts";
+import { hostManifest, SETUP_EXIT, setupHost, verifyHost } from "../../src/install/package_setup.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../../src/manifest_format.ts";
 import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
@@ -52,7 +52,12 @@ async function inStagedRoot(configMode: number | undefined, fn: (root: string) =
   }
 }
 
-async function setup(root: string, check = { code: 0, output: "server: ok\n" }, problems: string[] = []) {
+async function setup(
+  root: string,
+  check = { code: 0, output: "server: ok\n" },
+  problems: string[] = [],
+  slots: { loginSlots?: string; cpus?: number } = {},
+) {
   const lines: string[] = [];
   const ran: string[] = [];
   const code = await setupHost({
@@ -60,6 +65,7 @@ async function setup(root: string, check = { code: 0, output: "server: ok\n" }, 
     print: (line) => lines.push(line),
     runLauncher: (path, arg) => (ran.push(`${path} ${arg}`), Promise.resolve(check)),
     verifyLauncher: (path) => (ran.push(`${path} verified`), Promise.resolve(problems)),
+    ...slots,
   });
   return { code, out: lines.join("\n"), ran };
 }
@@ -149,6 +155,31 @@ testWhere(root, {
         `${root}${PACKAGED.launcher} --audit`,
       ]);
       assert.match(r.out, /^check: server: ok$/m);
+    });
+  },
+});
+
+testWhere(root, {
+  name: "--setup --login-slots N bakes N; a later --setup keeps it; without a choice, four a CPU",
+  async fn() {
+    await inStagedRoot(0o644, async (root) => {
+      const slots = () =>
+        Deno.readTextFileSync(`${root}${PACKAGED.launcher}`).match(/netauth-admission (\d+) \/usr\/lib\/\S+\/slots /)
+          ?.[1];
+      assert.equal((await setup(root, undefined, [], { cpus: 3 })).code, SETUP_EXIT.OK);
+      assert.equal(slots(), "12");
+      assert.equal(Deno.statSync(`${root}${PACKAGED.runtimeDir}/slots`).mode! & 0o777, 0o700);
+      assert.equal((await setup(root, undefined, [], { loginSlots: "5", cpus: 3 })).code, SETUP_EXIT.OK);
+      assert.equal(slots(), "5");
+      // An upgrade's postinst runs --setup alone: the admin's choice stays, and --verify agrees with it.
+      assert.equal((await setup(root, undefined, [], { cpus: 8 })).code, SETUP_EXIT.OK);
+      assert.equal(slots(), "5");
+      const lines: string[] = [];
+      await verifyHost(root, (line) => lines.push(line), "plain", 8);
+      assert.ok(
+        lines.some((l) => /^ok .*launcher .*as --setup writes it for the config now/.test(l)),
+        lines.join("\n"),
+      );
     });
   },
 });
