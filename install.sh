@@ -23,7 +23,7 @@ CHANGED=0
 PAM_WIRED=0 # 1 once a pam-auth-update profile was placed: then no manual PAM lines are printed
 DEBIAN_PROFILE=/usr/share/pam-configs/netauth
 BROKER_UNIT=/etc/systemd/system/$NAME.service # --broker: the warm broker's unit (src/install/broker_unit.ts)
-LOG_FILE=/var/log/$NAME.log # what log= on the pam_exec lines in pam.d/ names: created 0640, kept by --uninstall
+LOG_FILE=/var/log/$NAME.log # log= on the pam_exec lines (pam.d/ names this one; --log-file): created 0640, kept by --uninstall
 
 usage() {
   cat <<EOF
@@ -43,6 +43,9 @@ the PAM lines to add (unless --pam wired them).
   --conf-dir DIR     NetAuth config directory the helper may read (default /etc/netauth)
   --cache-dir DIR    enable the offline credential cache in DIR (created root-owned 0700): the
                      helper may read and write there and nowhere else
+  --log-file FILE    the file pam_exec appends the helper's lines to (log= on the PAM lines and
+                     the profile; default $LOG_FILE); its directories as for --prefix, but a
+                     system log group's write (Ubuntu's /var/log, root:syslog) is accepted
   --mode compile     a single 'deno compile' binary (default); set DENORT_BIN=/path/to/denort
                      where the runtime cannot be downloaded (offline, air-gapped): the denort
                      of the same Deno version, from the release archive denort-<target>.zip
@@ -91,12 +94,12 @@ act() {
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --prefix | --destdir | --conf-dir | --cache-dir | --mode)
+    --prefix | --destdir | --conf-dir | --cache-dir | --mode | --log-file)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       opt=$1 val=$2
       shift
       ;;
-    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=*) opt=${1%%=*} val=${1#*=} ;;
+    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=* | --log-file=*) opt=${1%%=*} val=${1#*=} ;;
     --pam) PAM=1 opt= ;;
     --broker) BROKER=1 opt= ;;
     --force) FORCE=1 opt= ;;
@@ -117,6 +120,7 @@ while [ $# -gt 0 ]; do
     --conf-dir) CONF_DIR=$val ;;
     --cache-dir) CACHE_DIR=${val%/} ;;
     --mode) MODE=$val ;;
+    --log-file) LOG_FILE=$val ;;
   esac
   shift
 done
@@ -196,6 +200,8 @@ uninstall() {
     say "nothing to uninstall: no $MANIFEST"
     return 0
   }
+  # The log the install recorded (its --log-file) is kept, whatever this run's --log-file says.
+  LOG_FILE=$(deno_run --allow-read "$ROOT/src/install/log_dir.ts" --recorded "$MANIFEST_JSON" "$LOG_FILE")
   DECISIONS=$(mktemp "${TMPDIR:-/tmp}/$NAME-uninstall.XXXXXX")
   trap 'rm -f "$DECISIONS"' EXIT
   host_decisions "$DECISIONS" --uninstall
@@ -512,12 +518,8 @@ install_runtime_dir() {
   printf '%s\n' "$runtime" >>"$STAGE/manifest"
 }
 
-log_path_problem() {
-  log=$DESTDIR$LOG_FILE
-  if [ -L "$log" ] || { [ -e "$log" ] && [ ! -f "$log" ]; }; then
-    say "$log is not a regular file (a symbolic link?): remove it; pam_exec appends to it as root"
-  fi
-}
+# src/install/log_dir.ts: a bad --log-file, or something at its path that is not a regular file.
+log_path_problem() { deno_run --allow-read "$ROOT/src/install/log_dir.ts" --destdir "$DESTDIR" "$LOG_FILE"; }
 
 # The log file pam_exec appends to (as root, before the helper runs): a regular file, root's, readable by
 # adm (root's group without one), so no local user can read it, write it or point it elsewhere.
@@ -544,7 +546,7 @@ install_log() {
     say "no /etc/logrotate.d: rotate $LOG_FILE with the host's own tool"
     return 0
   fi
-  sed "s/create 0640 root adm/create 0640 root $group/" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
+  sed "s/create 0640 root adm/create 0640 root $group/; s#^/var/log/$NAME.log #$LOG_FILE #" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
   place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
 }
 
@@ -562,7 +564,7 @@ wire_pam() {
     return 0
   fi
   profile=$DESTDIR$DEBIAN_PROFILE
-  sed "s#/usr/local/sbin/$NAME#$BIN#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
+  sed "s#/usr/local/sbin/$NAME#$BIN#g; s#log=/var/log/$NAME.log#log=$LOG_FILE#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
   place "$STAGE/netauth.profile" "$profile" 0644
   PAM_WIRED=1
   if [ -n "$DESTDIR" ]; then
@@ -588,7 +590,7 @@ pam_snapshot() { for f in /etc/pam.d/common-*; do if [ -f "$f" ]; then printf '%
 # The manual PAM lines, from pam.d/common-lines (their one source), for this install's launcher path.
 pam_lines() {
   say "PAM lines to add, for example in common-auth / common-account (system-auth elsewhere):"
-  grep -v '^#' "$ROOT/pam.d/common-lines" | sed "s#/usr/local/sbin/$NAME#$BIN#g; s/^/  /"
+  grep -v '^#' "$ROOT/pam.d/common-lines" | sed "s#/usr/local/sbin/$NAME#$BIN#g; s#log=/var/log/$NAME.log#log=$LOG_FILE#g; s/^/  /"
   say "Why each line, and complete stacks: $ROOT/pam.d/ (README.md there)"
 }
 

@@ -12,7 +12,7 @@ export { BuildError };
 export const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Files an admin may edit (dpkg conffiles): left out of the build manifest, dpkg keeps their edits. */
-export const CONFFILES = [PACKAGED.logrotate];
+export const CONFFILES = [PACKAGED.logrotate, PACKAGED.conf];
 
 export interface TreeOptions {
   /** Where the tree goes (created; must not exist). */
@@ -121,6 +121,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
       PACKAGED.sbin,
       PACKAGED.pamProfile,
       PACKAGED.logrotate,
+      PACKAGED.conf,
       PACKAGED.man,
       `${PACKAGED.doc}/copyright`,
       PACKAGED.brokerUnit,
@@ -130,6 +131,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   }
   Deno.mkdirSync(at(PACKAGED.lib), { recursive: true });
   Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.sh`, at(PACKAGED.sbin));
+  Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.conf`, at(PACKAGED.conf));
   const source = await Deno.makeTempDir({ prefix: "netauth-pam-helper-source-" });
   try {
     stageSource(source, options.version);
