@@ -651,7 +651,9 @@ install_helper() {
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   # What is gone (an earlier build's chunks) is not carried over.
   if [ -f "$MANIFEST" ]; then
-    other_mode_files | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
+    # A log an earlier --log-file named stays on disk but leaves the record (this run's is recorded above).
+    old_log=$(deno_run --allow-read "$ROOT/src/install/log_dir.ts" --recorded "$MANIFEST_JSON" "$LOG_FILE")
+    { other_mode_files; say "$DESTDIR$old_log"; } | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
       # A host-wide file changed since (someone else's now) is not hashed again as if it were ours.
       if [ -e "$path" ] && ! decided drop "$path" >/dev/null; then printf '%s\n' "$path"; fi
     done >>"$STAGE/manifest" || true
