@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { DirEntry } from "./manifest_format.ts";
 import { dirname, trimSlashes } from "./paths.ts";
 
 /** The file-system calls the walk makes; tests pass a fake tree. */
@@ -284,4 +285,13 @@ export async function hiddenFromOthers(
 ): Promise<string | undefined> {
   const result = await walkModes(path, { uid, fs });
   return result.state === "ok" ? closedToOthers(result.checked) : undefined;
+}
+
+/**
+ * The manifest's entry for `path` from its lstat: owner, group and permission bits as recorded. Here, not in
+ * manifest_format.ts: that module must stay import-free, or the bundler hoists its shared runtime (with a
+ * `node:module` import) into a chunk the login's entry loads (tests/integration/reproducible_test.ts).
+ */
+export function dirEntry(path: string, info: Deno.FileInfo): DirEntry {
+  return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
 }

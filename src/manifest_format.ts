@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { octalMode } from "./file_modes.ts";
 
 /** The `format` a manifest carries; readers refuse any other. */
 export const MANIFEST_FORMAT = "netauth-pam-helper/manifest/v1";
@@ -35,11 +34,6 @@ export interface DirEntry {
   gid: number;
   /** Permission bits in octal, like "0700". */
   mode: string;
-}
-
-/** The entry for `path` from its lstat: owner, group and permission bits as the manifest records them. */
-export function dirEntry(path: string, info: Deno.FileInfo): DirEntry {
-  return { path, uid: info.uid ?? -1, gid: info.gid ?? -1, mode: octalMode(info.mode) };
 }
 
 /** manifest.json: what one install put where, and what it was built from. */

@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import { sha256Hex } from "../digest.ts";
 import { runtimeDirs as runtimeDirsOf } from "../runtime_dir.ts";
-import { dirEntry, type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
+import { type FileEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
+import { dirEntry } from "../file_modes.ts";
 import { PACKAGE } from "./package_layout.ts";
 
 /** What `install.sh` tells the manifest about one install. */

@@ -8,7 +8,8 @@
  * @module
  */
 import { flagsFor, planFiles } from "./install_plan.ts";
-import { type DirEntry, dirEntry, type FileEntry, type Manifest } from "../manifest_format.ts";
+import { type DirEntry, type FileEntry, type Manifest } from "../manifest_format.ts";
+import { dirEntry } from "../file_modes.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
 import { filesBelow, parseManifest, verifyInstall } from "./verify_install.ts";
