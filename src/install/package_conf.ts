@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { sha256Hex } from "../digest.ts";
 import { logPathProblem } from "./log_dir.ts";
+import type { Check } from "./verify_report.ts";
 import { PACKAGED } from "./package_layout.ts";
 
 /** What the conffile sets. */
@@ -50,4 +52,19 @@ export function readPackageConf(destdir: string): PackageConf | { error: string 
 /** The PAM profile `text` with every pam_exec line's `log=` naming `logFile`. */
 export function withLogFile(text: string, logFile: string): string {
   return text.replace(/(\spam_exec\.so\s[^\n]*?\blog=)\S+/g, `$1${logFile}`);
+}
+
+/** The PAM profile setup rewrote for a moved log: as shipped but for `log=`, which names `logFile`. */
+export async function profileCheck(destdir: string, shipped: string, logFile: string): Promise<Check> {
+  const what = `build ${PACKAGED.pamProfile}`;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${destdir}${PACKAGED.pamProfile}`);
+  } catch (err) {
+    return { ok: false, what: `${what}: cannot be read (${(err as Error).name})` };
+  }
+  const asShipped = await sha256Hex(new TextEncoder().encode(withLogFile(text, PACKAGED.logFile))) === shipped;
+  if (!asShipped) return { ok: false, what: `${what}: differs from the build's in more than log=` };
+  if (withLogFile(text, logFile) !== text) return { ok: false, what: `${what}: log= does not name ${logFile}` };
+  return { ok: true, what: `${what}: as shipped, with log=${logFile} (${PACKAGED.conf})` };
 }

@@ -14,8 +14,8 @@ import { runtimeDirs } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
 import { filesBelow, parseManifest, verifyInstall } from "./verify_install.ts";
 import { logFileProblem, readAccounts, walkLogDir } from "./log_dir.ts";
-import { readPackageConf, withLogFile } from "./package_conf.ts";
-import { type Check, reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
+import { profileCheck, readPackageConf, withLogFile } from "./package_conf.ts";
+import { reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
 import { PACKAGED, SETUP_COMMAND } from "./package_layout.ts";
@@ -291,21 +291,6 @@ export async function verifyHost(
     checks.push({ ok: false, what: `launcher ${PACKAGED.launcher}: ${(err as Error).message.split("\n")[0]}` });
   }
   return reportChecks(checks, print, form);
-}
-
-/** The PAM profile setup rewrote for a moved log: as shipped but for `log=`, which names `logFile`. */
-async function profileCheck(destdir: string, shipped: string, logFile: string): Promise<Check> {
-  const what = `build ${PACKAGED.pamProfile}`;
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(`${destdir}${PACKAGED.pamProfile}`);
-  } catch (err) {
-    return { ok: false, what: `${what}: cannot be read (${(err as Error).name})` };
-  }
-  const asShipped = await sha256Hex(new TextEncoder().encode(withLogFile(text, PACKAGED.logFile))) === shipped;
-  if (!asShipped) return { ok: false, what: `${what}: differs from the build's in more than log=` };
-  if (withLogFile(text, logFile) !== text) return { ok: false, what: `${what}: log= does not name ${logFile}` };
-  return { ok: true, what: `${what}: as shipped, with log=${logFile} (${PACKAGED.conf})` };
 }
 
 function exists(path: string): boolean {

@@ -21,7 +21,7 @@ import {
   writableProblem,
 } from "../file_modes.ts";
 import { dirname } from "../paths.ts";
-import { type Accounts, groupWriteNote, logPathProblem, readAccounts, walkLogDir } from "./log_dir.ts";
+import { type Accounts, groupWriteNote, readAccounts, walkLogDir } from "./log_dir.ts";
 import { socketDirProblem } from "../broker/socket.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
@@ -142,16 +142,13 @@ export async function namedPathChecks(
     if (!given) continue;
     const path = key === "logFile" ? dirname(given) : given;
     const [label, risk] = PATH_RISKS[key];
-    const spelling = key === "logFile" ? logPathProblem(given) : undefined;
     const result = key === "logFile"
       ? await walkLogDir(given, fs, accounts)
       : await walkModes(path, { uid: null, fs, absentOk: true });
     const note = result.state === "ok" && key === "logFile" ? groupWriteNote(result.checked, accounts) : "";
     out.push({
       risk,
-      check: spelling
-        ? drift(`path log file: ${spelling}`)
-        : result.state === "unsafe"
+      check: result.state === "unsafe"
         ? drift(`path ${label} ${path}: ${result.path} ${result.reason}`)
         : ok(`path ${label} ${path}: root's and closed to others, up to /${note}`),
     });

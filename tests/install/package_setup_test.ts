@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { debianArch, PACKAGED } from "../../src/install/package_layout.ts";
 import { hostManifest, SETUP_EXIT, setupHost } from "../../src/install/package_setup.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../../src/manifest_format.ts";
-import { parsePackageConf, withLogFile } from "../../src/install/package_conf.ts";
+import { parsePackageConf, profileCheck, withLogFile } from "../../src/install/package_conf.ts";
 import { sha256Hex } from "../../src/digest.ts";
 import { needsRoot, testWhere } from "../../testkit/skip.ts";
 
@@ -304,4 +304,30 @@ testWhere(root, {
       assert.equal(Deno.readTextFileSync(`${root}${PACKAGED.pamProfile}`), profile);
     });
   },
+});
+
+Deno.test("--verify's view of a rewritten profile: as shipped but for log=, which names the setting", async () => {
+  const root = await Deno.makeTempDir({ prefix: "netauth-pkg-profile-" });
+  try {
+    Deno.mkdirSync(`${root}/usr/share/pam-configs`, { recursive: true });
+    const shipped = await sha256Hex(new TextEncoder().encode(PROFILE));
+    const log = "/srv/log/nph.log";
+    const write = (text: string) => Deno.writeTextFileSync(`${root}${PACKAGED.pamProfile}`, text);
+    write(withLogFile(PROFILE, log));
+    assert.deepEqual(await profileCheck(root, shipped, log), {
+      ok: true,
+      what: `build ${PACKAGED.pamProfile}: as shipped, with log=${log} (${PACKAGED.conf})`,
+    });
+    assert.deepEqual(await profileCheck(root, shipped, "/srv/log/other.log"), {
+      ok: false,
+      what: `build ${PACKAGED.pamProfile}: log= does not name /srv/log/other.log`,
+    });
+    write(withLogFile(PROFILE, log).replace("Default: no", "Default: yes"));
+    assert.deepEqual(await profileCheck(root, shipped, log), {
+      ok: false,
+      what: `build ${PACKAGED.pamProfile}: differs from the build's in more than log=`,
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
