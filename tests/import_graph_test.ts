@@ -36,6 +36,8 @@ const LAYERS: Record<string, string[]> = {
     "login_options.ts",
     "install/pam_files.ts",
     "install/verify_report.ts",
+    "install/log_dir.ts",
+    "install/package_conf.ts",
   ],
   "2 decisions and services": [
     "policy.ts",

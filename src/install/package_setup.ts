@@ -13,7 +13,9 @@ import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
 import { dirEntry } from "../file_modes.ts";
 import { runtimeDirs, slotDir } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
-import { parseManifest, verifyInstall } from "./verify_install.ts";
+import { filesBelow, parseManifest, verifyInstall } from "./verify_install.ts";
+import { logFileProblem, readAccounts, walkLogDir } from "./log_dir.ts";
+import { profileCheck, readPackageConf, withLogFile } from "./package_conf.ts";
 import { reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
@@ -39,14 +41,25 @@ export interface SetupOptions {
   loginSlots?: string;
   /** The CPU count the default slots come from (tests pass their own). */
   cpus?: number;
+  /** Puts a changed PAM profile into /etc/pam.d (`pam-auth-update --package`); gives back what went wrong. */
+  updatePam: () => Promise<string | undefined>;
 }
 
-/** The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log. */
+/**
+ * The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log; `written`:
+ * files setup wrote or rewrote (the PAM profile when the log is not at its default path).
+ */
 export function hostManifest(
   build: Manifest,
-  host: { launcher: FileEntry; sandbox: string[]; runtimeDirs: DirEntry[]; log: DirEntry | null; extra?: FileEntry[] },
+  host: {
+    launcher: FileEntry;
+    sandbox: string[];
+    runtimeDirs: DirEntry[];
+    log: DirEntry | null;
+    written?: FileEntry[];
+  },
 ): Manifest {
-  const own = [host.launcher, ...host.extra ?? []];
+  const own = [host.launcher, ...host.written ?? []];
   const files = [...build.files.filter((f) => !own.some((o) => o.path === f.path)), ...own]
     .sort((a, b) => a.path < b.path ? -1 : 1);
   return { ...build, sandbox: host.sandbox, runtimeDirs: host.runtimeDirs, log: host.log, files };
@@ -88,9 +101,9 @@ function makeRuntimeDirs(root: string): void {
 /** The log file pam_exec appends to: root's, readable by adm (root's group without one), 0640. */
 function makeLogFile(path: string): void {
   // pam_exec appends to it as root: a link (or anything but a file) there could point root's writes elsewhere.
-  if (exists(path) && !Deno.lstatSync(path).isFile) {
-    throw new Error(`${path} is not a regular file (a symbolic link?): remove it`);
-  }
+  const problem = logFileProblem(path);
+  if (problem) throw new Error(problem);
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   Deno.openSync(path, { append: true, create: true, mode: 0o640 }).close();
   let gid = 0;
   try {
@@ -123,6 +136,34 @@ export function setupLoginSlots(destdir: string, raw?: string, cpus?: number): P
   return raw === undefined && kept !== undefined ? { count: kept, chosen: true } : loginSlotsFor(raw, cpus);
 }
 
+/**
+ * The log file the conffile names: its directories judged by log_dir.ts's rule, the file made, and the PAM profile's
+ * `log=` naming it (pam-auth-update run when that changed). Gives back the rewritten profile's manifest entry (none
+ * while it is as shipped), or why nothing was done.
+ */
+async function logSettings(options: SetupOptions, logFile: string): Promise<FileEntry[] | string> {
+  const at = (path: string) => `${options.destdir}${path}`;
+  const walk = await walkLogDir(logFile, filesBelow(options.destdir), readAccounts(options.destdir));
+  if (walk.state === "unsafe") {
+    return `unsafe log directory for ${logFile} (${PACKAGED.conf}): ${walk.path} ${walk.reason}; ` +
+      "whoever can rename there could point pam_exec's appends as root elsewhere";
+  }
+  makeLogFile(at(logFile));
+  if (!exists(at(PACKAGED.pamProfile))) return []; // not the package's tree: nothing names the path
+  const current = Deno.readTextFileSync(at(PACKAGED.pamProfile));
+  const text = withLogFile(current, logFile);
+  if (text !== current) {
+    writeBeside(at(PACKAGED.pamProfile), text, 0o644);
+    place(at(PACKAGED.pamProfile));
+    const failed = await options.updatePam();
+    if (failed) return `pam-auth-update --package failed (${failed})`;
+    options.print(`netauth-pam-helper: ${PACKAGED.pamProfile}: log=${logFile} (${PACKAGED.conf}); PAM updated`);
+  }
+  if (logFile === PACKAGED.logFile) return [];
+  const info = Deno.lstatSync(at(PACKAGED.pamProfile));
+  return [{ ...dirEntry(PACKAGED.pamProfile, info), sha256: await sha256Hex(new TextEncoder().encode(text)) }];
+}
+
 /** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
 async function launcherFor(
   destdir: string,
@@ -152,7 +193,16 @@ export async function setupHost(options: SetupOptions): Promise<number> {
   } until it is fixed and you run: ${SETUP_COMMAND}`;
   // Root's before anything else, config or not: pam_exec appends to the log from the first login on.
   makeRuntimeDirs(at(PACKAGED.runtimeDir));
-  makeLogFile(at(PACKAGED.logFile));
+  const conf = readPackageConf(options.destdir);
+  if ("error" in conf) {
+    say(`netauth-pam-helper: ${conf.error}: ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
+  const profile = await logSettings(options, conf.logFile);
+  if (typeof profile === "string") {
+    say(`netauth-pam-helper: ${profile}: ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
   if (!exists(at(config))) {
     say(
       `netauth-pam-helper: no ${config} yet: NetAuth logins are refused (exit 3) until you write it and run: ${SETUP_COMMAND}`,
@@ -199,8 +249,8 @@ export async function setupHost(options: SetupOptions): Promise<number> {
     runtimeDirs: [PACKAGED.runtimeDir, ...Object.values(runtimeDirs(PACKAGED.runtimeDir))].map((p) =>
       dirEntry(p, stat(p))
     ),
-    log: dirEntry(PACKAGED.logFile, stat(PACKAGED.logFile)),
-    extra,
+    log: dirEntry(conf.logFile, stat(conf.logFile)),
+    written: [...profile, ...extra],
   });
   writeBeside(at(PACKAGED.manifest), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   place(at(PACKAGED.manifest));
@@ -239,13 +289,31 @@ export async function verifyHost(
   const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d`, launchers });
   // The shipped files as the package built them, not as setup found them.
   const build = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.buildManifest}`));
+  const logFile = manifest.log?.path ?? PACKAGED.logFile;
   for (const file of build.files) {
+    if (file.path === PACKAGED.pamProfile && logFile !== PACKAGED.logFile) {
+      checks.push(await profileCheck(destdir, file.sha256, logFile));
+      continue;
+    }
     const same = manifest.files.some((f) => f.path === file.path && f.sha256 === file.sha256);
     checks.push({
       ok: same,
       what: `build ${file.path}: ${same ? "as shipped" : "manifest.json differs from the build's"}`,
     });
   }
+  // The conffile's log_file, against what setup last wrote (an edit takes effect with --setup).
+  const conf = readPackageConf(destdir);
+  const wrote = "error" in conf ? undefined : conf.logFile === logFile;
+  checks.push({
+    ok: wrote === true,
+    what: `log ${PACKAGED.conf}: ${
+      "error" in conf
+        ? conf.error
+        : wrote
+        ? `log_file ${logFile}, as --setup wrote it`
+        : `log_file ${conf.logFile}, but --setup wrote ${logFile}: run ${SETUP_COMMAND}`
+    }`,
+  });
   // What dpkg cannot know: whether the launcher still is what the config asks for now.
   try {
     const { launcher } = await launcherFor(destdir, setupLoginSlots(destdir, undefined, cpus));
@@ -278,6 +346,19 @@ async function runLauncher(path: string, arg: string) {
   return { code: out.code, output: text };
 }
 
+/** `pam-auth-update --package`: a changed profile's lines into common-auth and common-account. */
+async function updatePam(): Promise<string | undefined> {
+  const out = await new Deno.Command("pam-auth-update", {
+    args: ["--package"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+  return out.success ? undefined : `exit ${out.code}${text ? `: ${text}` : ""}`;
+}
+
 if (import.meta.main) {
   const [command, ...words] = Deno.args;
   const print = (line: string) => console.log(line);
@@ -292,7 +373,7 @@ if (import.meta.main) {
       : undefined;
     if (command === "--setup" && (words.length === 0 || slots !== undefined)) {
       if (slots !== undefined) loginSlotsFor(slots);
-      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher, loginSlots: slots }));
+      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher, loginSlots: slots, updatePam }));
     }
     if (command === "--verify") {
       const form = reportForm(words);

@@ -200,7 +200,7 @@ testWhere(needsRoot("admission control runs only as root"), {
         const holder = login();
         await until(() => Deno.readTextFile(log).then((t) => t.includes("start"), () => false));
         await holder.stop();
-        const next = await run(launcher, ["--timeout", "4"]);
+        const next = await run(launcher, ["--timeout", "8"]);
         assert.equal(next.code, 0, `the next login got no slot: ${next.stderr}`);
         await holder.cont();
         assert.equal((await holder.child.output()).code, 0);
@@ -210,7 +210,7 @@ testWhere(needsRoot("admission control runs only as root"), {
         await new Promise((r) => setTimeout(r, 300));
         await waiter.stop();
         await held.release();
-        const after = await run(launcher, ["--timeout", "4"]);
+        const after = await run(launcher, ["--timeout", "8"]);
         assert.equal(after.code, 0, `a stopped waiter blocked the next login: ${after.stderr}`);
         await waiter.cont();
         await waiter.child.output();
