@@ -16,6 +16,7 @@ const LAYERS: Record<string, string[]> = {
     "digest.ts",
     "argv.ts",
     "install/package_layout.ts",
+    "host_facts.ts",
   ],
   "1 local checks": [
     "file_modes.ts",
@@ -34,7 +35,7 @@ const LAYERS: Record<string, string[]> = {
     "broker/protocol.ts",
     "broker/socket.ts",
     "login_options.ts",
-    "install/pam_files.ts",
+    "pam_files.ts",
     "install/verify_report.ts",
   ],
   "2 decisions and services": [
@@ -59,6 +60,7 @@ const LAYERS: Record<string, string[]> = {
   "4 commands": [
     "commands/login.ts",
     "commands/run.ts",
+    "commands/check_user.ts",
     "commands/check.ts",
     "commands/audit.ts",
     "commands/help.ts",

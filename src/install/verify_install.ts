@@ -22,7 +22,7 @@ import {
 } from "../file_modes.ts";
 import { dirname } from "../paths.ts";
 import { socketDirProblem } from "../broker/socket.ts";
-import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
+import { hasOption, hostPamSource, pamExecLines, type PamLine } from "../pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 import { type Check, reportChecks, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 

@@ -27,7 +27,8 @@ const spec: PlanSpec = {
 };
 const flags = ["--no-prompt", "--allow-read=/etc/netauth,/l", "--allow-net=netauth.test:1729"];
 /** The launcher's last line: what it runs. */
-const command = (launcher: string) => launcher.trimEnd().split("\n").at(-1)!.trim();
+/** The command line the launcher runs the helper with (in its `helper` function). */
+const command = (launcher: string) => launcher.split("\n").find((line) => line.trim().startsWith("$as_root "))!.trim();
 
 Deno.test("one plan: the flags and baked arguments on a line each, and both launchers", () => {
   const files = planFiles(spec, flags);

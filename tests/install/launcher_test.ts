@@ -20,11 +20,11 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   assert.match(text, /^ {2}as_root='\/usr\/bin\/setpriv --reuid=0 --regid=0 --clear-groups --'$/m);
   assert.match(
     text,
-    /^exec \/usr\/bin\/env -i HOME=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/home DENO_DIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/deno TMPDIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/tmp DENO_NO_UPDATE_CHECK=1 \\$/m,
+    /^ {2}exec \/usr\/bin\/env -i HOME=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/home DENO_DIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/deno TMPDIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/tmp DENO_NO_UPDATE_CHECK=1 \\$/m,
   );
   assert.match(
     text,
-    /^ {2}\$as_root \/usr\/bin\/deno run --allow-read=\/etc\/netauth \/lib\/h.js --config \/etc\/netauth\/config.toml "\$@"$/m,
+    /^ {4}\$as_root \/usr\/bin\/deno run --allow-read=\/etc\/netauth \/lib\/h.js --config \/etc\/netauth\/config.toml "\$@"$/m,
   );
 });
 
