@@ -76,6 +76,17 @@ Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the launcher's own reach
   ]);
 });
 
+Deno.test("--check --user NAME alone gets the host facts on stdin; no other call gets them", async () => {
+  const cat = ["/bin/sh", "-c", "exec /bin/cat", "sh"]; // the helper's place: prints what it gets on stdin
+  const facts = await runLauncher(cat, {}, [], ["--check", "--config", "/x", "--user", "root"]);
+  assert.match(facts, /^@netauth-host-facts 1\n@euid \d+\n@user root\n@passwd-file\n root:/);
+  assert.match(facts, /^@getent-passwd 0\n root:[^\n]*:0:0:/m);
+  assert.deepEqual(await runLauncher(cat, {}, [], ["--check", "--user=root"]), facts);
+  for (const args of [["--check"], ["--user", "root"], ["--config", "/x", "--check", "--user", "root"]]) {
+    assert.equal(await runLauncher(cat, { PAM_TYPE: "account", PAM_USER: "root" }, [], args), "", args.join(" "));
+  }
+});
+
 Deno.test("the start time passed on is the kernel's for the process, from before it exec'd the launcher", async () => {
   const spawned = Date.now();
   // The process waits a second, then execs the launcher in place, as pam_exec's child execs it after its set-up.
