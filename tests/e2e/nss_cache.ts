@@ -47,10 +47,10 @@ export async function freeIds(count: number): Promise<number> {
 export interface PrivateEtcOptions {
   /**
    * Passwords (in clear; hashed here) written into the private /etc/shadow, replacing a host entry of the same
-   * name (root's, say) or added; a name not in the host's /etc/passwd is added there too (uid from `localUids`).
+   * name (root's, say) or added.
    */
   shadow?: Record<string, string>;
-  /** uid (and gid) of each `shadow` name that is not a host account yet. */
+  /** Local accounts to add to the private /etc/passwd (name -> uid, also the gid); their passwords in `shadow`. */
   localUids?: Record<string, number>;
   /** A unix datagram socket the private /dev/log points to, so syslog(3) (pam_unix, pam_exec) reaches a test. */
   devLog?: string;
@@ -120,9 +120,9 @@ async function writeAccounts(
     await w.close();
     const hash = new TextDecoder().decode((await openssl.output()).stdout).trim();
     assert.match(hash, /^\$6\$/, "openssl passwd -6 failed");
-    if (!passwd.some((line) => line.startsWith(`${name}:`))) {
-      const uid = uids[name];
-      assert.ok(uid, `no uid for the local account ${name}`);
+    const uid = uids[name];
+    if (uid !== undefined) {
+      assert.ok(!passwd.some((line) => line.startsWith(`${name}:`)), `${name} is a host account already`);
       passwd.push(`${name}:x:${uid}:${uid}:local ${name}:/nonexistent:/bin/sh`);
     }
     const entry = `${name}:${hash}:19000:0:99999:7:::`;
