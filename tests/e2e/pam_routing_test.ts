@@ -103,8 +103,9 @@ e2eTest("shipped PAM stacks: local accounts to pam_unix, NetAuth users to the he
       const r = await run(stack, user, "authenticate", password, ok);
       assert.deepEqual(r.decisions, [`${user} auth:${exit}`], r.context);
       assert.doesNotMatch(r.syslog, pamUnixAuth, r.context);
-      // pam_faildelay keeps the 2 s a failure used to cost when pam_unix came first for everyone.
-      if (!ok) assert.ok(r.ms >= 1900, `${r.context}\nrefused after ${Math.round(r.ms)} ms`);
+      // pam_faildelay keeps the 2 s a failure used to cost when pam_unix came first for everyone. Linux-PAM draws
+      // the wait at random around what was asked (1.5-1.9 s measured here); a refusal without it takes a few 100 ms.
+      if (!ok) assert.ok(r.ms >= 1000, `${r.context}\nrefused after ${Math.round(r.ms)} ms`);
       return r;
     };
     /** A local account: pam_unix decides, the helper never runs, NetAuth is never asked. */
@@ -146,7 +147,7 @@ e2eTest("shipped PAM stacks: local accounts to pam_unix, NetAuth users to the he
     await t.step("netauthd was never asked about the local accounts", async () => {
       const log = await server!.log();
       assert.match(log, /Authentication Succeeded: entity=alice/);
-      assert.doesNotMatch(log, /entity=(root|nalocal)\b/);
+      assert.doesNotMatch(log, /Authentication \w+: entity=(root|nalocal)\b/);
     });
     await t.step("netauthd down: root and local accounts log in, NetAuth users are refused (9)", async () => {
       await server!.stop();
