@@ -8,6 +8,7 @@ import { isFlagPath, trimSlashes } from "./paths.ts";
 import { Exit } from "./exit_codes.ts";
 import { HelperError } from "./errors.ts";
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from "./log.ts";
+import { ENTITY_ID } from "./pam_request.ts";
 
 /** `--config`'s default: NetAuth's own client config. */
 export const DEFAULT_CONFIG = "/etc/netauth/config.toml";
@@ -40,7 +41,12 @@ export interface Options {
   /** The warm broker's socket, baked in by `install.sh --broker` and the package's `--setup`: the fast path tries it,
    * `--serve` listens on it. */
   brokerSocket?: string;
+  /** `--check --user NAME [--service SERVICE]`: what a login for NAME through SERVICE would meet. */
+  checkUser?: { name: string; service: string };
 }
+
+/** `--service`'s default: the PAM service `--check --user` reads, sshd's. */
+export const DEFAULT_CHECK_SERVICE = "sshd";
 
 /** `--cache-max-age`'s default, as written on the command line. */
 export const DEFAULT_CACHE_MAX_AGE = "7d";
@@ -54,7 +60,7 @@ export const USAGE =
   `usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]
                           [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]
                           [--broker-socket PATH]
-       netauth-pam-helper --check | --audit | --serve | --version | --help`;
+       netauth-pam-helper --check [--user NAME [--service SERVICE]] | --audit | --serve | --version | --help`;
 
 /** What --require-group accepts; the broker checks forwarded groups against it again. */
 export const GROUP_NAME = /^[A-Za-z0-9._@-]{1,128}$/;
@@ -89,6 +95,8 @@ export function parseCommandLine(argv: string[]): Options {
       "outage-window": { type: "string" },
       "runtime-dir": { type: "string" },
       "broker-socket": { type: "string" },
+      user: { type: "string" },
+      service: { type: "string" },
       serve: { type: "boolean" },
       check: { type: "boolean" },
       audit: { type: "boolean" },
@@ -111,6 +119,10 @@ export function parseCommandLine(argv: string[]): Options {
     ? undefined
     : parseDirectory("--broker-socket", v["broker-socket"]);
   if (v.serve && !brokerSocket) throw usageError("--serve needs --broker-socket (install.sh --broker bakes it in)");
+  if ((v.user !== undefined || v.service !== undefined) && !v.check) {
+    throw usageError("--user and --service need --check");
+  }
+  if (v.service !== undefined && v.user === undefined) throw usageError("--service needs --user");
   return {
     command: commands[0] ?? "run",
     configPath,
@@ -121,7 +133,25 @@ export function parseCommandLine(argv: string[]): Options {
     outageWindowMs: parseOutageWindow(v["outage-window"] ?? DEFAULT_OUTAGE_WINDOW),
     runtimeDir: v["runtime-dir"] === undefined ? undefined : parseDirectory("--runtime-dir", v["runtime-dir"]),
     brokerSocket,
+    checkUser: v.user === undefined ? undefined : {
+      name: parseUserName(v.user),
+      service: parseServiceName(v.service ?? DEFAULT_CHECK_SERVICE),
+    },
   };
+}
+
+/** What --user accepts: an entity ID, the rule PAM_USER is held to. */
+function parseUserName(raw: string): string {
+  if (!ENTITY_ID.test(raw)) throw usageError(`--user expects an entity ID, got "${raw}"`);
+  return raw;
+}
+
+/** A PAM service is a file name in /etc/pam.d. */
+function parseServiceName(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/.test(raw)) {
+    throw usageError(`--service expects a PAM service name (a file in /etc/pam.d), got "${raw}"`);
+  }
+  return raw;
 }
 
 function parseDirectory(option: string, dir: string): string {

@@ -15,6 +15,7 @@ import { loginDeadline, processAge, STARTED_ENV, WAITED_ENV, waitedMs } from "./
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
+import { FactsError, readHostFacts } from "./host_facts.ts";
 import { createLogger, DEFAULT_LOG_LEVEL, levelFromEnvironment, LOG_LEVEL_ENV, type LogFields } from "./log.ts";
 import type { NetAuthClient } from "./netauth/client.ts";
 import { inspectRuntimeDir } from "./runtime_dir.ts";
@@ -104,6 +105,13 @@ async function main(): Promise<ExitCode> {
         print,
         hiddenFromOthers,
         requireGroups: options.requireGroups,
+        user: options.checkUser && {
+          ...options.checkUser,
+          facts: () =>
+            Deno.stdin.isTerminal()
+              ? Promise.reject(new FactsError("no host facts on stdin (a terminal)"))
+              : readHostFacts(Deno.stdin.readable, deadline.at),
+        },
       });
     case "serve": {
       // The broker loads gRPC and the cache once, up front: it is long-lived.

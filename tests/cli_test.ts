@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_CACHE_MAX_AGE,
   DEFAULT_CACHE_TRIES,
+  DEFAULT_CHECK_SERVICE,
   DEFAULT_CONFIG,
   DEFAULT_OUTAGE_WINDOW,
   DEFAULT_TIMEOUT_SECONDS,
@@ -40,6 +41,8 @@ Deno.test("docs/configuration.md's command-line table gives cli.ts's defaults", 
     "--runtime-dir DIR": "none",
     "--broker-socket PATH": "none",
     "--check": "",
+    "--user NAME": "none",
+    "--service SERVICE": DEFAULT_CHECK_SERVICE,
     "--audit": "",
     "--serve": "",
     "--version, --help": "",
@@ -60,9 +63,15 @@ Deno.test("docs/configuration.md's command-line table names every option --help 
     AGE: ["1d", "--cache-dir", "/c"],
     N: ["3", "--cache-dir", "/c"],
     SPAN: ["45s"],
+    SERVICE: ["sshd"],
   };
   // --serve needs the socket it listens on.
-  const alongside: Record<string, string[]> = { "--serve": ["--broker-socket", "/x/socket"] };
+  // --serve needs the socket it listens on; --user and --service are --check's.
+  const alongside: Record<string, string[]> = {
+    "--serve": ["--broker-socket", "/x/socket"],
+    "--user": ["--check"],
+    "--service": ["--check", "--user", "alice"],
+  };
   for (const option of options) {
     const [name, placeholder] = option.split(" ");
     parseCommandLine([...(placeholder ? [name, ...sample[placeholder]] : [name]), ...(alongside[name] ?? [])]);
@@ -85,7 +94,22 @@ Deno.test("no options: the defaults", () => {
     outageWindowMs: 30e3,
     runtimeDir: undefined,
     brokerSocket: undefined,
+    checkUser: undefined,
   });
+});
+
+Deno.test("--check --user NAME [--service SERVICE]: an entity ID and a PAM service name, sshd by default", () => {
+  assert.deepEqual(parseCommandLine(["--check", "--user", "alice"]).checkUser, { name: "alice", service: "sshd" });
+  assert.deepEqual(parseCommandLine(["--check", "--user=bob", "--service=login"]).checkUser, {
+    name: "bob",
+    service: "login",
+  });
+  assert.match(usageFailure(["--user", "alice"]).message, /^--user and --service need --check \(try --help\)$/);
+  assert.match(usageFailure(["--check", "--service", "sshd"]).message, /--service needs --user/);
+  assert.match(usageFailure(["--check", "--user", "a:b"]).message, /--user expects an entity ID, got "a:b"/);
+  assert.match(usageFailure(["--check", "--user=-x"]).message, /--user expects an entity ID/);
+  assert.match(usageFailure(["--check", "--user", "a", "--service", "../shadow"]).message, /--service expects a PAM/);
+  assert.equal(usageFailure(["--check", "--user", "a", "--service", "../shadow"]).exit, 3);
 });
 
 Deno.test("--serve needs --broker-socket; the socket is an absolute path", () => {

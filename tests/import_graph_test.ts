@@ -17,6 +17,7 @@ const LAYERS: Record<string, string[]> = {
     "argv.ts",
     "install/package_layout.ts",
     "semaphore.ts",
+    "host_facts.ts",
   ],
   "1 local checks": [
     "file_modes.ts",
@@ -35,7 +36,7 @@ const LAYERS: Record<string, string[]> = {
     "broker/protocol.ts",
     "broker/socket.ts",
     "login_options.ts",
-    "install/pam_files.ts",
+    "pam_files.ts",
     "install/verify_report.ts",
     "install/log_dir.ts",
     "install/package_conf.ts",
@@ -66,6 +67,7 @@ const LAYERS: Record<string, string[]> = {
   "4 commands": [
     "commands/login.ts",
     "commands/run.ts",
+    "commands/check_user.ts",
     "commands/check.ts",
     "commands/audit.ts",
     "commands/help.ts",

@@ -14,6 +14,8 @@ import type { RuntimeDirState } from "../runtime_dir.ts";
 import type { Greeting } from "../broker/forward.ts";
 import { closeQuietly } from "../broker/socket.ts";
 import { netPermission, notGrantedMessage } from "../sandbox.ts";
+import { FactsError, type HostFacts } from "../host_facts.ts";
+import { type Finding, hostFindings, listedLocally, netAuthFindings } from "./check_user.ts";
 
 /** What `--check` needs from outside; tests pass fakes. */
 export interface CheckDeps {
@@ -46,6 +48,8 @@ export interface CheckDeps {
     /** Why the broker on `conn` is not the installed helper (ending with what to do), or undefined. */
     vouch?: (conn: Deno.Conn) => Promise<string | undefined>;
   };
+  /** `--user NAME [--service SERVICE]`: the host's facts (from the launcher, src/host_facts.ts) and NetAuth's. */
+  user?: { name: string; service: string; facts: () => Promise<HostFacts> };
 }
 
 /**
@@ -54,8 +58,17 @@ export interface CheckDeps {
  * (a broker that cannot vouch for its code: 3, as for any install that is not what was installed).
  */
 export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
+  // --user: the first finding's exit code wins, so the report's first FAIL is the exit status.
+  let userExit: ExitCode = Exit.SUCCESS;
+  const note = (finding: Finding) => {
+    deps.print(finding.line);
+    if (userExit === Exit.SUCCESS) userExit = finding.exit;
+  };
+  const local = deps.user ? await hostReport(deps.user, note) : false;
   const fail = (stage: string, err: unknown): ExitCode => {
-    const exit = err instanceof HelperError
+    const exit = userExit !== Exit.SUCCESS
+      ? userExit
+      : err instanceof HelperError
       ? err.exit
       : err instanceof NetAuthError
       ? Exit.AUTHINFO_UNAVAIL
@@ -132,12 +145,38 @@ export async function runCheck(deps: CheckDeps): Promise<ExitCode> {
     const state = health.ok ? "status ok" : `status not readable (${health.firstFailure})`;
     deps.print(`server: ok ${where} answered SystemPing in ${ms} ms; ${state}`);
     stage = "groups";
-    return await checkGroups(client, deps.requireGroups ?? [], deps.print);
+    const groups = await checkGroups(client, deps.requireGroups ?? [], deps.print);
+    if (groups !== Exit.SUCCESS || !deps.user) return userExit !== Exit.SUCCESS ? userExit : groups;
+    stage = "entity";
+    for (const finding of await netAuthFindings(client, deps.user.name, deps.requireGroups ?? [], local)) note(finding);
+    return userExit;
   } catch (err) {
     return fail(stage, err);
   } finally {
     client?.close();
   }
+}
+
+/** The host's lines for `--user`; whether the name is a local account (so NetAuth never answers for it). */
+async function hostReport(user: NonNullable<CheckDeps["user"]>, note: (finding: Finding) => void): Promise<boolean> {
+  let facts: HostFacts;
+  try {
+    facts = await user.facts();
+  } catch (err) {
+    if (!(err instanceof FactsError)) throw err;
+    note({
+      line: `host: WARN ${err.message}: the installed netauth-pam-helper (its launcher) gathers the host's side; ` +
+        "NetAuth's side follows",
+      exit: Exit.SUCCESS,
+    });
+    return false;
+  }
+  if (facts.user !== user.name) {
+    note({ line: `host: WARN the launcher looked up "${facts.user}", not ${user.name}: skipped`, exit: Exit.SUCCESS });
+    return false;
+  }
+  for (const finding of hostFindings(facts, user.service)) note(finding);
+  return facts.passwdFile !== undefined && listedLocally(facts.passwdFile, user.name);
 }
 
 /** `outage: none`, or since when NetAuth has been found unavailable and in which phase. */

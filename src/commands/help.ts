@@ -6,6 +6,7 @@
 import {
   DEFAULT_CACHE_MAX_AGE,
   DEFAULT_CACHE_TRIES,
+  DEFAULT_CHECK_SERVICE,
   DEFAULT_CONFIG,
   DEFAULT_OUTAGE_WINDOW,
   DEFAULT_TIMEOUT_SECONDS,
@@ -40,6 +41,9 @@ Options:
                         package's setup); on any trouble there the login takes the direct path
   --check               check config, certificate, sandbox and server; one line each;
                         with --require-group, also that NetAuth knows each group
+  --user NAME           with --check: what a login for NAME would meet (/etc/passwd, NSS, shadow,
+                        the PAM service's lines), then NAME in NetAuth, without a password
+  --service SERVICE     with --check --user: the PAM service to read (default ${DEFAULT_CHECK_SERVICE})
   --audit               print the permissions this process holds, as JSON
   --serve               run the warm broker on --broker-socket in the foreground (systemd unit
                         netauth-pam-helper.service); a config change needs a restart

@@ -10,6 +10,7 @@ import { Exit, exitInfo } from "../exit_codes.ts";
 import { formatLine } from "../log.ts";
 import { runtimeDirs, slotDir } from "../runtime_dir.ts";
 import { PASSED_ENV } from "../sandbox.ts";
+import { HOST_FACTS_SH } from "../host_facts.ts";
 
 /** `install.sh --mode`: a `deno compile` binary, or a bundle run by a copy of deno. */
 export type BuildMode = "compile" | "bundle";
@@ -141,6 +142,10 @@ export function shellWord(word: string): string {
 
 /** setpriv's options for a root caller: every uid and gid root, no supplementary group, no capability. */
 export const SETPRIV_ROOT = ["--reuid=0", "--regid=0", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
+/** `text` indented by two spaces, line by line (empty lines stay empty). */
+function indent(text: string): string {
+  return text.split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
+}
 
 /** What the broker (--serve) alone gets from the launcher: a V8 heap cap, so its RSS stays flat (docs/broker.md). */
 export const SERVE_ENV = "DENO_V8_FLAGS=--max-old-space-size=64";
@@ -227,11 +232,30 @@ if [ "\${1-}" = --serve ]; then
   as_root='' serve_env=${SERVE_ENV}
   case $capbnd in *[1-9a-f]*) as_root=${shellWord(`${spec.setpriv} --inh-caps=-all --bounding-set=-all --`)} ;; esac
 fi
+# --check --user NAME alone (never a login: pam_exec's arguments are the PAM line's): the sandbox may not read
+# /etc/passwd, /etc/shadow or /etc/pam.d, nor run getent, so the launcher hands the helper those facts on stdin,
+# a shadow entry's password field reduced to its shape (src/host_facts.ts; docs/security.md, "--check --user").
+check_user='' user_next=''
+if [ "\${1-}" = --check ]; then
+  for arg; do
+    [ -n "$user_next" ] && check_user=$arg
+    user_next=''
+    case $arg in --user) user_next=1 ;; --user=*) check_user=\${arg#--user=} ;; esac
+  done
+fi
 set -- ${spec.command.map(shellWord).join(" ")} "$@"
 ${admission}# The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandbox applies, and the PAM environment
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
-# shellcheck disable=SC2086 # $as_root and $serve_env hold words set above, split into argv on purpose
-exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
-  \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env $as_root "$@"
+helper() {
+  # shellcheck disable=SC2086 # $as_root and $serve_env hold words set above, split into argv on purpose
+  exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
+    \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env $as_root "$@"
+}
+if [ -n "$check_user" ]; then
+${indent(HOST_FACTS_SH)}
+  host_facts "$check_user" | helper "$@"
+  exit
+fi
+helper "$@"
 `;
 }

@@ -25,7 +25,7 @@ import { dirname } from "../paths.ts";
 import { type Accounts, groupWriteNote, readAccounts, walkLogDir } from "./log_dir.ts";
 import { socketDirProblem } from "../broker/socket.ts";
 import { brokerChecks } from "./verify_broker.ts";
-import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
+import { hasOption, hostPamSource, pamExecLines, type PamLine } from "../pam_files.ts";
 import { type DirEntry, type Manifest, MANIFEST_FORMAT } from "../manifest_format.ts";
 import { type Check, reportChecks, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 import { codeCacheCheck } from "./code_cache.ts";

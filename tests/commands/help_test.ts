@@ -16,7 +16,7 @@ Deno.test("--help: the usage names the cache options", () => {
     "usage: netauth-pam-helper [--config PATH] [--timeout SECONDS] [--require-group NAME]... [--log-level LEVEL]",
     "                          [--cache-dir DIR [--cache-max-age AGE] [--cache-tries N]] [--outage-window SPAN]",
     "                          [--broker-socket PATH]",
-    "       netauth-pam-helper --check | --audit | --serve | --version | --help",
+    "       netauth-pam-helper --check [--user NAME [--service SERVICE]] | --audit | --serve | --version | --help",
   ]);
 });
 

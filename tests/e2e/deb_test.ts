@@ -239,6 +239,33 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
       },
     );
 
+    await t.step("pam-auth-update puts the profile before pam_unix: pam_localuser routes first", async () => {
+      const auth = (await r.run("cat", "/etc/pam.d/common-auth")).output.split("\n").filter((l) => /^auth\s/.test(l));
+      const at = (module: string) => auth.findIndex((line) => line.includes(module));
+      assert.ok(at("pam_localuser.so") >= 0 && at("pam_localuser.so") < at("pam_exec.so"), auth.join("\n"));
+      assert.ok(at("pam_exec.so") < at("pam_unix.so"), auth.join("\n"));
+      assert.match(auth[at("pam_exec.so")], /\[success=3 default=ignore\]/, auth.join("\n"));
+      assert.match(auth[at("pam_exec.so") + 1], /requisite\s+pam_deny\.so/, auth.join("\n"));
+    });
+
+    await t.step(
+      "--check --user alice through the package's front script: the host's lines, then NetAuth's",
+      async () => {
+        const res = await r.run("netauth-pam-helper", "--check", "--user", "alice", "--service", service);
+        assert.equal(res.code, 0, res.output);
+        assert.match(res.output, /^user: ok alice is not in \/etc\/passwd/m, res.output);
+        assert.match(res.output, /^nss: ok alice uid /m, res.output);
+        assert.match(
+          res.output,
+          new RegExp(`^pam: ok ${service} runs the helper for auth \\(/etc/pam.d/common-auth:`, "m"),
+        );
+        assert.match(res.output, /^entity: ok alice exists and is not locked$/m, res.output);
+        const root = await r.run("netauth-pam-helper", "--check", "--user", "root", "--service", service);
+        assert.match(root.output, /^user: root is a local account \(in \/etc\/passwd\)/m, root.output);
+        assert.doesNotMatch(root.output, /\$[0-9a-z]+\$/, "a shadow hash reached the output");
+      },
+    );
+
     await t.step("pamtester through common-auth/common-account: NetAuth user in, wrong password out", async () => {
       const ok = await login("alice", ALICE_SECRET);
       assert.equal(ok.code, 0, `${ok.output}\n${ok.log}`);

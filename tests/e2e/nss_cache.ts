@@ -43,12 +43,29 @@ export async function freeIds(count: number): Promise<number> {
   throw new Error("no free uid range");
 }
 
+/** What else the private view holds: local accounts in its own /etc/passwd and /etc/shadow, a syslog socket. */
+export interface PrivateEtcOptions {
+  /**
+   * Passwords (in clear; hashed here) written into the private /etc/shadow, replacing a host entry of the same
+   * name (root's, say) or added.
+   */
+  shadow?: Record<string, string>;
+  /** Local accounts to add to the private /etc/passwd (name -> uid, also the gid); their passwords in `shadow`. */
+  localUids?: Record<string, number>;
+  /** A unix datagram socket the private /dev/log points to, so syslog(3) (pam_unix, pam_exec) reaches a test. */
+  devLog?: string;
+}
+
 /**
  * The private view: `users` in /etc/passwd.cache, one group per gid in /etc/group.cache, an empty /run/sshd
- * (sshd's fixed privilege separation directory). Files go to overlays' upper layers under `parent`/private-etc,
- * which goes with `parent`.
+ * (sshd's fixed privilege separation directory), and what `options` add. Files go to overlays' upper layers under
+ * `parent`/private-etc, which goes with `parent`.
  */
-export async function privateEtc(parent: string, users: NssUser[]): Promise<PrivateEtc> {
+export async function privateEtc(
+  parent: string,
+  users: NssUser[],
+  options: PrivateEtcOptions = {},
+): Promise<PrivateEtc> {
   const dir = `${parent}/private-etc`;
   const etc = `${dir}/etc-upper`, run = `${dir}/run-upper`;
   for (const d of [dir, etc, run, `${dir}/etc-work`, `${dir}/run-work`, `${run}/sshd`]) await Deno.mkdir(d);
@@ -65,12 +82,54 @@ export async function privateEtc(parent: string, users: NssUser[]): Promise<Priv
   await writeEtc("passwd.cache", users.map(line).join("\n") + "\n");
   const gids = [...new Set(users.map((u) => u.gid))];
   await writeEtc("group.cache", gids.map((gid) => `netauth${gid}:*:${gid}:`).join("\n") + "\n");
+  if (options.shadow) {
+    await writeAccounts(writeEtc, options.shadow, options.localUids ?? {});
+    await Deno.chmod(`${etc}/shadow`, 0o600);
+  }
   const overlay = (lower: string, upper: string, work: string) =>
     `mount -t overlay netauth-e2e -o lowerdir=${lower},upperdir=${upper},workdir=${work} ${lower}`;
-  const script = [overlay("/etc", etc, `${dir}/etc-work`), overlay("/run", run, `${dir}/run-work`), 'exec "$@"'];
+  const script = [overlay("/etc", etc, `${dir}/etc-work`), overlay("/run", run, `${dir}/run-work`)];
+  if (options.devLog) {
+    // /dev/log exists only in this view (the host's /dev is left alone): an overlay whose upper layer holds it.
+    for (const d of ["dev-upper", "dev-work"]) await Deno.mkdir(`${dir}/${d}`);
+    await Deno.symlink(options.devLog, `${dir}/dev-upper/log`);
+    script.push(overlay("/dev", `${dir}/dev-upper`, `${dir}/dev-work`));
+  }
+  script.push('exec "$@"');
   return {
     // unshare --mount makes every mount private: nothing propagates back to the host.
     prefix: ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script.join("\n"), "private-etc"],
     writeEtc,
   };
+}
+
+/** The private /etc/passwd and /etc/shadow: the host's, with `passwords` hashed in (SHA-512 crypt, as chpasswd). */
+async function writeAccounts(
+  writeEtc: (path: string, text: string) => Promise<void>,
+  passwords: Record<string, string>,
+  uids: Record<string, number>,
+): Promise<void> {
+  const lines = (text: string) => text.split("\n").filter((line) => line !== "");
+  const passwd = lines(await Deno.readTextFile("/etc/passwd"));
+  const shadow = lines(await Deno.readTextFile("/etc/shadow"));
+  for (const [name, password] of Object.entries(passwords)) {
+    const openssl = new Deno.Command("openssl", { args: ["passwd", "-6", "-stdin"], stdin: "piped", stdout: "piped" })
+      .spawn();
+    const w = openssl.stdin.getWriter();
+    await w.write(new TextEncoder().encode(`${password}\n`));
+    await w.close();
+    const hash = new TextDecoder().decode((await openssl.output()).stdout).trim();
+    assert.match(hash, /^\$6\$/, "openssl passwd -6 failed");
+    const uid = uids[name];
+    if (uid !== undefined) {
+      assert.ok(!passwd.some((line) => line.startsWith(`${name}:`)), `${name} is a host account already`);
+      passwd.push(`${name}:x:${uid}:${uid}:local ${name}:/nonexistent:/bin/sh`);
+    }
+    const entry = `${name}:${hash}:19000:0:99999:7:::`;
+    const at = shadow.findIndex((line) => line.startsWith(`${name}:`));
+    if (at >= 0) shadow[at] = entry;
+    else shadow.push(entry);
+  }
+  await writeEtc("passwd", passwd.join("\n") + "\n");
+  await writeEtc("shadow", shadow.join("\n") + "\n");
 }

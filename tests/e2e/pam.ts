@@ -157,3 +157,46 @@ export async function addLocalUser(name: string, options: { home?: boolean; pass
 export async function removeLocalUser(name: string) {
   await sh("userdel", ["-r", name]).catch(() => {});
 }
+
+/**
+ * Debian's common-auth and common-account as `pam-auth-update --enable netauth` writes them from pam.d/debian/netauth
+ * and Debian's `unix` profile: Primary blocks by priority (the first block's `*-Initial` lines), `end` turned into the
+ * jump past the fallback `pam_deny` to `pam_permit`, then the Additional block. `edit` adapts each profile line
+ * (helper path, log file); the result is one PAM service file.
+ */
+export function debianCommonStack(edit: (line: string) => string = (line) => line): string {
+  const profile = Deno.readTextFileSync(`${ROOT}pam.d/debian/netauth`);
+  const field = (name: string) => profile.match(new RegExp(`^${name}: *(.*)$`, "m"))?.[1] ?? "";
+  const lines = (name: string) =>
+    profile.split(new RegExp(`^${name}:\\n`, "m"))[1].split(/^\S/m)[0].trim().split("\n").map((l) => edit(l.trim()));
+  assert.equal(field("Auth-Type"), "Primary");
+  assert.equal(field("Account-Type"), "Additional");
+  // /usr/share/pam-configs/unix on Debian 12: Priority 256; Auth-Initial drops try_first_pass.
+  const UNIX_PRIORITY = 256;
+  const netauthFirst = Number(field("Priority")) > UNIX_PRIORITY;
+  const unixAuth = `[success=end default=ignore]\tpam_unix.so nullok${netauthFirst ? " try_first_pass" : ""}`;
+  const authPrimary = netauthFirst ? [...lines("Auth"), unixAuth] : [unixAuth, ...lines("Auth")];
+  const jumps = (block: string[]) => block.map((line, i) => line.replace("success=end", `success=${block.length - i}`));
+  return [
+    "# written by tests/e2e/pam.ts: common-auth and common-account as pam-auth-update lays them out",
+    ...jumps(authPrimary).map((line) => `auth\t${line}`),
+    "auth\trequisite\tpam_deny.so",
+    "auth\trequired\tpam_permit.so",
+    ...jumps(["[success=end new_authtok_reqd=done default=ignore]\tpam_unix.so"]).map((line) => `account\t${line}`),
+    "account\trequisite\tpam_deny.so",
+    "account\trequired\tpam_permit.so",
+    ...lines("Account").map((line) => `account\t${line}`),
+    "",
+  ].join("\n");
+}
+
+/** A pam.d/ file as a PAM service for a test: the helper at `helper` (with `args` after it), logging to `log`. */
+export function shippedStack(file: string, helper: string, log: string, args = ""): string {
+  return adaptPamLine(Deno.readTextFileSync(`${ROOT}pam.d/${file}`), helper, log, args);
+}
+
+/** One or more shipped PAM lines with the helper's path and log file of a test install. */
+export function adaptPamLine(text: string, helper: string, log: string, args = ""): string {
+  return text.replaceAll("/usr/local/sbin/netauth-pam-helper", `${helper}${args ? ` ${args}` : ""}`)
+    .replaceAll("/var/log/netauth-pam-helper.log", log);
+}

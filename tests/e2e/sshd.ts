@@ -28,8 +28,14 @@ export interface Sshd {
 /**
  * Starts sshd as `dir`/`service`, a symlink to /usr/sbin/sshd: OpenSSH names its PAM service after the name it
  * runs under, so the PAM stack is /etc/pam.d/`service`. Resolves once the port accepts connections (10 s at most).
+ * `permitRootLogin`: root may log in (with a password too), for a private view whose root password a test set.
  */
-export async function startSshd(dir: string, service: string, prefix: string[]): Promise<Sshd> {
+export async function startSshd(
+  dir: string,
+  service: string,
+  prefix: string[],
+  permitRootLogin = false,
+): Promise<Sshd> {
   const hostKey = `${dir}/ssh_host_ed25519_key`;
   const keygen = await sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "netauth-e2e", "-f", hostKey]);
   if (keygen.code !== 0) throw new Error(`ssh-keygen: ${keygen.output}`);
@@ -45,7 +51,7 @@ export async function startSshd(dir: string, service: string, prefix: string[]):
       "PasswordAuthentication yes",
       "PubkeyAuthentication yes",
       "AuthorizedKeysFile .ssh/authorized_keys",
-      "PermitRootLogin no",
+      `PermitRootLogin ${permitRootLogin ? "yes" : "no"}`,
       "UseDNS no",
       "LogLevel VERBOSE",
       "",

@@ -12,30 +12,25 @@ import {
   startNetAuthd,
 } from "../../testkit/netauthd.ts";
 import { freeIds, missingNssCache, type NssUser, privateEtc } from "./nss_cache.ts";
-import { e2eTest, installHelper, missingPrerequisite, ROOT, sh } from "./pam.ts";
+import { adaptPamLine, debianCommonStack, e2eTest, installHelper, missingPrerequisite, ROOT, sh } from "./pam.ts";
+import { startSyslog, type Syslog } from "./syslog.ts";
 import { type Method, missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";
 
 const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (await missingOpenSsh());
 
-/** Debian's common-auth and common-account as pam-auth-update writes them with pam.d/debian/netauth enabled. */
+/**
+ * Debian's common-auth and common-account as pam-auth-update writes them with pam.d/debian/netauth enabled
+ * (tests/e2e/pam.ts), and `--require-group staff` on the account line: sshd runs only the account phase for a
+ * public-key login, so the group check must be there.
+ */
 function debianSshdStack(helper: string, log: string): string {
-  const exec = (options: string) => `pam_exec.so ${options} quiet log=${log} ${helper} --timeout 3`;
-  return [
-    "# written by tests/e2e/sshd_test.ts",
-    "auth     [success=3 default=ignore]  pam_unix.so nullok nodelay",
-    "auth     [success=1 default=ignore]  pam_localuser.so",
-    `auth     [success=1 default=ignore]  ${exec("expose_authtok")}`,
-    "auth     requisite                   pam_deny.so",
-    "auth     required                    pam_permit.so",
-    "account  [success=1 new_authtok_reqd=done default=ignore]  pam_unix.so",
-    "account  requisite                   pam_deny.so",
-    "account  required                    pam_permit.so",
-    "account  [success=1 default=ignore]  pam_localuser.so",
-    // sshd runs only the account phase for a public-key login: the group check must be here.
-    `account  required                    ${exec("")} --require-group staff`,
-    "session  required                    pam_permit.so",
-    "",
-  ].join("\n");
+  const stack = debianCommonStack((line) => {
+    const adapted = adaptPamLine(line, helper, log, "--timeout 3");
+    return line.includes("pam_exec.so") && !line.includes("expose_authtok")
+      ? `${adapted} --require-group staff`
+      : adapted;
+  });
+  return `${stack}session required pam_permit.so\n`;
 }
 
 e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd", missing, async (t) => {
@@ -45,10 +40,11 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
   const helperLog = `${dir}/pam_exec.log`;
   let server: NetAuthd | undefined;
   let sshd: Sshd | undefined;
+  let syslog: Syslog | undefined;
   try {
     server = await startNetAuthd();
     await installHelper(`${dir}/prefix`, server.clientConfigDir);
-    const base = await freeIds(5);
+    const base = await freeIds(6);
     const gid = base + 4;
     const user = (name: string, i: number, password = "*"): NssUser => ({
       name,
@@ -70,9 +66,16 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
         await Deno.chown(path, u.uid, u.gid);
       }
     }
-    const etc = await privateEtc(dir, users);
+    // pam_unix and pam_exec log through syslog(3): the private view's /dev/log is this socket. root and nalocal
+    // are local accounts of the private view only, with passwords set there.
+    syslog = await startSyslog(`${dir}/syslog.sock`);
+    const etc = await privateEtc(dir, users, {
+      shadow: { root: "root-local-pw", nalocal: "nalocal-local-pw" },
+      localUids: { nalocal: base + 5 },
+      devLog: `${dir}/syslog.sock`,
+    });
     await etc.writeEtc(`pam.d/${service}`, debianSshdStack(`${dir}/prefix/sbin/netauth-pam-helper`, helperLog));
-    sshd = await startSshd(dir, service, etc.prefix);
+    sshd = await startSshd(dir, service, etc.prefix, true);
 
     /** Logs in and returns the helper's decisions for it, `type:exit` in order, from pam_exec's log. */
     const login = async (name: string, method: Method, secret: { password?: string; key?: string }) => {
@@ -82,12 +85,26 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
       const after = await Deno.readTextFile(helperLog).catch(() => "");
       const decisions = [...after.slice(before.length).matchAll(/ entity=(\S+) .* type=(\w+) .* exit=(\d+)/g)]
         .map(([, entity, type, exit]) => `${entity} ${type}:${exit}`);
-      const context = `ssh ${name} (${method}) exit ${r.code}: ${r.output}\nsshd:\n${sshd!.log().slice(logLength)}`;
-      return { ...r, decisions, context, sshdLog: () => sshd!.log().slice(logLength) };
+      const pamLog = await syslog!.since();
+      const context = `ssh ${name} (${method}) exit ${r.code}: ${r.output}\nsshd:\n${sshd!.log().slice(logLength)}` +
+        `\nsyslog:\n${pamLog}`;
+      return { ...r, decisions, context, pamLog, sshdLog: () => sshd!.log().slice(logLength) };
     };
     const password = (name: string, secret: string, method: Method = "password") =>
       login(name, method, { password: secret });
     const publicKey = (name: string) => login(name, "publickey", { key: clientKey });
+    /** What fail2ban's pam-generic filter counts: pam_unix's auth failures. */
+    const PAM_UNIX_AUTH = /pam_unix\([^:)]+:auth\)/;
+    /** A local account logs in on its /etc/shadow password alone; NetAuth is never asked. */
+    const localLogin = async (name: string, secret: string, ok: boolean) => {
+      const r = await password(name, secret);
+      assert.equal(r.code, ok ? 0 : 255, r.context);
+      assert.deepEqual(r.decisions, [], r.context);
+      if (!ok) {
+        assert.match(r.pamLog, new RegExp(`pam_unix\\(${service}:auth\\): authentication failure;.* user=${name}`));
+      }
+      return r;
+    };
 
     await t.step("sshd runs the PAM service named after the name it runs under", async () => {
       const r = await password("alice", ALICE_SECRET);
@@ -100,14 +117,26 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
         assert.equal(r.code, 0, r.context);
         assert.deepEqual(r.decisions, ["alice auth:0", "alice account:0"], r.context);
         assert.match(r.sshdLog(), new RegExp(`Accepted ${method}[^\\n]* for alice from 127\\.0\\.0\\.1`), r.context);
+        // No pam_unix failure for a NetAuth login: fail2ban's pam-generic filter has nothing to count.
+        assert.doesNotMatch(r.pamLog, PAM_UNIX_AUTH, r.context);
       });
       await t.step(`${method}: a wrong password is refused by NetAuth (helper: auth 7)`, async () => {
         const r = await password("alice", "not-her-password", method);
         assert.equal(r.code, 255, r.context);
         assert.match(r.output, /Permission denied/, r.context);
         assert.deepEqual(r.decisions, ["alice auth:7"], r.context);
+        assert.doesNotMatch(r.pamLog, PAM_UNIX_AUTH, r.context);
+        assert.match(r.pamLog, /pam_exec\([^)]*:auth\): \S+ failed: exit code 7/, r.context);
       });
     }
+    await t.step(
+      "local accounts, root included, log in on pam_unix alone; a wrong password is its failure",
+      async () => {
+        await localLogin("root", "root-local-pw", true);
+        await localLogin("nalocal", "nalocal-local-pw", true);
+        await localLogin("nalocal", "not-the-password", false);
+      },
+    );
     await t.step("the locked entity is refused with its own password (helper: auth 7)", async () => {
       const r = await password("carol", CAROL_SECRET);
       assert.equal(r.code, 255, r.context);
@@ -193,11 +222,15 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
         }
       },
     );
-    await t.step("netauthd down: password and key logins refused (helper: 9)", async () => {
+    await t.step("netauthd down: NetAuth logins refused (helper: 9), local accounts and root still in", async () => {
       await server!.stop();
       const r = await password("alice", ALICE_SECRET);
       assert.equal(r.code, 255, r.context);
       assert.deepEqual(r.decisions, ["alice auth:9"], r.context);
+      assert.doesNotMatch(r.pamLog, PAM_UNIX_AUTH, r.context);
+      await localLogin("root", "root-local-pw", true);
+      await localLogin("nalocal", "nalocal-local-pw", true);
+      await localLogin("nalocal", "not-the-password", false);
       const key = await publicKey("alice");
       assert.equal(key.code, 255, key.context);
       assert.deepEqual(key.decisions, ["alice account:9"], key.context);
@@ -210,6 +243,7 @@ e2eTest("ssh logins through a second sshd, NSS cache files and the real netauthd
     });
   } finally {
     await sshd?.stop();
+    await syslog?.stop();
     await sh(`${ROOT}install.sh`, ["--uninstall", "--prefix", `${dir}/prefix`]);
     await server?.cleanup();
     await Deno.remove(dir, { recursive: true });

@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ALICE_SECRET, type NetAuthd, startNetAuthd } from "../../testkit/netauthd.ts";
 import {
   addLocalUser,
+  debianCommonStack,
   e2eTest,
   installHelper,
   missingPrerequisite,
@@ -18,32 +19,19 @@ import {
 const missing = await missingPrerequisite();
 
 /**
- * The Debian profile's Auth and Account lines as pam-auth-update lays them out, for the helper at `helper`;
+ * Debian's common-auth and common-account with the netauth profile (tests/e2e/pam.ts), for the helper at `helper`;
  * `oldSeteuid` adds the seteuid the lines carried before issue 16 (the launcher must hold either way).
  */
 function debianProfileStack(helper: string, oldSeteuid: boolean): string {
-  const profile = Deno.readTextFileSync(`${ROOT}pam.d/debian/netauth`);
-  const section = (name: string) =>
-    profile.split(new RegExp(`^${name}:\\n`, "m"))[1].split(/^\S/m)[0].trim().split("\n").map((l) => l.trim());
-  const adapt = (line: string) => {
-    // pam-auth-update turns `end` into a jump past pam_deny to pam_permit.
-    let out = line.replace("success=end", "success=1").replace("/usr/local/sbin/netauth-pam-helper", helper);
+  const stack = debianCommonStack((line) => {
+    let out = line.replace("/usr/local/sbin/netauth-pam-helper", helper);
     assert.doesNotMatch(out, /seteuid/);
     if (oldSeteuid) out = out.replace(" quiet ", " quiet seteuid ");
     return out;
-  };
-  const auth = section("Auth").map((l) => `auth ${adapt(l)}`);
-  const account = section("Account").map((l) => `account ${adapt(l)}`);
-  assert.ok(auth.some((l) => l.includes("pam_exec.so")) && account.some((l) => l.includes("pam_exec.so")));
-  return [
-    ...auth,
-    "auth requisite pam_deny.so",
-    "auth required pam_permit.so",
-    ...account,
-    "account required pam_permit.so",
-    "",
-  ]
-    .join("\n");
+  });
+  // alice has no NSS entry here: Debian's pam_unix account rule (and its pam_deny) would refuse her before the
+  // helper's. tests/e2e/sshd_test.ts runs the whole account phase with NSS entries.
+  return stack.split("\n").filter((line) => !/^account\t.*(pam_unix|pam_deny)\.so/.test(line)).join("\n");
 }
 
 /** Every path below `dir` with its size and mtime: what the caller's home looked like. */

@@ -23,13 +23,14 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   );
   assert.match(
     text,
-    /^exec \/usr\/bin\/env -i HOME=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/home DENO_DIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/deno TMPDIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/tmp DENO_NO_UPDATE_CHECK=1 \\$/m,
+    /^ {2}exec \/usr\/bin\/env -i HOME=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/home DENO_DIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/deno TMPDIR=\/usr\/local\/lib\/netauth-pam-helper\/runtime\/tmp DENO_NO_UPDATE_CHECK=1 \\$/m,
   );
   assert.match(
     text,
     /^set -- \/usr\/bin\/deno run --allow-read=\/etc\/netauth \/lib\/h.js --config \/etc\/netauth\/config.toml "\$@"$/m,
   );
-  assert.match(text, / \$serve_env \$as_root "\$@"\n$/);
+  assert.match(text, / \$serve_env \$as_root "\$@"\n\}\n/);
+  assert.match(text, /\nhelper "\$@"\n$/);
   assert.doesNotMatch(text, /admission/, "no login slots asked for: no admission control");
 });
 
@@ -79,6 +80,17 @@ Deno.test("only the PAM variables, NETAUTH_LOGLEVEL and the launcher's own reach
     "PAM_USER=alice",
     "TMPDIR=/usr/local/lib/netauth-pam-helper/runtime/tmp",
   ]);
+});
+
+Deno.test("--check --user NAME alone gets the host facts on stdin; no other call gets them", async () => {
+  const cat = ["/bin/sh", "-c", "exec /bin/cat", "sh"]; // the helper's place: prints what it gets on stdin
+  const facts = await runLauncher(cat, {}, [], ["--check", "--config", "/x", "--user", "root"]);
+  assert.match(facts, /^@netauth-host-facts 1\n@euid \d+\n@user root\n@passwd-file\n root:/);
+  assert.match(facts, /^@getent-passwd 0\n root:[^\n]*:0:0:/m);
+  assert.deepEqual(await runLauncher(cat, {}, [], ["--check", "--user=root"]), facts);
+  for (const args of [["--check"], ["--user", "root"], ["--config", "/x", "--check", "--user", "root"]]) {
+    assert.equal(await runLauncher(cat, { PAM_TYPE: "account", PAM_USER: "root" }, [], args), "", args.join(" "));
+  }
 });
 
 Deno.test("the start time passed on is the kernel's for the process, from before it exec'd the launcher", async () => {

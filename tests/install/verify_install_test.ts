@@ -10,7 +10,7 @@ import { verifyHost } from "../../src/install/package_setup.ts";
 import { reportChecks } from "../../src/install/verify_report.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../../src/manifest_format.ts";
 import { dirname } from "../../src/paths.ts";
-import { hostPamSource, pamExecLines, type PamLine } from "../../src/install/pam_files.ts";
+import { hostPamSource, pamExecLines, type PamLine } from "../../src/pam_files.ts";
 
 const HELPER = "/usr/local/sbin/netauth-pam-helper";
 

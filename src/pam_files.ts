@@ -1,5 +1,5 @@
 /**
- * PAM service files read as Linux-PAM reads them, for `install.sh --verify`: a line that PAM runs must not
+ * PAM service files read as Linux-PAM reads them, for `--verify` and `--check --user`: a line that PAM runs must not
  * escape the check by its spelling. libpam joins a line ending in a backslash with the next line that
  * is not blank or a comment, cuts every line at its first "#", splits on blanks except that a word
  * starting with "[" runs to the first "]" ("\\]" inside is a "]"), compares types and the include and
@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { normalizePath } from "../file_modes.ts";
+import { normalizePath } from "./file_modes.ts";
 
 /** A pam_exec line that runs one of the install's executables, where PAM reads it. */
 export interface PamLine {

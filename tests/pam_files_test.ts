@@ -8,8 +8,8 @@ import {
   type PamLine,
   type PamSource,
   pamTokens,
-} from "../../src/install/pam_files.ts";
-import { requiredOptions } from "../../src/install/verify_install.ts";
+} from "../src/pam_files.ts";
+import { requiredOptions } from "../src/install/verify_install.ts";
 
 const HELPER = "/usr/local/sbin/netauth-pam-helper";
 
