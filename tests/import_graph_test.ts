@@ -55,6 +55,7 @@ const LAYERS: Record<string, string[]> = {
     "broker/vouch.ts",
     "broker/forward.ts",
     "login.ts",
+    "broker/listener.ts",
   ],
   "3 command line": ["cli.ts"],
   "4 commands": [

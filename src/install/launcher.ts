@@ -7,6 +7,7 @@
 import { STARTED_ENV } from "../deadline.ts";
 import { runtimeDirs } from "../runtime_dir.ts";
 import { PASSED_ENV } from "../sandbox.ts";
+import { ACTIVATION_ENV } from "../broker/socket.ts";
 
 /** `install.sh --mode`: a `deno compile` binary, or a bundle run by a copy of deno. */
 export type BuildMode = "compile" | "bundle";
@@ -48,6 +49,8 @@ export function launcherScript(spec: LauncherSpec): string {
     "DENO_NO_UPDATE_CHECK=1",
   ].map(shellWord);
   const keep = PASSED_ENV.map((name) => `\${${name}+"${name}=$${name}"}`);
+  // systemd's socket activation, for the broker alone: LISTEN_PID stays right, as env and deno exec in place.
+  const activation = ACTIVATION_ENV.map((name) => `\${serve_env:+\${${name}+"${name}=$${name}"}}`);
   return `#!/bin/sh -p
 # netauth-pam-helper launcher (${spec.mode} mode), written by install.sh; re-run install.sh to change it.
 # -p: keep the effective uid pam_exec gives (root under su and sudo); plain sh would drop to the caller's.
@@ -101,7 +104,7 @@ fi
 # is the user's to influence: only the PAM variables pass, and the runtime's files stay in root's directories.
 # shellcheck disable=SC2086 # $as_root and $serve_env hold words set above, split into argv on purpose
 exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
-  \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env \\
+  \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env ${activation.join(" ")} \\
   $as_root ${spec.command.map(shellWord).join(" ")} "$@"
 `;
 }
