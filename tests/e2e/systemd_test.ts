@@ -18,6 +18,8 @@ const PACKAGES = ["systemd", "systemd-sysv", "pamtester", "libpam-runtime", "ca-
 const UNITS = ["netauth-pam-helper.socket", "netauth-pam-helper.service"];
 const SOCKET = "/usr/lib/netauth-pam-helper/runtime/broker/socket";
 const SERVICE = "netauth-systemd-e2e";
+/** The container's name: systemd-nspawn keeps a directory of that name in the host's /run/systemd/nspawn/propagate. */
+const MACHINE = `netauth-e2e-${Deno.pid}`;
 
 async function missingTool(): Promise<string | undefined> {
   const tools = ["mmdebstrap", "systemd-nspawn", "nsenter", "dpkg-deb", "tar"];
@@ -88,7 +90,7 @@ async function buildDeb(outdir: string, version: string): Promise<string> {
 async function boot(dir: string) {
   const started = performance.now();
   const nspawn = new Deno.Command("systemd-nspawn", {
-    args: ["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe", "-D", dir],
+    args: ["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe", `--machine=${MACHINE}`, "-D", dir],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -108,10 +110,11 @@ async function boot(dir: string) {
     }).output();
     return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
   };
-  // Until PID 1 has its private socket up, systemctl cannot reach it ("Failed to connect to bus").
-  let state = await run("systemctl", "is-system-running", "--wait");
-  for (let i = 0; i < 300 && /Failed to connect/.test(state.output); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  // Until nspawn's child has become systemd and its private socket is up, systemctl says "offline" or cannot
+  // connect ("Failed to connect to bus"); then --wait holds until the boot is done.
+  let state = { code: 1, output: "" };
+  for (let i = 0; i < 600 && !/^(running|degraded)$/.test(state.output.trim()); i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     state = await run("systemctl", "is-system-running", "--wait");
   }
   const bootMs = performance.now() - started;
@@ -121,7 +124,8 @@ async function boot(dir: string) {
     state: state.output.trim(),
     bootMs,
     async poweroff() {
-      await run("systemctl", "poweroff", "--no-block");
+      // Not `systemctl poweroff`: that asks logind over D-Bus first.
+      await run("systemctl", "start", "--no-block", "--job-mode=replace-irreversibly", "poweroff.target");
       const ended = await Promise.race([
         nspawn.status.then(() => true),
         new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000)),
@@ -136,7 +140,9 @@ async function boot(dir: string) {
 /** A command in the root while nothing boots it (systemd-nspawn's plain container: systemd is not PID 1). */
 async function inContainer(dir: string, ...cmd: string[]) {
   const out = await new Deno.Command("systemd-nspawn", {
-    args: ["--quiet", "--register=no", "--keep-unit", "--console=pipe", "-D", dir, "-E", `PATH=${PATH}`].concat(
+    args: ["--quiet", "--register=no", "--keep-unit", "--console=pipe", `--machine=${MACHINE}`, "-D", dir].concat(
+      ["-E", `PATH=${PATH}`],
+    ).concat(
       ["-E", "DEBIAN_FRONTEND=noninteractive", ...cmd],
     ),
     stdin: "null",
@@ -271,6 +277,7 @@ e2eTest(
       await booted?.poweroff();
       await server?.cleanup();
       await Deno.remove(work, { recursive: true }).catch(() => {});
+      await Deno.remove(`/run/systemd/nspawn/propagate/${MACHINE}`, { recursive: true }).catch(() => {});
     }
   },
 );
