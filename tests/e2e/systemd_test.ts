@@ -208,7 +208,7 @@ e2eTest(
           );
           assert.equal(login.code, 0, login.output);
           const [line] = await linesSince(from);
-          assert.match(line, /path=direct outcome=authenticated exit=0/);
+          assert.match(line, /path=direct (source=netauth )?outcome=authenticated exit=0/);
           assert.doesNotMatch(line, /broker=/, "no broker on this host: no word about it");
         },
       );

@@ -306,6 +306,6 @@ it("SIGTERM stops the broker cleanly and removes its socket; logins then go dire
   const run = await login("alice", SECRETS.alice);
   assert.equal(run.code, 0);
   // No socket is a host without a broker: no broker= on the line.
-  assert.match(run.line, /path=direct outcome=authenticated/);
+  assert.match(run.line, /path=direct (source=netauth )?outcome=authenticated/);
   assert.doesNotMatch(run.line, /broker=/);
 });
