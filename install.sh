@@ -13,6 +13,7 @@ DESTDIR=
 CONF_DIR=/etc/netauth
 CACHE_DIR=
 MODE=compile
+LOGIN_SLOTS= # --login-slots: empty for the default, from the CPU count (src/install/launcher.ts)
 ACTION=install
 PAM=0
 BROKER=0
@@ -23,7 +24,7 @@ CHANGED=0
 PAM_WIRED=0 # 1 once a pam-auth-update profile was placed: then no manual PAM lines are printed
 DEBIAN_PROFILE=/usr/share/pam-configs/netauth
 BROKER_UNIT=/etc/systemd/system/$NAME.service # --broker: the warm broker's unit (src/install/broker_unit.ts)
-LOG_FILE=/var/log/$NAME.log # what log= on the pam_exec lines in pam.d/ names: created 0640, kept by --uninstall
+LOG_FILE=/var/log/$NAME.log # log= on the pam_exec lines (pam.d/ names this one; --log-file): created 0640, kept by --uninstall
 
 usage() {
   cat <<EOF
@@ -43,11 +44,16 @@ the PAM lines to add (unless --pam wired them).
   --conf-dir DIR     NetAuth config directory the helper may read (default /etc/netauth)
   --cache-dir DIR    enable the offline credential cache in DIR (created root-owned 0700): the
                      helper may read and write there and nowhere else
+  --log-file FILE    the file pam_exec appends the helper's lines to (log= on the PAM lines and
+                     the profile; default $LOG_FILE); its directories as for --prefix, but a
+                     system log group's write (Ubuntu's /var/log, root:syslog) is accepted
   --mode compile     a single 'deno compile' binary (default); set DENORT_BIN=/path/to/denort
                      where the runtime cannot be downloaded (offline, air-gapped): the denort
                      of the same Deno version, from the release archive denort-<target>.zip
   --mode bundle      one bundled JS file run by a root-owned copy of this deno (PREFIX/lib/$NAME/deno)
                      with the same flags, for hosts where no denort can be had
+  --login-slots N    admission control: at most N helpers run at once, the other logins wait for a
+                     slot until their deadline (default: four a CPU, 4 to 64)
   --pam              also wire PAM: on Debian/Ubuntu install and enable a pam-auth-update profile;
                      elsewhere print what to add and where. Without --pam no PAM file is touched
   --broker           also run the warm broker (docs/broker.md): bake its socket into the helper and its
@@ -91,12 +97,12 @@ act() {
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --prefix | --destdir | --conf-dir | --cache-dir | --mode)
+    --prefix | --destdir | --conf-dir | --cache-dir | --mode | --login-slots | --log-file)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       opt=$1 val=$2
       shift
       ;;
-    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=*) opt=${1%%=*} val=${1#*=} ;;
+    --prefix=* | --destdir=* | --conf-dir=* | --cache-dir=* | --mode=* | --login-slots=* | --log-file=*) opt=${1%%=*} val=${1#*=} ;;
     --pam) PAM=1 opt= ;;
     --broker) BROKER=1 opt= ;;
     --force) FORCE=1 opt= ;;
@@ -117,6 +123,8 @@ while [ $# -gt 0 ]; do
     --conf-dir) CONF_DIR=$val ;;
     --cache-dir) CACHE_DIR=${val%/} ;;
     --mode) MODE=$val ;;
+    --login-slots) LOGIN_SLOTS=$val ;;
+    --log-file) LOG_FILE=$val ;;
   esac
   shift
 done
@@ -157,7 +165,8 @@ print_flags() {
 write_plan() {
   mkdir -p "$1/plan" && deno_run --allow-read --allow-write="$1/plan" "$ROOT/src/install/install_plan.ts" \
     --conf-dir "$CONF_DIR" ${CACHE_DIR:+--cache-dir "$CACHE_DIR"} --runtime-dir "$RUNTIME_DIR" --plan-dir "$1/plan" \
-    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} --launcher "$BIN" --mode "$MODE" --setpriv "$SETPRIV" --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
+    ${BROKER_SOCKET:+--broker-socket "$BROKER_SOCKET"} --launcher "$BIN" --mode "$MODE" --setpriv "$SETPRIV" --flock "$FLOCK" --setsid "$SETSID" \
+    ${LOGIN_SLOTS:+--login-slots "$LOGIN_SLOTS"} --artefact "$(artefact "$LIB")" --deno "$RUNTIME_DENO" \
     --staged-artefact "$(artefact "$1")" --staged-deno "$1/deno" --staged-runtime-dir "$1/runtime"
 }
 
@@ -196,6 +205,8 @@ uninstall() {
     say "nothing to uninstall: no $MANIFEST"
     return 0
   }
+  # The log the install recorded (its --log-file) is kept, whatever this run's --log-file says.
+  LOG_FILE=$(deno_run --allow-read "$ROOT/src/install/log_dir.ts" --recorded "$MANIFEST_JSON" "$LOG_FILE")
   DECISIONS=$(mktemp "${TMPDIR:-/tmp}/$NAME-uninstall.XXXXXX")
   trap 'rm -f "$DECISIONS"' EXIT
   host_decisions "$DECISIONS" --uninstall
@@ -285,6 +296,8 @@ preflight() {
   DENO=$(command -v deno) || die "deno not found: install Deno 2 (npm install -g deno@2)"
   case $DENO in /*) ;; *) die "deno is not an absolute path: $DENO" ;; esac
   SETPRIV=$(command -v setpriv) || die "setpriv not found: install util-linux (the launcher needs it under su and sudo)"
+  FLOCK=$(command -v flock) || die "flock not found: install util-linux (the launcher's admission control needs it)"
+  SETSID=$(command -v setsid) || die "setsid not found: install util-linux (the launcher's admission control needs it)"
   # A host-wide file someone else wrote (another --prefix, the admin, the Debian package) is not taken over.
   DECISIONS=$STAGE/host-files
   host_decisions "$DECISIONS"
@@ -404,13 +417,15 @@ preview_build() {
   CHANGED=1
 }
 
-# Makes the runtime directory $1 with home/, deno/ and tmp/: root-owned, mode 0755.
+# Makes the runtime directory $1 with home/, deno/ and tmp/: root-owned, mode 0755; and slots/ (the login
+# slots' lock files, src/runtime_dir.ts), 0700: the launcher also makes it on a first login.
 make_runtime_dir() {
-  for sub in "$1" "$1/home" "$1/deno" "$1/tmp"; do
+  for sub in "$1" "$1/home" "$1/deno" "$1/tmp" "$1/slots"; do
     mkdir -p "$sub"
     if [ "$(id -u)" = 0 ]; then chown 0:0 "$sub"; fi
     chmod 0755 "$sub"
   done
+  chmod 0700 "$1/slots"
 }
 
 # Runs the staged artefact through a launcher written like the real one, before anything is placed:
@@ -547,12 +562,8 @@ code_cache() {
   fi
 }
 
-log_path_problem() {
-  log=$DESTDIR$LOG_FILE
-  if [ -L "$log" ] || { [ -e "$log" ] && [ ! -f "$log" ]; }; then
-    say "$log is not a regular file (a symbolic link?): remove it; pam_exec appends to it as root"
-  fi
-}
+# src/install/log_dir.ts: a bad --log-file, or something at its path that is not a regular file.
+log_path_problem() { deno_run --allow-read "$ROOT/src/install/log_dir.ts" --destdir "$DESTDIR" "$LOG_FILE"; }
 
 # The log file pam_exec appends to (as root, before the helper runs): a regular file, root's, readable by
 # adm (root's group without one), so no local user can read it, write it or point it elsewhere.
@@ -579,7 +590,7 @@ install_log() {
     say "no /etc/logrotate.d: rotate $LOG_FILE with the host's own tool"
     return 0
   fi
-  sed "s/create 0640 root adm/create 0640 root $group/" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
+  sed "s/create 0640 root adm/create 0640 root $group/; s#^/var/log/$NAME.log #$LOG_FILE #" "$ROOT/logrotate/$NAME" >"$STAGE/logrotate"
   place "$STAGE/logrotate" "$DESTDIR$LOGROTATE" 0644
 }
 
@@ -597,7 +608,7 @@ wire_pam() {
     return 0
   fi
   profile=$DESTDIR$DEBIAN_PROFILE
-  sed "s#/usr/local/sbin/$NAME#$BIN#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
+  sed "s#/usr/local/sbin/$NAME#$BIN#g; s#log=/var/log/$NAME.log#log=$LOG_FILE#g" "$ROOT/pam.d/debian/netauth" >"$STAGE/netauth.profile"
   place "$STAGE/netauth.profile" "$profile" 0644
   PAM_WIRED=1
   if [ -n "$DESTDIR" ]; then
@@ -623,7 +634,7 @@ pam_snapshot() { for f in /etc/pam.d/common-*; do if [ -f "$f" ]; then printf '%
 # The manual PAM lines, from pam.d/common-lines (their one source), for this install's launcher path.
 pam_lines() {
   say "PAM lines to add, for example in common-auth / common-account (system-auth elsewhere):"
-  grep -v '^#' "$ROOT/pam.d/common-lines" | sed "s#/usr/local/sbin/$NAME#$BIN#g; s/^/  /"
+  grep -v '^#' "$ROOT/pam.d/common-lines" | sed "s#/usr/local/sbin/$NAME#$BIN#g; s#log=/var/log/$NAME.log#log=$LOG_FILE#g; s/^/  /"
   say "Why each line, and complete stacks: $ROOT/pam.d/ (README.md there)"
 }
 
@@ -685,7 +696,9 @@ install_helper() {
   # Keep what a previous install recorded and is still there (for example the PAM profile).
   # What is gone (an earlier build's chunks) is not carried over.
   if [ -f "$MANIFEST" ]; then
-    other_mode_files | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
+    # A log an earlier --log-file named stays on disk but leaves the record (this run's is recorded above).
+    old_log=$(deno_run --allow-read "$ROOT/src/install/log_dir.ts" --recorded "$MANIFEST_JSON" "$LOG_FILE")
+    { other_mode_files; say "$DESTDIR$old_log"; } | grep -vxF -f - "$MANIFEST" | while IFS= read -r path; do
       # A host-wide file changed since (someone else's now) is not hashed again as if it were ours.
       if [ -e "$path" ] && ! decided drop "$path" >/dev/null; then printf '%s\n' "$path"; fi
     done >>"$STAGE/manifest" || true

@@ -8,9 +8,9 @@ IFS=' '
 umask 022
 lib=/usr/lib/netauth-pam-helper
 
-# Root's own commands: write the launcher (after changing the config) and check the install; setup.js reads
-# the words after them (--verify --quiet, --verify --json) and refuses any other.
-if [ "$1" = --setup ] || [ "$1" = --verify ]; then
+# Root's own commands: write the launcher (after changing the config; --setup --login-slots N) and check the
+# install; setup.js reads the words after them (--verify --quiet, --verify --json) and refuses any other.
+if [ "${1-}" = --setup ] || [ "${1-}" = --verify ]; then
   if [ "$(/usr/bin/id -ru)" != 0 ] || [ "$(/usr/bin/id -u)" != 0 ]; then
     echo "netauth-pam-helper: $1 must be run as root" >&2
     exit 3

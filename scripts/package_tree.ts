@@ -32,7 +32,7 @@ export function rpmArch(arch: string): string | undefined {
 }
 
 /** Files an admin may edit (dpkg conffiles): left out of the build manifest, dpkg keeps their edits. */
-export const CONFFILES = [PACKAGED.logrotate];
+export const CONFFILES = [PACKAGED.logrotate, PACKAGED.conf];
 
 export interface TreeOptions {
   /** Where the tree goes (created; must not exist). */
@@ -170,6 +170,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
       PACKAGED.sbin,
       ...wiring,
       PACKAGED.logrotate,
+      PACKAGED.conf,
       PACKAGED.man,
       `${PACKAGED.doc}/copyright`,
       brokerUnitPath,
@@ -179,6 +180,7 @@ export async function stageTree(options: TreeOptions): Promise<void> {
   }
   Deno.mkdirSync(at(PACKAGED.lib), { recursive: true });
   Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.sh`, at(PACKAGED.sbin));
+  Deno.copyFileSync(`${ROOT}packaging/netauth-pam-helper.conf`, at(PACKAGED.conf));
   const source = await Deno.makeTempDir({ prefix: "netauth-pam-helper-source-" });
   try {
     stageSource(source, options.version);

@@ -12,6 +12,14 @@ import { Exit } from "./exit_codes.ts";
 /** Set by the launcher, never passed from the PAM environment: epoch ms at which the kernel started us. */
 export const STARTED_ENV = "NETAUTH_STARTED_MS";
 
+/** Set by the launcher after admission control, never passed from the PAM environment: ms spent waiting for a slot. */
+export const WAITED_ENV = "NETAUTH_WAITED_MS";
+
+/** The launcher's WAITED_ENV as whole ms, for the decision line's `waited=`; undefined when unset or not a number. */
+export function waitedMs(reported: string | undefined): number | undefined {
+  return /^\d{1,9}$/.test(reported ?? "") ? Number(reported) : undefined;
+}
+
 /** A start further back than this is a misreading, not a wait (the longest `--timeout` is far shorter). */
 export const MAX_BELIEVABLE_AGE_MS = 10 * 60_000;
 

@@ -37,7 +37,7 @@ export const denoFs: Fs = {
 };
 
 /** The part of a file's metadata the owner/mode rules read. */
-export type Info = Pick<Deno.FileInfo, "uid" | "mode" | "isDirectory" | "isSymlink">;
+export type Info = Pick<Deno.FileInfo, "uid" | "mode" | "isDirectory" | "isSymlink"> & { gid?: number | null };
 
 /** How a walk ended: every component fine, the path absent or hidden, or the first unsafe component. */
 export type WalkResult =
@@ -68,6 +68,11 @@ export interface WalkOptions {
   leafRule?: (info: Info) => string | undefined;
   /** A path install.sh will create: what is missing is skipped, what exists on the way is walked. */
   absentOk?: boolean;
+  /**
+   * Only for the log's walk (src/install/log_dir.ts): a root-owned directory on the way that its group, and no
+   * one else, may write is accepted when this says nothing against that group (given its gid).
+   */
+  groupWrite?: (gid: number | null) => string | undefined;
 }
 
 /** Symbolic links followed before giving up, as the kernel's own limit. */
@@ -186,11 +191,18 @@ class Walk {
   }
 
   private judge(path: string, info: Info, role: Role): Found {
-    const why = strictProblem(info, this.options.uid, role === "above-directory");
+    const why = this.options.groupWrite && onlyGroupWrites(info)
+      ? this.options.groupWrite(info.gid ?? null)
+      : strictProblem(info, this.options.uid, role === "above-directory");
     if (why) return unsafe(path, info, why);
     this.checked.push({ path, info });
     return undefined;
   }
+}
+
+/** A root-owned directory that its group may write and others may not (Ubuntu's /var/log, root:syslog 0775). */
+export function onlyGroupWrites(info: Info): boolean {
+  return info.isDirectory && info.uid === 0 && ((info.mode ?? 0) & 0o022) === 0o020;
 }
 
 function cannotCheck(path: string, err: unknown): WalkResult {

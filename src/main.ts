@@ -11,7 +11,7 @@ import { helpText } from "./commands/help.ts";
 import { runLogin } from "./commands/run.ts";
 import { greetBroker } from "./broker/forward.ts";
 import { type Config, loadConfig } from "./config.ts";
-import { loginDeadline, processAge, STARTED_ENV } from "./deadline.ts";
+import { loginDeadline, processAge, STARTED_ENV, WAITED_ENV, waitedMs } from "./deadline.ts";
 import { HelperError } from "./errors.ts";
 import { Exit, type ExitCode, exitInfo } from "./exit_codes.ts";
 import { hiddenFromOthers } from "./file_modes.ts";
@@ -22,12 +22,13 @@ import { installDirOf, netPermission } from "./sandbox.ts";
 import { VERSION } from "./version.ts";
 
 const age = processAge(Deno.env.get(STARTED_ENV));
+const waited = waitedMs(Deno.env.get(WAITED_ENV));
 const envLevel = levelFromEnvironment(Deno.env.get(LOG_LEVEL_ENV));
 let logger = createLogger(envLevel ?? DEFAULT_LOG_LEVEL);
 
 /** Logs the decision's one line and gives back its exit code. */
 function finish(exit: ExitCode, outcome: string, msg: string, fields: LogFields = {}): ExitCode {
-  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, ms: age.elapsed() });
+  logger.log(exitInfo(exit).logLevel, msg, { ...fields, outcome, exit, waited, ms: age.elapsed() });
   return exit;
 }
 

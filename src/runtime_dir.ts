@@ -12,6 +12,14 @@ export function runtimeDirs(runtimeDir: string): { home: string; denoDir: string
   return { home: `${runtimeDir}/home`, denoDir: `${runtimeDir}/deno`, tmp: `${runtimeDir}/tmp` };
 }
 
+/**
+ * The login slots' lock files (admission control, src/install/launcher.ts): root's alone (0700, made by the
+ * launcher as root), so no process without root can open a slot file and hold its lock.
+ */
+export function slotDir(runtimeDir: string): string {
+  return `${runtimeDir}/slots`;
+}
+
 /** The outage record's directory (outage/record.ts): the cache's, else the runtime's TMPDIR; undefined for neither. */
 export function outageDirFor(cacheDir: string | undefined, runtimeDir: string | undefined): string | undefined {
   return cacheDir ?? (runtimeDir ? runtimeDirs(runtimeDir).tmp : undefined);

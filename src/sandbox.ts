@@ -5,7 +5,7 @@
  * @module
  */
 import { ACTIVATION_ENV } from "./broker/socket.ts";
-import { STARTED_ENV } from "./deadline.ts";
+import { STARTED_ENV, WAITED_ENV } from "./deadline.ts";
 import { dirname, isBelow, isFlagPath } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
 import { PAM_ENV_NAMES } from "./pam_request.ts";
@@ -13,8 +13,11 @@ import { outageDirFor } from "./runtime_dir.ts";
 
 /** The variables the launcher passes on from the PAM environment (and nothing else from it). */
 export const PASSED_ENV: readonly string[] = [...PAM_ENV_NAMES, LOG_LEVEL_ENV];
-/** Every environment variable the helper reads; any other name reads as unset. The start time is the launcher's own. */
-export const ALLOWED_ENV: readonly string[] = [...PASSED_ENV, STARTED_ENV];
+/**
+ * Every environment variable the helper reads; any other name reads as unset. The start time and the time waited
+ * for a login slot are the launcher's own.
+ */
+export const ALLOWED_ENV: readonly string[] = [...PASSED_ENV, STARTED_ENV, WAITED_ENV];
 /** The host name for client.ID's default; the uid for strict modes (whose files may be trusted). */
 export const ALLOWED_SYS: readonly string[] = ["hostname", "uid"];
 

@@ -2,6 +2,7 @@
 // --broker-socket, its socket in a fresh root-only (0700) directory. Used by the broker's tests.
 import assert from "node:assert/strict";
 import { denoDir } from "./run_helper.ts";
+import { SERVE_ENV } from "../src/install/launcher.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -38,6 +39,8 @@ export async function makeSocketDir(): Promise<string> {
 }
 
 export interface Broker {
+  /** Its process ID (its peak RSS is in /proc/PID/status, VmHWM). */
+  pid: number;
   /** Every stderr line so far. */
   lines: string[];
   /** Resolves once the broker has written `count` decision lines (lines with exit=). */
@@ -71,7 +74,8 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     ],
     cwd: ROOT,
     clearEnv: true,
-    env: { DENO_DIR: denoDir() },
+    // The heap cap the launcher gives the broker alone (install/launcher.ts SERVE_ENV).
+    env: { DENO_DIR: denoDir(), [SERVE_ENV.split("=")[0]]: SERVE_ENV.slice(SERVE_ENV.indexOf("=") + 1) },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -107,6 +111,7 @@ export async function watchBroker(child: Deno.ChildProcess): Promise<Broker> {
   assert.ok(lines.some((l) => l.includes("broker listening")), `the broker did not start:\n${lines.join("\n")}`);
   const decisionCount = () => lines.filter((l) => / exit=\d+/.test(l)).length;
   return {
+    pid: child.pid,
     lines,
     async decisions(count) {
       while (decisionCount() < count) {

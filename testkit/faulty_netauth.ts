@@ -1,8 +1,8 @@
 // A NetAuth that is TLS-verified but broken or hostile, for the replies grpc-js's own server
 // cannot send: an empty grpc-status, HTTP errors, a compressed frame without an encoding, a
-// gzip bomb, a status message larger than any header limit; and, for contrast, a connection
-// dropped mid-call, which is an outage. It speaks HTTP/2 itself, frame by frame, behind the same
-// TLS front as the scripted server (fake_netauth.ts).
+// gzip bomb, a status message larger than any header limit, a GOAWAY with many calls open; and,
+// for contrast, a connection dropped mid-call, which is an outage. It speaks HTTP/2 itself, frame
+// by frame, behind the same TLS front as the scripted server (fake_netauth.ts).
 import { gzipSync } from "node:zlib";
 import { Front } from "./fake_netauth.ts";
 
@@ -19,13 +19,24 @@ export type Fault =
   | "garbled_id"
   | "nameless_group"
   | "drop"
-  | "drop_after_headers";
+  | "drop_after_headers"
+  | "goaway_once";
 
 export interface FaultyNetAuth {
   port: number;
   fault: Fault;
   /** Calls answered (the path is not decoded: the test knows which call it makes). */
   calls: number;
+  /**
+   * With `goaway_once`: the first connection holds its calls until this many are open, then sends a GOAWAY naming
+   * the first of them as the last it will process, answers that one (an empty reply) and closes (a server shutting
+   * down, or enforcing a limit, mid-storm); later connections give every call an empty reply.
+   */
+  goawayAt: number;
+  /** GOAWAY frames sent. */
+  goaways: number;
+  /** The most calls open at once on one connection. */
+  maxOpen: number;
   stop(): void;
 }
 
@@ -36,6 +47,7 @@ const enum Type {
   HEADERS = 1,
   SETTINGS = 4,
   PING = 6,
+  GOAWAY = 7,
   CONTINUATION = 9,
 }
 const END_STREAM = 1, END_HEADERS = 4, ACK = 1;
@@ -148,6 +160,7 @@ async function serve(conn: Deno.Conn, server: FaultyNetAuth): Promise<void> {
   let buf = new Uint8Array(0);
   let prefaceSeen = false;
   const open = new Set<number>();
+  const held: number[] = [];
   for await (const chunk of conn.readable) {
     const next = new Uint8Array(buf.length + chunk.length);
     next.set(buf);
@@ -168,6 +181,7 @@ async function serve(conn: Deno.Conn, server: FaultyNetAuth): Promise<void> {
       if (type === Type.SETTINGS && !(flags & ACK)) await send([frame(Type.SETTINGS, ACK, 0, new Uint8Array())]);
       if (type === Type.PING && !(flags & ACK)) await send([frame(Type.PING, ACK, 0, payload)]);
       if (type === Type.HEADERS) open.add(stream);
+      server.maxOpen = Math.max(server.maxOpen, open.size + held.length);
       if ((type === Type.DATA || type === Type.HEADERS) && flags & END_STREAM && open.delete(stream)) {
         server.calls++;
         if (server.fault === "drop") return conn.close();
@@ -175,10 +189,36 @@ async function serve(conn: Deno.Conn, server: FaultyNetAuth): Promise<void> {
           await send(headers(stream, GRPC, false));
           return conn.close();
         }
+        if (server.fault === "goaway_once" && server.goaways > 0) {
+          await send([...headers(stream, GRPC, false), ...data(stream, grpcMessage(new Uint8Array())), ...ok(stream)]);
+          continue;
+        }
+        if (server.fault === "goaway_once") {
+          held.push(stream);
+          if (held.length < server.goawayAt) continue;
+          return await goAway(conn, held, send, server);
+        }
         await send(reply(server.fault, stream));
       }
     }
   }
+}
+
+/** GOAWAY (NO_ERROR) naming the first held stream as the last processed, that one answered, then the close. */
+async function goAway(
+  conn: Deno.Conn,
+  held: number[],
+  send: (frames: Uint8Array[]) => Promise<unknown>,
+  server: FaultyNetAuth,
+): Promise<void> {
+  const last = Math.min(...held);
+  const body = new Uint8Array(8);
+  new DataView(body.buffer).setUint32(0, last);
+  server.goaways++;
+  await send([frame(Type.GOAWAY, 0, 0, body)]);
+  await send([...headers(last, GRPC, false), ...data(last, grpcMessage(new Uint8Array())), ...ok(last)]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  conn.close();
 }
 
 export function startFaultyNetAuth(tls: { cert: Uint8Array; key: Uint8Array }): FaultyNetAuth {
@@ -190,6 +230,9 @@ export function startFaultyNetAuth(tls: { cert: Uint8Array; key: Uint8Array }): 
     port: front.port,
     fault: "malformed_protobuf",
     calls: 0,
+    goawayAt: 100,
+    goaways: 0,
+    maxOpen: 0,
     stop() {
       front.close();
       backend.close();

@@ -126,3 +126,18 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the decision line says how long the launcher's admission control made the login wait, when it did", async () => {
+  const line = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-env", "src/main.ts"],
+      env: { PAM_TYPE: "auth", PAM_USER: "", ...env },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    return new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
+  };
+  assert.match(await line({ NETAUTH_WAITED_MS: "1234" }), / outcome=\S+ exit=3 waited=1234 ms=\d+$/);
+  assert.match(await line({}), / outcome=\S+ exit=3 ms=\d+$/);
+  assert.match(await line({ NETAUTH_WAITED_MS: "soon" }), / exit=3 ms=\d+$/);
+});

@@ -15,7 +15,7 @@ Deno.test("the flag list is exactly the documented sandbox", () => {
   assert.deepEqual(sandboxFlags(target), [
     "--no-prompt",
     "--allow-read=/etc/netauth",
-    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL,NETAUTH_STARTED_MS",
+    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL,NETAUTH_STARTED_MS,NETAUTH_WAITED_MS",
     "--ignore-env",
     "--allow-sys=hostname,uid",
     "--allow-net=netauth.example.org:1729",
@@ -27,9 +27,12 @@ Deno.test("nothing broad: no write (without a cache), run, ffi, all, and every a
     assert.doesNotMatch(flag, /^--allow-(all|write|run|ffi|import)|^-A$/);
     if (flag.startsWith("--allow-")) assert.match(flag, /^--allow-[a-z]+=.+/, flag);
   }
-  assert.ok(ALLOWED_ENV.every((name) => /^(PAM_|NETAUTH_LOGLEVEL$|NETAUTH_STARTED_MS$)/.test(name)));
-  // The launcher sets the start time itself: it is never taken from the PAM environment.
-  assert.deepEqual(ALLOWED_ENV.filter((name) => !PASSED_ENV.includes(name)), ["NETAUTH_STARTED_MS"]);
+  assert.ok(ALLOWED_ENV.every((name) => /^(PAM_|NETAUTH_LOGLEVEL$|NETAUTH_STARTED_MS$|NETAUTH_WAITED_MS$)/.test(name)));
+  // The launcher sets the start time and the wait itself: they are never taken from the PAM environment.
+  assert.deepEqual(ALLOWED_ENV.filter((name) => !PASSED_ENV.includes(name)), [
+    "NETAUTH_STARTED_MS",
+    "NETAUTH_WAITED_MS",
+  ]);
 });
 
 Deno.test("net permission names the server and port once; IPv6 is bracketed", () => {
@@ -57,7 +60,7 @@ Deno.test("a cache directory adds read and write there, nothing else", () => {
     "--no-prompt",
     "--allow-read=/etc/netauth,/var/cache/netauth",
     "--allow-write=/var/cache/netauth",
-    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL,NETAUTH_STARTED_MS",
+    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL,NETAUTH_STARTED_MS,NETAUTH_WAITED_MS",
     "--ignore-env",
     "--allow-sys=hostname,uid",
     "--allow-net=netauth.example.org:1729",
@@ -148,6 +151,7 @@ Deno.test("README.md's first paragraph names everything an installed helper's sa
     [`--allow-write=${runtime}/tmp`]: "or without one the runtime's `tmp/`",
     "--allow-env=NETAUTH_LOGLEVEL": "the log level",
     "--allow-env=NETAUTH_STARTED_MS": "the launcher's start time",
+    "--allow-env=NETAUTH_WAITED_MS": "how long it waited for a login slot",
     "--allow-sys=hostname": "learn the host name",
     "--allow-sys=uid": "its uid",
     "--allow-net=h:9": "connect to the one configured NetAuth server",

@@ -12,6 +12,13 @@ import type { PamRequest } from "../pam_request.ts";
 import { decide, type Decision, type PolicyOptions } from "../policy.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 import { type KdfParams, makeVerifier, matches } from "./verifier.ts";
+import type { VerifierMemo } from "./verifier_memo.ts";
+
+/**
+ * A new verifier is derived only while this much is left of the deadline (one scrypt takes about 0.1 s on a quiet
+ * host): the login's verdict is never late for the cache; past it the entry is left as it was, with a warning.
+ */
+export const KDF_RUN_MS = 250;
 
 /** The cache a run consults, and its limits (`--cache-dir`, `--cache-max-age`, `--cache-tries`). */
 export interface OfflineCache {
@@ -27,6 +34,8 @@ export interface OfflineCache {
   deadline: number;
   /** The cost of new verifiers: CURRENT_KDF in the helper (cache/open.ts); tests pass a cheap one. */
   kdf: KdfParams;
+  /** The process's verifiers for passwords NetAuth accepted a moment ago (verifier_memo.ts); none: always derive. */
+  memo?: VerifierMemo;
 }
 
 /** One decision with the cache: what `decide` takes, plus the cache and where its warnings go. */
@@ -108,12 +117,16 @@ async function remember(
   cache: OfflineCache,
 ): Promise<void> {
   const groups = known ?? await client.entityGroups(entity).catch(() => undefined);
-  const { kdf, salt, verifier } = await makeVerifier(secret, cache.kdf);
+  const make = () => makeVerifier(secret, cache.kdf, cache.deadline - KDF_RUN_MS);
+  const { kdf, salt, verifier } = cache.memo
+    ? await cache.memo.verifierFor(entity, secret, cache.kdf, make)
+    : await make();
   const entry = { entity, kdf, salt, verifier, groups, onlineAt: cache.now(), offlineFailures: 0 };
   await locked(entity, cache, () => cache.store.write(entry));
 }
 
 async function forget(entity: string, cache: OfflineCache): Promise<void> {
+  cache.memo?.forget(entity);
   // Names never cached get no lock file: anyone can make NetAuth refuse any name.
   if (await cache.store.read(entity)) await locked(entity, cache, () => cache.store.remove(entity));
 }

@@ -10,6 +10,7 @@ import type { Decide } from "../policy.ts";
 import { decideWithCache } from "./offline.ts";
 import { CacheStore, OUTSIDE_SANDBOX, unusableReason } from "./store.ts";
 import { CURRENT_KDF } from "./verifier.ts";
+import { verifierMemo } from "./verifier_memo.ts";
 
 /** Why the cache directory cannot be used, or undefined when it can. */
 export async function cacheProblem(dir: string): Promise<string | undefined> {
@@ -39,6 +40,7 @@ export async function openCache(
     now: Date.now,
     deadline,
     kdf: CURRENT_KDF,
+    memo: verifierMemo,
   };
   return (request, secret, client, policy) => decideWithCache({ request, secret, client, policy, cache, logger });
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { withKdfSlot } from "./kdf_pool.ts";
 
 /** The key derivation an entry was made with; stored beside its verifier. */
 export interface KdfParams {
@@ -35,16 +36,28 @@ export function isSaneKdf(kdf: unknown): kdf is KdfParams {
     Number.isInteger(k.keyLength) && k.keyLength >= 16 && k.keyLength <= 64;
 }
 
-/** `secret` as bytes: a password that is not UTF-8 is verified exactly as NetAuth checked it. */
-export function derive(secret: Uint8Array | string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
-  return new Promise((resolve, reject) =>
-    scrypt(
-      secret,
-      salt,
-      kdf.keyLength,
-      { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r },
-      (err, key) => err ? reject(err) : resolve(new Uint8Array(key)),
-    )
+/**
+ * `secret` as bytes: a password that is not UTF-8 is verified exactly as NetAuth checked it. At most KDF_SLOTS run at
+ * once in a process (kdf_pool.ts); one that gets no slot before `deadline` rejects with KdfBusyError.
+ */
+export function derive(
+  secret: Uint8Array | string,
+  salt: Uint8Array,
+  kdf: KdfParams,
+  deadline?: number,
+): Promise<Uint8Array> {
+  return withKdfSlot(
+    () =>
+      new Promise((resolve, reject) =>
+        scrypt(
+          secret,
+          salt,
+          kdf.keyLength,
+          { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r },
+          (err, key) => err ? reject(err) : resolve(new Uint8Array(key)),
+        )
+      ),
+    deadline,
   );
 }
 
@@ -52,9 +65,20 @@ export function derive(secret: Uint8Array | string, salt: Uint8Array, kdf: KdfPa
 export async function makeVerifier(
   secret: Uint8Array | string,
   kdf: KdfParams = CURRENT_KDF,
-): Promise<{ kdf: KdfParams; salt: Uint8Array; verifier: Uint8Array }> {
+  deadline?: number,
+): Promise<Verifier> {
   const salt = new Uint8Array(randomBytes(SALT_BYTES));
-  return { kdf, salt, verifier: await derive(secret, salt, kdf) };
+  return { kdf, salt, verifier: await derive(secret, salt, kdf, deadline) };
+}
+
+/** A verifier and how it was made: what an entry stores beside the entity. */
+export interface Verifier {
+  /** The derivation's parameters. */
+  kdf: KdfParams;
+  /** Its random salt. */
+  salt: Uint8Array;
+  /** The derived key. */
+  verifier: Uint8Array;
 }
 
 /** Whether `secret` derives to the stored verifier; compared in constant time. */

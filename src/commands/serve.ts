@@ -33,11 +33,10 @@ import {
   writeAll,
 } from "../broker/protocol.ts";
 import { type BrokerConn, openListener } from "../broker/listener.ts";
+import { Admission } from "../broker/limits.ts";
 import { closeQuietly, socketDirProblem } from "../broker/socket.ts";
 import { startStatus } from "../broker/vouch.ts";
 
-/** Requests served at once; one more is refused ("busy") and that login goes direct. */
-export const MAX_IN_FLIGHT = 256;
 /** A helper sends its request right after the greeting: one that does not is dropped. */
 export const REQUEST_READ_MS = 1000;
 /**
@@ -106,16 +105,16 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
     cache: options.cache?.dir,
   });
 
-  const serveOne = connectionHandler(options, { config, root, channel, newLogger: deps.newLogger, status });
-  let inFlight = 0;
+  const admission = new Admission(); // broker/limits.ts: what is queued, what is refused
+  const serveOne = connectionHandler(options, { config, root, channel, admission, newLogger: deps.newLogger, status });
   const accepting = (async () => {
     for await (const conn of listener) {
-      if (inFlight >= MAX_IN_FLIGHT) {
+      const leave = admission.enter();
+      if (!leave) {
         refuse(conn, "busy").finally(() => closeQuietly(conn));
         continue;
       }
-      inFlight++;
-      serveOne(conn).finally(() => inFlight--);
+      serveOne(conn).finally(leave);
     }
   })();
   await stopped;
@@ -130,6 +129,8 @@ interface Warm {
   /** The roots read at start: the channel was opened with them, and no request reads the CA again. */
   root: Uint8Array | undefined;
   channel: SharedChannel;
+  /** The in-flight place was taken at accept; a turn to decide is taken here. */
+  admission: Admission;
   newLogger: () => Logger;
   /** The answer to `ASK`: the code this broker started from. */
   status: () => Promise<BrokerStatus>;
@@ -147,7 +148,15 @@ function connectionHandler(options: Options, warm: Warm): (conn: BrokerConn) => 
       const frame = decodeFrame(body);
       if (frame.kind === "ask") return await writeAll((bytes) => conn.write(bytes), encodeStatus(await warm.status()));
       if (frame.kind !== "request") throw new ProtocolError(`expected a request, got a ${frame.kind} frame`);
-      const result = await answer(frame.request, options, warm, logger);
+      const received = Date.now();
+      const turn = await warm.admission.turn(frame.request.remainingMs);
+      if (!turn) {
+        logger.log("WARN", "request refused: busy", { waiting: warm.admission.waiting });
+        return await refuse(conn, "busy");
+      }
+      // The wait in line counts against the login's deadline; the turn ends with the login's work, not its answer.
+      const remainingMs = frame.request.remainingMs - (Date.now() - received);
+      const result = await answer({ ...frame.request, remainingMs }, options, warm, logger, turn);
       // The decision is logged first: it stands even when the helper has gone by the time it is sent.
       logger.log(exitInfo(result.exit).logLevel, result.msg, {
         ...result.fields,
@@ -191,9 +200,24 @@ async function firstFrame(conn: BrokerConn): Promise<Uint8Array | null> {
   }
 }
 
-/** The helper's login for the frame's request, under its line's options, bounded by the deadline the helper sent. */
-async function answer(request: BrokerRequest, options: Options, warm: Warm, logger: Logger): Promise<LoginResult> {
-  const line = lineOptions(request.line, options);
+/**
+ * The helper's login for the frame's request, under its line's options, bounded by the deadline the helper sent;
+ * `done` is called once the login's work has ended (it may outlast the answer given at the deadline).
+ */
+async function answer(
+  request: BrokerRequest,
+  options: Options,
+  warm: Warm,
+  logger: Logger,
+  done: () => void,
+): Promise<LoginResult> {
+  let line: LoginOptions;
+  try {
+    line = lineOptions(request.line, options);
+  } catch (err) {
+    done();
+    throw err;
+  }
   const remainingMs = Math.min(request.remainingMs, MAX_TIMEOUT_SECONDS * 1000);
   const deadline = Date.now() + remainingMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -230,7 +254,7 @@ async function answer(request: BrokerRequest, options: Options, warm: Warm, logg
       return refusal(err);
     }
   })();
-  login.catch(() => {}); // past the deadline, its late failure concerns no one
+  login.catch(() => {}).finally(done); // past the deadline, its late failure concerns no one
   try {
     return await Promise.race([login, late]);
   } finally {

@@ -12,7 +12,7 @@ import { checkCertificateModes } from "../certificate.ts";
 import { loadConfig } from "../config.ts";
 import { trimSlashes } from "../paths.ts";
 import { HelperError } from "../errors.ts";
-import { type BuildMode, launcherScript } from "./launcher.ts";
+import { type BuildMode, defaultLoginSlots, launcherScript, parseLoginSlots } from "./launcher.ts";
 import { sandboxFlags, sandboxTargetFor, withBrokerSocket } from "../sandbox.ts";
 import { brokerUnit } from "./broker_unit.ts";
 
@@ -91,6 +91,16 @@ export interface Placement {
   runtimeDir: string;
 }
 
+/** The login slots for `--login-slots` (undefined: the default for `cpus`, the CPUs this host has). */
+export function loginSlotsFor(
+  raw: string | undefined,
+  cpus: number = navigator.hardwareConcurrency,
+): PlanSpec["loginSlots"] {
+  return raw === undefined
+    ? { count: defaultLoginSlots(cpus), chosen: false }
+    : { count: parseLoginSlots(raw), chosen: true };
+}
+
 /** One install's plan: mode, directories, setpriv, and where the installed and the staged build are. */
 export interface PlanSpec {
   /** The build mode. */
@@ -99,6 +109,12 @@ export interface PlanSpec {
   paths: InstallPaths;
   /** Absolute path of util-linux's setpriv. */
   setpriv: string;
+  /** Absolute path of util-linux's flock (default /usr/bin/flock). */
+  flock?: string;
+  /** Absolute path of util-linux's setsid (default /usr/bin/setsid). */
+  setsid?: string;
+  /** Admission control: at most this many helpers at once, and whether the admin chose it (--login-slots). */
+  loginSlots: { count: number; chosen: boolean };
   /** The installed launcher's path (PREFIX/sbin/netauth-pam-helper): the broker's unit runs it (with --broker). */
   launcherPath?: string;
   /** The build as installed: what PAM's launcher runs. */
@@ -124,6 +140,10 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
 
       runtimeDir: at.runtimeDir,
       setpriv: spec.setpriv,
+      flock: spec.flock,
+      setsid: spec.setsid,
+      loginSlots: spec.loginSlots.count,
+      slotsChosen: spec.loginSlots.chosen,
     });
   return {
     flags: `${flags.join(" ")}\n`,
@@ -142,7 +162,8 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
 
 if (import.meta.main) {
   // install_plan.ts --conf-dir DIR [--cache-dir DIR] [--runtime-dir DIR] [--broker-socket PATH]: the flags on one line, or with
-  // --plan-dir DIR --mode M --setpriv P --artefact P --deno P --staged-artefact P --staged-deno P
+  // --plan-dir DIR --mode M --setpriv P [--flock P] [--setsid P] [--login-slots N] --artefact P --deno P
+  // --staged-artefact P --staged-deno P
   // --staged-runtime-dir DIR: the plan files written into DIR.
   try {
     const { values } = parseArgs({
@@ -155,6 +176,9 @@ if (import.meta.main) {
         "plan-dir": { type: "string" },
         mode: { type: "string", default: "bundle" },
         setpriv: { type: "string", default: "/usr/bin/setpriv" },
+        flock: { type: "string", default: "/usr/bin/flock" },
+        setsid: { type: "string", default: "/usr/bin/setsid" },
+        "login-slots": { type: "string" },
         launcher: { type: "string", default: "/usr/local/sbin/netauth-pam-helper" },
         artefact: { type: "string" },
         deno: { type: "string" },
@@ -173,6 +197,7 @@ if (import.meta.main) {
     const dir = values["plan-dir"];
     // First, as it needs no config: a dry run shows it even when the sandbox cannot be derived.
     if (dir !== undefined) await Deno.writeTextFile(`${dir}/baked-args`, `${bakedArgs(paths).join(" ")}\n`);
+    const loginSlots = loginSlotsFor(values["login-slots"]); // a bad value stops even a dry run
     const flags = await flagsFor(paths);
     if (dir === undefined) {
       console.log(flags.join(" "));
@@ -191,6 +216,9 @@ if (import.meta.main) {
         mode,
         paths,
         setpriv: v.setpriv,
+        flock: v.flock,
+        setsid: v.setsid,
+        loginSlots,
         launcherPath: v.launcher,
         installed: { artefact: v.artefact, deno: v.deno, runtimeDir: paths.runtimeDir },
         staged: {

@@ -37,7 +37,10 @@ export const PACKAGED = {
   brokerSocketUnit: `/lib/systemd/system/${PACKAGE}.socket`,
   confDir: "/etc/netauth",
   pamProfile: "/usr/share/pam-configs/netauth",
+  /** The log file's default path; `conf` may name another (src/install/package_conf.ts). */
   logFile: `/var/log/${PACKAGE}.log`,
+  /** The package's settings, a conffile (packaging/netauth-pam-helper.conf). */
+  conf: `/etc/${PACKAGE}.conf`,
   logrotate: `/etc/logrotate.d/${PACKAGE}`,
   man: `/usr/share/man/man8/${PACKAGE}.8.gz`,
   doc: `/usr/share/doc/${PACKAGE}`,

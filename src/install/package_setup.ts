@@ -7,12 +7,15 @@
  *
  * @module
  */
-import { flagsFor, planFiles } from "./install_plan.ts";
-import { type DirEntry, type FileEntry, type Manifest } from "../manifest_format.ts";
+import { flagsFor, loginSlotsFor, planFiles, type PlanSpec } from "./install_plan.ts";
+import { chosenLoginSlots } from "./launcher.ts";
+import type { DirEntry, FileEntry, Manifest } from "../manifest_format.ts";
 import { dirEntry } from "../file_modes.ts";
-import { runtimeDirs } from "../runtime_dir.ts";
+import { runtimeDirs, slotDir } from "../runtime_dir.ts";
 import { dirname } from "../paths.ts";
-import { parseManifest, verifyInstall } from "./verify_install.ts";
+import { filesBelow, parseManifest, verifyInstall } from "./verify_install.ts";
+import { logFileProblem, readAccounts, walkLogDir } from "./log_dir.ts";
+import { profileCheck, readPackageConf, withLogFile } from "./package_conf.ts";
 import { reportChecks, type ReportForm, reportForm, reportUnusable, VERIFY_EXIT } from "./verify_report.ts";
 import { spawnLauncher, verifyBuild } from "./verify_build.ts";
 import { sha256Hex } from "../digest.ts";
@@ -34,14 +37,29 @@ export interface SetupOptions {
   runLauncher: (path: string, arg: string) => Promise<{ code: number; output: string }>;
   /** What is wrong with a new launcher before it replaces the old (verify_build.ts's checks); empty when nothing. */
   verifyLauncher: (path: string, flags: string[]) => Promise<string[]>;
+  /** `--login-slots N`; without it, the N an earlier `--login-slots` chose, else the default for the CPUs. */
+  loginSlots?: string;
+  /** The CPU count the default slots come from (tests pass their own). */
+  cpus?: number;
+  /** Puts a changed PAM profile into /etc/pam.d (`pam-auth-update --package`); gives back what went wrong. */
+  updatePam: () => Promise<string | undefined>;
 }
 
-/** The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log. */
+/**
+ * The host's manifest: what the package shipped, plus the launcher, sandbox, runtime directories and log; `written`:
+ * files setup wrote or rewrote (the PAM profile when the log is not at its default path).
+ */
 export function hostManifest(
   build: Manifest,
-  host: { launcher: FileEntry; sandbox: string[]; runtimeDirs: DirEntry[]; log: DirEntry | null; extra?: FileEntry[] },
+  host: {
+    launcher: FileEntry;
+    sandbox: string[];
+    runtimeDirs: DirEntry[];
+    log: DirEntry | null;
+    written?: FileEntry[];
+  },
 ): Manifest {
-  const own = [host.launcher, ...host.extra ?? []];
+  const own = [host.launcher, ...host.written ?? []];
   const files = [...build.files.filter((f) => !own.some((o) => o.path === f.path)), ...own]
     .sort((a, b) => a.path < b.path ? -1 : 1);
   return { ...build, sandbox: host.sandbox, runtimeDirs: host.runtimeDirs, log: host.log, files };
@@ -70,19 +88,22 @@ function makeRuntimeDirs(root: string): void {
     Deno.chownSync(dir, 0, 0);
     Deno.chmodSync(dir, 0o755);
   }
-  // The broker's socket directory: root's alone, or neither the broker nor the helper trusts it.
+  // The broker's socket directory and the login slots' (the launcher makes that one too, on a first login): root's
+  // alone, or neither the broker nor the helper trusts the socket, and anyone could hold a slot.
   const brokerDir = `${root}${dirname(PACKAGED.brokerSocket).slice(PACKAGED.runtimeDir.length)}`;
-  Deno.mkdirSync(brokerDir, { recursive: true });
-  Deno.chownSync(brokerDir, 0, 0);
-  Deno.chmodSync(brokerDir, 0o700);
+  for (const dir of [brokerDir, slotDir(root)]) {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.chownSync(dir, 0, 0);
+    Deno.chmodSync(dir, 0o700);
+  }
 }
 
 /** The log file pam_exec appends to: root's, readable by adm (root's group without one), 0640. */
 function makeLogFile(path: string): void {
   // pam_exec appends to it as root: a link (or anything but a file) there could point root's writes elsewhere.
-  if (exists(path) && !Deno.lstatSync(path).isFile) {
-    throw new Error(`${path} is not a regular file (a symbolic link?): remove it`);
-  }
+  const problem = logFileProblem(path);
+  if (problem) throw new Error(problem);
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   Deno.openSync(path, { append: true, create: true, mode: 0o640 }).close();
   let gid = 0;
   try {
@@ -103,8 +124,51 @@ function writeBeside(path: string, text: string, mode: number): string {
 
 const place = (path: string) => Deno.renameSync(`${path}.new`, path);
 
+/**
+ * The login slots --setup bakes: `raw` (--login-slots) when given, else the count the current launcher says an
+ * earlier --login-slots chose (so an upgrade's --setup keeps it), else the default for `cpus`.
+ */
+export function setupLoginSlots(destdir: string, raw?: string, cpus?: number): PlanSpec["loginSlots"] {
+  let kept: number | undefined;
+  try {
+    kept = chosenLoginSlots(Deno.readTextFileSync(`${destdir}${PACKAGED.launcher}`));
+  } catch { /* no launcher yet */ }
+  return raw === undefined && kept !== undefined ? { count: kept, chosen: true } : loginSlotsFor(raw, cpus);
+}
+
+/**
+ * The log file the conffile names: its directories judged by log_dir.ts's rule, the file made, and the PAM profile's
+ * `log=` naming it (pam-auth-update run when that changed). Gives back the rewritten profile's manifest entry (none
+ * while it is as shipped), or why nothing was done.
+ */
+async function logSettings(options: SetupOptions, logFile: string): Promise<FileEntry[] | string> {
+  const at = (path: string) => `${options.destdir}${path}`;
+  const walk = await walkLogDir(logFile, filesBelow(options.destdir), readAccounts(options.destdir));
+  if (walk.state === "unsafe") {
+    return `unsafe log directory for ${logFile} (${PACKAGED.conf}): ${walk.path} ${walk.reason}; ` +
+      "whoever can rename there could point pam_exec's appends as root elsewhere";
+  }
+  makeLogFile(at(logFile));
+  if (!exists(at(PACKAGED.pamProfile))) return []; // not the package's tree: nothing names the path
+  const current = Deno.readTextFileSync(at(PACKAGED.pamProfile));
+  const text = withLogFile(current, logFile);
+  if (text !== current) {
+    writeBeside(at(PACKAGED.pamProfile), text, 0o644);
+    place(at(PACKAGED.pamProfile));
+    const failed = await options.updatePam();
+    if (failed) return `pam-auth-update --package failed (${failed})`;
+    options.print(`netauth-pam-helper: ${PACKAGED.pamProfile}: log=${logFile} (${PACKAGED.conf}); PAM updated`);
+  }
+  if (logFile === PACKAGED.logFile) return [];
+  const info = Deno.lstatSync(at(PACKAGED.pamProfile));
+  return [{ ...dirEntry(PACKAGED.pamProfile, info), sha256: await sha256Hex(new TextEncoder().encode(text)) }];
+}
+
 /** The sandbox flags for the host's config and the launcher text with them (install.sh's launcher, bundle mode). */
-async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher: string }> {
+async function launcherFor(
+  destdir: string,
+  loginSlots: PlanSpec["loginSlots"],
+): Promise<{ flags: string[]; launcher: string }> {
   const runtime = { runtimeDir: PACKAGED.runtimeDir, brokerSocket: PACKAGED.brokerSocket };
   const flags = await flagsFor({ confDir: `${destdir}${PACKAGED.confDir}`, ...runtime });
   const placement = { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir };
@@ -112,6 +176,7 @@ async function launcherFor(destdir: string): Promise<{ flags: string[]; launcher
     mode: "bundle",
     paths: { confDir: PACKAGED.confDir, ...runtime },
     setpriv: SETPRIV,
+    loginSlots,
     installed: placement,
     staged: placement,
   }, flags);
@@ -128,7 +193,16 @@ export async function setupHost(options: SetupOptions): Promise<number> {
   } until it is fixed and you run: ${SETUP_COMMAND}`;
   // Root's before anything else, config or not: pam_exec appends to the log from the first login on.
   makeRuntimeDirs(at(PACKAGED.runtimeDir));
-  makeLogFile(at(PACKAGED.logFile));
+  const conf = readPackageConf(options.destdir);
+  if ("error" in conf) {
+    say(`netauth-pam-helper: ${conf.error}: ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
+  const profile = await logSettings(options, conf.logFile);
+  if (typeof profile === "string") {
+    say(`netauth-pam-helper: ${profile}: ${keep}`);
+    return SETUP_EXIT.NOT_SET_UP;
+  }
   if (!exists(at(config))) {
     say(
       `netauth-pam-helper: no ${config} yet: NetAuth logins are refused (exit 3) until you write it and run: ${SETUP_COMMAND}`,
@@ -137,7 +211,8 @@ export async function setupHost(options: SetupOptions): Promise<number> {
   }
   let flags: string[], launcher: string;
   try {
-    ({ flags, launcher } = await launcherFor(options.destdir));
+    const slots = setupLoginSlots(options.destdir, options.loginSlots, options.cpus);
+    ({ flags, launcher } = await launcherFor(options.destdir, slots));
   } catch (err) {
     say(`netauth-pam-helper: warning: ${(err as Error).message.split("\n")[0]}: ${keep}`);
     return SETUP_EXIT.NOT_SET_UP;
@@ -174,8 +249,8 @@ export async function setupHost(options: SetupOptions): Promise<number> {
     runtimeDirs: [PACKAGED.runtimeDir, ...Object.values(runtimeDirs(PACKAGED.runtimeDir))].map((p) =>
       dirEntry(p, stat(p))
     ),
-    log: dirEntry(PACKAGED.logFile, stat(PACKAGED.logFile)),
-    extra,
+    log: dirEntry(conf.logFile, stat(conf.logFile)),
+    written: [...profile, ...extra],
   });
   writeBeside(at(PACKAGED.manifest), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   place(at(PACKAGED.manifest));
@@ -192,12 +267,13 @@ export async function setupHost(options: SetupOptions): Promise<number> {
 
 /**
  * `--verify [--quiet | --json]`: the installed files, launcher, runtime directories and PAM lines against the host's
- * manifest, printed in `form` (verify_report.ts).
+ * manifest, printed in `form` (verify_report.ts); `cpus` only for tests (the default login slots).
  */
 export async function verifyHost(
   destdir: string,
   print: (line: string) => void,
   form: ReportForm = "plain",
+  cpus?: number,
 ): Promise<number> {
   let manifest: Manifest;
   try {
@@ -213,16 +289,34 @@ export async function verifyHost(
   const checks = await verifyInstall({ manifest, destdir, pamDir: `${destdir}/etc/pam.d`, launchers });
   // The shipped files as the package built them, not as setup found them.
   const build = parseManifest(Deno.readTextFileSync(`${destdir}${PACKAGED.buildManifest}`));
+  const logFile = manifest.log?.path ?? PACKAGED.logFile;
   for (const file of build.files) {
+    if (file.path === PACKAGED.pamProfile && logFile !== PACKAGED.logFile) {
+      checks.push(await profileCheck(destdir, file.sha256, logFile));
+      continue;
+    }
     const same = manifest.files.some((f) => f.path === file.path && f.sha256 === file.sha256);
     checks.push({
       ok: same,
       what: `build ${file.path}: ${same ? "as shipped" : "manifest.json differs from the build's"}`,
     });
   }
+  // The conffile's log_file, against what setup last wrote (an edit takes effect with --setup).
+  const conf = readPackageConf(destdir);
+  const wrote = "error" in conf ? undefined : conf.logFile === logFile;
+  checks.push({
+    ok: wrote === true,
+    what: `log ${PACKAGED.conf}: ${
+      "error" in conf
+        ? conf.error
+        : wrote
+        ? `log_file ${logFile}, as --setup wrote it`
+        : `log_file ${conf.logFile}, but --setup wrote ${logFile}: run ${SETUP_COMMAND}`
+    }`,
+  });
   // What dpkg cannot know: whether the launcher still is what the config asks for now.
   try {
-    const { launcher } = await launcherFor(destdir);
+    const { launcher } = await launcherFor(destdir, setupLoginSlots(destdir, undefined, cpus));
     const same = Deno.readTextFileSync(`${destdir}${PACKAGED.launcher}`) === launcher;
     checks.push({
       ok: same,
@@ -252,14 +346,34 @@ async function runLauncher(path: string, arg: string) {
   return { code: out.code, output: text };
 }
 
+/** `pam-auth-update --package`: a changed profile's lines into common-auth and common-account. */
+async function updatePam(): Promise<string | undefined> {
+  const out = await new Deno.Command("pam-auth-update", {
+    args: ["--package"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+  return out.success ? undefined : `exit ${out.code}${text ? `: ${text}` : ""}`;
+}
+
 if (import.meta.main) {
   const [command, ...words] = Deno.args;
   const print = (line: string) => console.log(line);
-  const usage = "usage: netauth-pam-helper --setup | --verify [--quiet | --json]";
+  const usage = "usage: netauth-pam-helper --setup [--login-slots N] | --verify [--quiet | --json]";
   try {
     const verifyLauncher = (path: string, flags: string[]) => verifyBuild(spawnLauncher(path), flags);
-    if (command === "--setup" && words.length === 0) {
-      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher }));
+    // --setup [--login-slots N]: the only option; checked here, so a bad one changes nothing.
+    const slots = words.length === 2 && words[0] === "--login-slots"
+      ? words[1]
+      : words.length === 1 && words[0].startsWith("--login-slots=")
+      ? words[0].slice("--login-slots=".length)
+      : undefined;
+    if (command === "--setup" && (words.length === 0 || slots !== undefined)) {
+      if (slots !== undefined) loginSlotsFor(slots);
+      Deno.exit(await setupHost({ destdir: "", print, runLauncher, verifyLauncher, loginSlots: slots, updatePam }));
     }
     if (command === "--verify") {
       const form = reportForm(words);

@@ -22,6 +22,7 @@ import {
   writableProblem,
 } from "../file_modes.ts";
 import { dirname } from "../paths.ts";
+import { type Accounts, groupWriteNote, readAccounts, walkLogDir } from "./log_dir.ts";
 import { socketDirProblem } from "../broker/socket.ts";
 import { brokerChecks } from "./verify_broker.ts";
 import { hasOption, hostPamSource, pamExecLines, type PamLine } from "./pam_files.ts";
@@ -56,6 +57,8 @@ export interface VerifyInputs {
   fs?: Fs;
   /** The broker listening on the install's socket, judged (verify_broker.ts brokerChecks by default). */
   broker?: (socket: string, manifest: Manifest, destdir: string) => Promise<Check[]>;
+  /** The account files the log directory's rule reads (log_dir.ts); by default those below `destdir`. */
+  accounts?: Accounts;
 }
 
 const ok = (what: string): Check => ({ ok: true, what });
@@ -76,7 +79,7 @@ function ownerAndMode(label: string, path: string, info: Deno.FileInfo, want?: {
 }
 
 /** The host's files, or a --destdir tree as if it were "/" (an absolute link target stays inside it). */
-function filesBelow(destdir: string): Fs {
+export function filesBelow(destdir: string): Fs {
   if (!destdir) return denoFs;
   const at = (path: string) => `${destdir}${path}`;
   return {
@@ -129,20 +132,30 @@ const PATH_RISKS: Record<keyof NamedPaths, [string, string]> = {
   logFile: ["log directory", "whoever can rename or replace it could point pam_exec's appends as root elsewhere"],
 };
 
-/** Each named path (the log file's by its directory), walked as written up to "/"; missing parts are skipped. */
-export async function namedPathChecks(paths: NamedPaths, fs: Fs = denoFs): Promise<{ check: Check; risk: string }[]> {
+/**
+ * Each named path (the log file's by its directory, under log_dir.ts's rule), walked as written up to "/";
+ * missing parts are skipped. `accounts`: the account files that rule reads.
+ */
+export async function namedPathChecks(
+  paths: NamedPaths,
+  fs: Fs = denoFs,
+  accounts: Accounts = readAccounts(),
+): Promise<{ check: Check; risk: string }[]> {
   const out: { check: Check; risk: string }[] = [];
   for (const key of Object.keys(PATH_RISKS) as (keyof NamedPaths)[]) {
     const given = paths[key];
     if (!given) continue;
     const path = key === "logFile" ? dirname(given) : given;
     const [label, risk] = PATH_RISKS[key];
-    const result = await walkModes(path, { uid: null, fs, absentOk: true });
+    const result = key === "logFile"
+      ? await walkLogDir(given, fs, accounts)
+      : await walkModes(path, { uid: null, fs, absentOk: true });
+    const note = result.state === "ok" && key === "logFile" ? groupWriteNote(result.checked, accounts) : "";
     out.push({
       risk,
       check: result.state === "unsafe"
         ? drift(`path ${label} ${path}: ${result.path} ${result.reason}`)
-        : ok(`path ${label} ${path}: root's and closed to others, up to /`),
+        : ok(`path ${label} ${path}: root's and closed to others, up to /${note}`),
     });
   }
   return out;
@@ -192,7 +205,8 @@ export async function verifyInstall(inputs: VerifyInputs): Promise<Check[]> {
   const fs = inputs.fs ?? filesBelow(inputs.destdir);
   checks.push(...await aboveChecks(dirs.map((d) => d.path), fs));
   const { confDir, cacheDir } = inputs.manifest;
-  const named = await namedPathChecks({ confDir, cacheDir, logFile: inputs.manifest.log?.path }, fs);
+  const accounts = inputs.accounts ?? readAccounts(inputs.destdir);
+  const named = await namedPathChecks({ confDir, cacheDir, logFile: inputs.manifest.log?.path }, fs, accounts);
   checks.push(...named.map((n) => n.check));
   const libDir = inputs.manifest.artefact.replace(/\/[^/]+$/, "");
   const manifestInfo = stat(`${libDir}/manifest.json`);

@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../config.ts";
 import { asciiOnly } from "../log.ts";
 import { netPermission } from "../sandbox.ts";
+import { Semaphore } from "../semaphore.ts";
 import { type EntityInfo, type NetAuthClient, NetAuthError, type ServerHealth } from "./client.ts";
 import { type ConnectionTrace, traceConnections } from "./connection_trace.ts";
 import type { FailureContext } from "./failure_text.ts";
@@ -51,6 +52,16 @@ const MAX_GROUP_NAME = 128;
 // grpc-js frames what serialize returns with Buffer methods; ours is a view of the same bytes.
 const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
+/**
+ * Calls in flight at once on a shared channel (HTTP/2 streams on its one connection); the others wait in line
+ * until their deadline. A server that closes a connection (GOAWAY) with hundreds of streams open on it, in a login
+ * storm, is what once aborted the runtime's HTTP/2 layer in the broker; its logins are also bounded
+ * (broker/limits.ts MAX_DECIDING, one call at a time each), so this is the channel's own guarantee.
+ */
+export const MAX_CALLS_PER_CHANNEL = 32;
+/** grpc-js's words for a stream the server closed unprocessed (REFUSED_STREAM, as after a GOAWAY): safe to send again. */
+const REFUSED = "Stream refused by server";
+
 /** The grpc-js channel behind each shared channel, kept here so that no caller handles grpc-js itself. */
 const sharedClients = new WeakMap<SharedChannel, Opened>();
 
@@ -60,7 +71,7 @@ export function openSharedChannel(
   rootCertificate?: Uint8Array,
   options: Record<string, number> = {},
 ): SharedChannel {
-  const opened = openChannel(config, rootCertificate, options);
+  const opened = { ...openChannel(config, rootCertificate, options), calls: new Semaphore(MAX_CALLS_PER_CHANNEL) };
   const { client } = opened;
   const channel = client.getChannel();
   let closed = false;
@@ -87,6 +98,8 @@ export function openSharedChannel(
 interface Opened {
   client: grpc.Client;
   trace: ConnectionTrace;
+  /** A shared channel's bound on calls at once (MAX_CALLS_PER_CHANNEL); a run's own channel has none. */
+  calls?: Semaphore;
 }
 
 function openChannel(config: Config, rootCertificate?: Uint8Array, options: grpc.ChannelOptions = {}): Opened {
@@ -129,10 +142,9 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
     server: config.server,
     address: netPermission(config.server, config.port),
   };
-  const call = <Req, Reply>(method: Method<Req, Reply>, request: Req): Promise<Reply> =>
-    new Promise((resolve, reject) => {
+  const attempt = <Req, Reply>(method: Method<Req, Reply>, request: Req, name: string, retried: boolean) =>
+    new Promise<Reply>((resolve, reject) => {
       const started = performance.now();
-      const name = method.path.slice(method.path.lastIndexOf("/") + 1);
       client.makeUnaryRequest<Req, Reply>(
         method.path,
         (value) => toBuffer(method.request.encode(value)),
@@ -142,11 +154,31 @@ export function connectNetAuth(config: Config, context: ClientContext): NetAuthC
         { deadline: new Date(context.deadline) },
         (err, value) => {
           const seconds = (performance.now() - started) / 1000;
-          if (err) reject(toNetAuthError(err, name, where, { ...trace, seconds }));
+          // Refused unprocessed (the server closed the connection with a GOAWAY): once more, on a new connection.
+          if (err?.details === REFUSED && !retried && Date.now() < context.deadline) {
+            attempt(method, request, name, true).then(resolve, reject);
+          } else if (err) reject(toNetAuthError(err, name, where, { ...trace, seconds }));
           else resolve(value!);
         },
       );
     });
+  const call = async <Req, Reply>(method: Method<Req, Reply>, request: Req): Promise<Reply> => {
+    const name = method.path.slice(method.path.lastIndexOf("/") + 1);
+    if (!opened.calls) return await attempt(method, request, name, false);
+    const release = await opened.calls.acquire(context.deadline);
+    if (!release) {
+      throw new NetAuthError("unavailable", `${name} found no free stream on the warm channel before the deadline`, {
+        phase: "rpc",
+        unanswered: true,
+        tlsRejected: false,
+      });
+    }
+    try {
+      return await attempt(method, request, name, false);
+    } finally {
+      release();
+    }
+  };
 
   return {
     async authEntity(entity, secret) {

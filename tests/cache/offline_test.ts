@@ -5,6 +5,7 @@ import type { PolicyOptions } from "../../src/policy.ts";
 import { CacheStore } from "../../src/cache/store.ts";
 import { createLogger } from "../../src/log.ts";
 import { TEST_KDF } from "../../testkit/cheap_kdf.ts";
+import { VerifierMemo } from "../../src/cache/verifier_memo.ts";
 import { fakeNetAuth } from "../../testkit/fake_client.ts";
 import type { NetAuthClient } from "../../src/netauth/client.ts";
 import type { PamRequest } from "../../src/pam_request.ts";
@@ -281,5 +282,42 @@ Deno.test("only a transport failure lets the cache answer: a bad, refused or ove
       }
       assert.deepEqual(await cache.store.read("alice"), entry, `${kind} changed the entry`);
     }
+  });
+});
+
+Deno.test("with the memo: a storm of one password derives once; a changed password or a lock is never missed", async () => {
+  await withCache(async (plain, clock) => {
+    const memo = new VerifierMemo(() => clock.now);
+    const cache = { ...plain, memo };
+    const derivations = () => cache.store.read("alice").then((e) => e?.salt.toHex());
+    const state = { up: true, password: "pw-1", groups: ["ops"], locked: false };
+    const client = netauth(state);
+    const storm = await Promise.all(
+      Array.from({ length: 40 }, () => decideWithCache(auth, "pw-1", client, none, cache, quiet)),
+    );
+    assert.ok(storm.every((d) => d.exit === 0 && d.source === "netauth"));
+    const salt = await derivations();
+    clock.now += 60_000;
+    assert.equal((await decideWithCache(auth, "pw-1", client, none, cache, quiet)).exit, 0);
+    assert.equal(await derivations(), salt, "the same password a minute later reused the verifier");
+    assert.equal((await cache.store.read("alice"))!.onlineAt, clock.now, "but the entry's age starts again");
+    // A changed password: NetAuth takes the new one, and the entry is the new one's.
+    state.password = "pw-2";
+    assert.equal((await decideWithCache(auth, "pw-1", client, none, cache, quiet)).exit, 7);
+    assert.equal((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
+    assert.notEqual(await derivations(), salt);
+    state.up = false;
+    assert.equal((await decideWithCache(auth, "pw-1", client, none, cache, quiet)).exit, 7);
+    assert.equal((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
+    // A lock: NetAuth's verdict comes first, the entry and the memo go.
+    state.up = true;
+    state.locked = true;
+    assert.equal((await decideWithCache(account, undefined, client, none, cache, quiet)).exit, 6);
+    assert.notEqual((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
+    assert.equal(await cache.store.read("alice"), undefined);
+    state.locked = false;
+    assert.equal((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
+    state.up = false;
+    assert.equal((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
   });
 });

@@ -13,89 +13,16 @@ import { e2eTest, missingPrerequisite, pamtester, ROOT, sh } from "./pam.ts";
 import { missingOpenSsh, type Sshd, sshLogin, startSshd } from "./sshd.ts";
 import { watchBroker } from "../../testkit/broker.ts";
 import { DEFAULT_MAINTAINER } from "../../scripts/package_settings.ts";
+import { buildDeb, privateRoot } from "./private_root.ts";
 
 const missing = (await missingPrerequisite()) ?? (await missingNssCache()) ?? (await missingOpenSsh()) ??
   ((await sh("sh", ["-c", "command -v dpkg-deb apt-get pam-auth-update nsenter"])).code !== 0
     ? "dpkg-deb, apt-get, pam-auth-update or nsenter missing"
     : undefined);
 
-const decoder = new TextDecoder();
 const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 /** The second build's `--maintainer`: the upgrade shows it, the first build has the default. */
 const FLEET_MAINTAINER = "Fleet Ops <fleet-ops@netauth-e2e.invalid>";
-
-/** A private mount namespace held open by a sleeping process; commands run in it through nsenter. */
-async function privateRoot(dir: string) {
-  const layers = `${dir}/layers`;
-  await Deno.mkdir(layers);
-  const script = [
-    `mount -t tmpfs netauth-deb-e2e ${layers}`,
-    // The host's /etc as it is below the overlay: what the private root changed is the upper layer's difference.
-    `mkdir ${layers}/etc-lower && mount --bind /etc ${layers}/etc-lower`,
-    ...["etc", "usr", "var", "run"].map((d) =>
-      `mkdir ${layers}/${d}-upper ${layers}/${d}-work && mount -t overlay netauth-deb-e2e ` +
-      `-o lowerdir=/${d},upperdir=${layers}/${d}-upper,workdir=${layers}/${d}-work /${d}`
-    ),
-    // deno through npm: /usr/bin/deno becomes a dangling link, so nothing can fall back on it.
-    "mount -t tmpfs netauth-deb-e2e-hide /usr/lib/node_modules",
-    "mkdir -p /run/sshd && chmod 0755 /run/sshd",
-    "echo ready",
-    "exec sleep 3600",
-  ];
-  const holder = new Deno.Command("unshare", {
-    args: ["--mount", "--propagation", "private", "--", "sh", "-ec", script.join("\n")],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const first = await reader.read();
-  assert.equal(first.value?.trim(), "ready", "the private root did not come up");
-  reader.releaseLock();
-  const prefix = ["nsenter", "--mount", `--target=${holder.pid}`, "--", "env", "-i", `PATH=${PATH}`];
-  return {
-    prefix,
-    /** Each file the private root changed in /etc/pam.d (its upper layer), with its hash: what it did to PAM. */
-    pamChanges: `cd ${layers}/etc-upper/pam.d 2>/dev/null || exit 0; for f in $(ls -A); do ` +
-      `if [ -c "$f" ]; then echo "removed $f"; elif ! cmp -s "$f" "${layers}/etc-lower/pam.d/$f"; then ` +
-      `echo "$(sha256sum <"$f") $f"; fi; done`,
-    /** Runs a command in the private root, environment cleared; output is stdout and stderr together. */
-    run: async (cmd: string, ...args: string[]) => {
-      const out = await new Deno.Command(prefix[0], {
-        args: [...prefix.slice(1), "DEBIAN_FRONTEND=noninteractive", cmd, ...args],
-        stdin: "null",
-      }).output();
-      return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
-    },
-    stop: async () => {
-      try {
-        holder.kill("SIGKILL");
-      } catch { /* gone */ }
-      await holder.status;
-      await holder.stdout.cancel().catch(() => {});
-    },
-  };
-}
-
-/** `deno task deb` into `outdir` (uncompressed: the test installs it, the bytes inside are the same). */
-async function buildDeb(outdir: string, version: string, ...more: string[]): Promise<string> {
-  const res = await sh(Deno.execPath(), [
-    "task",
-    "--quiet",
-    "--config",
-    `${ROOT}deno.json`,
-    "deb",
-    "--outdir",
-    outdir,
-    "--version",
-    version,
-    "--compression",
-    "none",
-    ...more,
-  ]);
-  assert.equal(res.code, 0, res.output);
-  return [...Deno.readDirSync(outdir)].filter((e) => e.name.endsWith(".deb")).map((e) => `${outdir}/${e.name}`)[0];
-}
 
 /** Every file in the host's /etc/pam.d with its bytes' hash, by name. */
 async function hostPamFiles(): Promise<Map<string, string>> {
@@ -275,10 +202,13 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
           `cp -r ${server!.clientConfigDir} /etc/netauth && chmod -R go-w /etc/netauth`,
         );
         assert.equal(copy.code, 0, copy.output);
-        const res = await r.run("netauth-pam-helper", "--setup");
+        const bad = await r.run("netauth-pam-helper", "--setup", "--login-slots", "0");
+        assert.equal(bad.code, 2, bad.output);
+        assert.match(bad.output, /--login-slots expects a whole number from 1 to 1024, got "0"/);
+        const res = await r.run("netauth-pam-helper", "--setup", "--login-slots", "3");
         assert.equal(res.code, 0, res.output);
         assert.match(res.output, /check: server: ok/, res.output);
-        // What a Debian admin may reach for instead: postinst runs the same setup.
+        // What a Debian admin may reach for instead: postinst runs the same setup, and keeps the slots chosen.
         const reconfigure = await r.run("dpkg-reconfigure", "netauth-pam-helper");
         assert.equal(reconfigure.code, 0, reconfigure.output);
         assert.match(reconfigure.output, /check: server: ok/, reconfigure.output);
@@ -288,6 +218,8 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
           manifest: "0.1.0+e2e1",
           maintainer: DEFAULT_MAINTAINER,
         });
+        const launcher = await r.run("cat", "/usr/lib/netauth-pam-helper/launcher");
+        assert.match(launcher.output, / netauth-admission 3 \/usr\/lib\/netauth-pam-helper\/runtime\/slots /);
       },
     );
 

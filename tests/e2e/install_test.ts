@@ -61,7 +61,19 @@ async function installedFlags(confDir: string): Promise<string[]> {
 
 it("bundle install: verified, launcher with the sandbox flags, runtime dirs root's, second run changes nothing", async () => {
   await withDestdir(async (destdir) => {
-    const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    const refused = await install(
+      "--mode",
+      "bundle",
+      "--destdir",
+      destdir,
+      "--conf-dir",
+      confDir,
+      "--login-slots",
+      "0",
+    );
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out, /--login-slots expects a whole number from 1 to 1024, got "0"/);
+    const first = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--login-slots", "3");
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /^verified: the staged helper prints its version, fails closed/m);
     // The bundle's entry, and its chunks beside it: gRPC, the cache and --audit's artefact check load on demand.
@@ -90,6 +102,8 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
     assert.equal(info.uid, 0);
     const text = Deno.readTextFileSync(launcher);
     assert.match(text, /^#!\/bin\/sh -p\n/);
+    assert.match(text, /^# Admission control: at most 3 helpers at once \(--login-slots\);/m);
+    assert.match(text, new RegExp(` -w /bin/sh -c "\\$admission" netauth-admission 3 ${RUNTIME}/slots `));
     const flags = await installedFlags(confDir);
     assert.ok(text.includes(flags.join(" ")), text);
     assert.match(text, new RegExp(`env -i HOME=${RUNTIME}/home DENO_DIR=${RUNTIME}/deno TMPDIR=${RUNTIME}/tmp `));
@@ -119,7 +133,7 @@ it("bundle install: verified, launcher with the sandbox flags, runtime dirs root
       first.out,
       /pam_exec.so expose_authtok quiet log=\/var\/log\/netauth-pam-helper.log \/usr\/local\/sbin\/netauth-pam-helper/,
     );
-    const second = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir);
+    const second = await install("--mode", "bundle", "--destdir", destdir, "--conf-dir", confDir, "--login-slots", "3");
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, /nothing changed: netauth-pam-helper is up to date/);
     assert.doesNotMatch(second.out, /^installed:/m);

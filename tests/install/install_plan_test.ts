@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { bakedArgs, BUNDLE_RUN_OPTIONS, planFiles, type PlanSpec } from "../../src/install/install_plan.ts";
+import {
+  bakedArgs,
+  BUNDLE_RUN_OPTIONS,
+  loginSlotsFor,
+  planFiles,
+  type PlanSpec,
+} from "../../src/install/install_plan.ts";
 
 Deno.test("the installed helper is told its config, cache and runtime directories", () => {
   assert.deepEqual(bakedArgs({ confDir: "/etc/netauth" }), ["--config", "/etc/netauth/config.toml"]);
@@ -21,13 +27,14 @@ const spec: PlanSpec = {
   mode: "bundle",
   paths: { confDir: "/etc/netauth", runtimeDir: "/l/runtime" },
   setpriv: "/usr/bin/setpriv",
+  loginSlots: { count: 4, chosen: false },
   launcherPath: "/usr/sbin/netauth-pam-helper",
   installed: { artefact: "/l/netauth-pam-helper.js", deno: "/l/deno", runtimeDir: "/l/runtime" },
   staged: { artefact: "/stage/netauth-pam-helper.js", deno: "/stage/deno", runtimeDir: "/stage/runtime" },
 };
 const flags = ["--no-prompt", "--allow-read=/etc/netauth,/l", "--allow-net=netauth.test:1729"];
-/** The launcher's last line: what it runs. */
-const command = (launcher: string) => launcher.trimEnd().split("\n").at(-1)!.trim();
+/** What the launcher runs (before admission control and setpriv are put in front). */
+const command = (launcher: string) => launcher.split("\n").find((line) => line.startsWith("set -- /"))!;
 
 Deno.test("one plan: the flags and baked arguments on a line each, and both launchers", () => {
   const files = planFiles(spec, flags);
@@ -38,7 +45,7 @@ Deno.test("one plan: the flags and baked arguments on a line each, and both laun
   const run = "run --quiet --no-config --no-lock --no-remote --no-npm --no-prompt --allow-read=/etc/netauth,/l";
   assert.equal(
     command(files.launcher),
-    `$as_root /l/deno ${run} --allow-net=netauth.test:1729 /l/netauth-pam-helper.js ${baked} "$@"`,
+    `set -- /l/deno ${run} --allow-net=netauth.test:1729 /l/netauth-pam-helper.js ${baked} "$@"`,
   );
   assert.match(files.launcher, /DENO_DIR=\/l\/runtime\/deno /);
 });
@@ -48,7 +55,8 @@ Deno.test("the staged build's launcher differs only in where the artefact, deno 
   assert.equal(
     files["verify-launcher"],
     files.launcher.replaceAll("/l/netauth-pam-helper.js", "/stage/netauth-pam-helper.js")
-      .replaceAll("/l/deno ", "/stage/deno ").replaceAll("=/l/runtime/", "=/stage/runtime/"),
+      .replaceAll("/l/deno ", "/stage/deno ").replaceAll("=/l/runtime/", "=/stage/runtime/")
+      .replace(" /l/runtime/slots ", " /stage/runtime/slots "),
   );
   assert.notEqual(files["verify-launcher"], files.launcher);
 });
@@ -61,7 +69,7 @@ Deno.test("compile mode: the launcher runs the binary with the baked arguments, 
   }, flags);
   assert.equal(
     command(files.launcher),
-    `$as_root /l/netauth-pam-helper --config /etc/netauth/config.toml --runtime-dir /l/runtime "$@"`,
+    `set -- /l/netauth-pam-helper --config /etc/netauth/config.toml --runtime-dir /l/runtime "$@"`,
   );
 });
 
@@ -81,4 +89,21 @@ Deno.test("with --broker: the socket is baked in, and the plan gains the broker'
   assert.match(files["broker-unit"] ?? "", /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
   assert.match(files["broker-unit"] ?? "", /^ReadWritePaths=\/l\/runtime\/broker \/var\/cache\/n$/m);
   assert.equal(planFiles(spec, flags)["broker-unit"], undefined);
+});
+
+Deno.test("login slots: --login-slots N as given, else four a CPU (4 to 64); a bad N is refused", () => {
+  assert.deepEqual(loginSlotsFor(undefined, 1), { count: 4, chosen: false });
+  assert.deepEqual(loginSlotsFor(undefined, 2), { count: 8, chosen: false });
+  assert.deepEqual(loginSlotsFor(undefined, 16), { count: 64, chosen: false });
+  assert.deepEqual(loginSlotsFor(undefined, 96), { count: 64, chosen: false });
+  assert.deepEqual(loginSlotsFor("1", 16), { count: 1, chosen: true });
+  for (const bad of ["0", "", "-1", "2.5", "1025", "4 ", "x"]) {
+    assert.throws(() => loginSlotsFor(bad), /^Error: --login-slots expects a whole number from 1 to 1024, got /);
+  }
+  const launcher = planFiles(spec, flags).launcher;
+  assert.match(launcher, /^# Admission control: at most 4 helpers at once \(the default for this host's CPUs\);/m);
+  assert.match(
+    launcher,
+    /^ {2}set -- \/usr\/bin\/setsid -w \/bin\/sh -c "\$admission" netauth-admission 4 \/l\/runtime\/slots "\$started_ms" "\$@"$/m,
+  );
 });

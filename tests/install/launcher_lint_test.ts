@@ -14,8 +14,9 @@ const config = (server: string) => ({
   server,
   port: 1729,
 });
-const source = (artefact: string): Pick<PlanSpec, "setpriv" | "installed" | "staged"> => ({
+const source = (artefact: string): Pick<PlanSpec, "setpriv" | "installed" | "staged" | "loginSlots"> => ({
   setpriv: "/usr/bin/setpriv",
+  loginSlots: { count: 8, chosen: false }, // admission control's text is linted too
   installed: { artefact: `${LIB}/${artefact}`, deno: `${LIB}/deno`, runtimeDir: RUNTIME },
   staged: { artefact: `/tmp/stage/${artefact}`, deno: "/tmp/stage/deno", runtimeDir: "/tmp/stage/runtime" },
 });
@@ -53,6 +54,7 @@ const MODES: Record<string, { spec: PlanSpec; flags: string[] }> = {
       mode: "bundle",
       paths: { confDir: PACKAGED.confDir, runtimeDir: PACKAGED.runtimeDir, brokerSocket: PACKAGED.brokerSocket },
       setpriv: "/usr/bin/setpriv",
+      loginSlots: { count: 3, chosen: true },
       installed: { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir },
       staged: { artefact: PACKAGED.artefact, deno: PACKAGED.deno, runtimeDir: PACKAGED.runtimeDir },
     },

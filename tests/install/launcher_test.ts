@@ -27,8 +27,13 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
   );
   assert.match(
     text,
-    /^ {2}\$as_root \/usr\/bin\/deno run --allow-read=\/etc\/netauth \/lib\/h.js --config \/etc\/netauth\/config.toml "\$@"$/m,
+    /^set -- \/usr\/bin\/deno run --allow-read=\/etc\/netauth \/lib\/h.js --config \/etc\/netauth\/config.toml "\$@"$/m,
   );
+  assert.match(
+    text,
+    / \$serve_env \$\{serve_env:\+\$\{LISTEN_PID\+"LISTEN_PID=\$LISTEN_PID"\}\} \$\{serve_env:\+\$\{LISTEN_FDS\+"LISTEN_FDS=\$LISTEN_FDS"\}\} \$as_root "\$@"\n$/,
+  );
+  assert.doesNotMatch(text, /admission/, "no login slots asked for: no admission control");
 });
 
 Deno.test("words that are not plain paths or flags are quoted for sh", () => {

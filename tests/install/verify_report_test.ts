@@ -134,7 +134,7 @@ Deno.test("the entry points take the words: wrong ones exit 3 with one line; --j
     code: 3,
     stdout: "",
     stderr: "netauth-pam-helper: --verify takes --quiet or --json, not --loud " +
-      "(usage: netauth-pam-helper --setup | --verify [--quiet | --json])\n",
+      "(usage: netauth-pam-helper --setup [--login-slots N] | --verify [--quiet | --json])\n",
   });
   assert.equal((await run("package_setup.ts", ["--setup", "--json"])).code, 3);
 });

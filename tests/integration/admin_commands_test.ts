@@ -73,6 +73,7 @@ it("--audit: JSON, nothing beyond the declared flags, forbidden acts refused", a
   assert.deepEqual(granted.sort(), [
     `env:NETAUTH_LOGLEVEL`,
     "env:NETAUTH_STARTED_MS",
+    "env:NETAUTH_WAITED_MS",
     "env:PAM_RHOST",
     "env:PAM_RUSER",
     "env:PAM_SERVICE",

@@ -35,7 +35,7 @@ it("the sandbox flags are the documented ones for this config directory", () => 
   assert.deepEqual(flags, [
     "--no-prompt",
     `--allow-read=${confDir}`,
-    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL,NETAUTH_STARTED_MS",
+    "--allow-env=PAM_TYPE,PAM_USER,PAM_SERVICE,PAM_RHOST,PAM_RUSER,PAM_TTY,NETAUTH_LOGLEVEL,NETAUTH_STARTED_MS,NETAUTH_WAITED_MS",
     "--ignore-env",
     "--allow-sys=hostname,uid",
     `--allow-net=localhost:${tlsServer.port}`,
