@@ -6,7 +6,7 @@ import { sha256Hex } from "../src/digest.ts";
 import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
 import { authselectProfile } from "./authselect_profile.ts";
-import { brokerUnit } from "../src/install/broker_unit.ts";
+import { brokerSocketUnit, brokerUnit } from "../src/install/broker_unit.ts";
 import { BuildError, versionModule } from "./package_settings.ts";
 
 export { BuildError };
@@ -212,14 +212,22 @@ export async function stageTree(options: TreeOptions): Promise<void> {
       "# /etc/logrotate.d/netauth-pam-helper, installed by the netauth-pam-helper package (a conffile).",
     ),
   );
-  // install.sh --broker's unit with the package's paths; shipped, not enabled (docs/broker.md says how).
+  // install.sh --broker's units with the package's paths; the .deb's socket-activated (postinst enables the socket).
   Deno.writeTextFileSync(
     at(brokerUnitPath),
-    brokerUnit({ launcher: PACKAGED.sbin, socket: PACKAGED.brokerSocket }).replace(
+    brokerUnit({
+      launcher: PACKAGED.sbin,
+      socket: PACKAGED.brokerSocket,
+      runtimeDir: PACKAGED.runtimeDir,
+      activated: !rpm,
+    }).replace(
       /^# netauth-pam-helper's warm broker, written by .*$/m,
-      `# netauth-pam-helper's warm broker, shipped by the package, not enabled: systemctl enable --now ${PACKAGE}.service`,
+      rpm
+        ? `# netauth-pam-helper's warm broker, shipped by the package, not enabled: systemctl enable --now ${PACKAGE}.service`
+        : `# netauth-pam-helper's warm broker, shipped by the package; ${PACKAGE}.socket starts it.`,
     ),
   );
+  if (!rpm) Deno.writeTextFileSync(at(PACKAGED.brokerSocketUnit), brokerSocketUnit({ socket: PACKAGED.brokerSocket }));
   Deno.writeFileSync(at(PACKAGED.man), await gzip(Deno.readFileSync(`${ROOT}man/${PACKAGE}.8`)));
   Deno.copyFileSync(`${ROOT}packaging/debian/copyright`, at(`${PACKAGED.doc}/copyright`));
   if (!rpm) {

@@ -117,7 +117,12 @@ async function main(): Promise<ExitCode> {
       // The broker loads gRPC and the cache once, up front: it is long-lived.
       const { serveBroker } = await import("./commands/serve.ts");
       const level = options.logLevel ?? envLevel ?? DEFAULT_LOG_LEVEL;
-      return await serveBroker(options, { loadConfig: config, netGranted, newLogger: () => createLogger(level) });
+      return await serveBroker(options, {
+        loadConfig: config,
+        netGranted,
+        newLogger: () => createLogger(level),
+        getEnv: (name) => Deno.env.get(name),
+      });
     }
     case "run":
       return await runLogin({ options, logger, deadline, loadConfig: config, netGranted, connect, finish });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ACTIVATION_ENV } from "./broker/socket.ts";
 import { STARTED_ENV, WAITED_ENV } from "./deadline.ts";
 import { dirname, isBelow, isFlagPath } from "./paths.ts";
 import { LOG_LEVEL_ENV } from "./log.ts";
@@ -32,7 +33,10 @@ export interface SandboxTarget {
   cacheDir?: string;
   /** Without a cache: the runtime's TMPDIR, where the outage record lives (docs/configuration.md, "Outages"). */
   outageDir?: string;
-  /** The broker's unix socket (install.sh --broker): its directory read, the socket written and connected to. */
+  /**
+   * The broker's unix socket (install.sh --broker): its directory read, the socket written and connected to (a broker
+   * that listens itself creates it), and systemd's socket-activation variables (a broker systemd starts takes it).
+   */
   brokerSocket?: string;
 }
 
@@ -68,7 +72,7 @@ export function sandboxFlags(target: SandboxTarget): string[] {
     "--no-prompt",
     `--allow-read=${unique([...target.readPaths, ...cache, ...socket.map(dirname)]).join(",")}`,
     ...(writable.length > 0 ? [`--allow-write=${writable.join(",")}`] : []),
-    `--allow-env=${ALLOWED_ENV.join(",")}`,
+    `--allow-env=${[...ALLOWED_ENV, ...(target.brokerSocket ? ACTIVATION_ENV : [])].join(",")}`,
     // Unlisted names (GRPC_*, proxies, cipher suites, roots file) read as unset, not as errors.
     "--ignore-env",
     `--allow-sys=${ALLOWED_SYS.join(",")}`,

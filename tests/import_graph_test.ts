@@ -62,6 +62,7 @@ const LAYERS: Record<string, string[]> = {
     "broker/forward.ts",
     "broker/limits.ts",
     "login.ts",
+    "broker/listener.ts",
   ],
   "3 command line": ["cli.ts"],
   "4 commands": [

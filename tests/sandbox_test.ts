@@ -112,7 +112,7 @@ Deno.test("docs/security.md's sandbox table grants exactly what an installed hel
   assert.deepEqual(new Set(documented), new Set(granted.flatMap(pairs)));
 });
 
-Deno.test("with the broker's socket: its directory read, the socket written and connected to, nothing more", () => {
+Deno.test("with the broker's socket: its directory read, the socket written and connected to, systemd's variables", () => {
   const target = withBrokerSocket(
     { readPaths: ["/etc/netauth"], server: "na.test", port: 1729 },
     "/l/rt/broker/socket",
@@ -121,7 +121,7 @@ Deno.test("with the broker's socket: its directory read, the socket written and 
     "--no-prompt",
     "--allow-read=/etc/netauth,/l/rt/broker",
     "--allow-write=/l/rt/broker/socket",
-    `--allow-env=${ALLOWED_ENV.join(",")}`,
+    `--allow-env=${ALLOWED_ENV.join(",")},LISTEN_PID,LISTEN_FDS`,
     "--ignore-env",
     "--allow-sys=hostname,uid",
     "--allow-net=na.test:1729,unix:/l/rt/broker/socket",
@@ -158,6 +158,8 @@ Deno.test("README.md's first paragraph names everything an installed helper's sa
     [`--allow-read=${runtime}/broker`]: "the broker's socket",
     [`--allow-write=${socket}`]: "the broker's socket",
     [`--allow-net=unix:${socket}`]: "the broker's socket",
+    "--allow-env=LISTEN_PID": "the variables systemd hands it over in",
+    "--allow-env=LISTEN_FDS": "the variables systemd hands it over in",
   };
   const paragraph = section(readDoc("README.md"), "# netauth-pam-helper").trim().split("\n\n")[0].replace(/\s+/g, " ");
   for (const grant of new Set(granted)) {

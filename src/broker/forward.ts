@@ -30,10 +30,13 @@ import { closeQuietly, socketProblem } from "./socket.ts";
  */
 export const GREETING_BUDGET_MS = 2000;
 
-/** The broker's decision (`answered`), or why the login goes direct (`untrusted`: worth a warning). */
+/**
+ * The broker's decision (`answered`), or why the login goes direct (`untrusted`: worth a warning; `absent`: no socket
+ * at all, as on a host without a broker, not worth a word on the decision line).
+ */
 export type Forwarded =
   | ({ answered: true; exit: ExitCode } & Omit<BrokerReply, "exit">)
-  | { answered: false; why: string; untrusted?: boolean };
+  | { answered: false; why: string; untrusted?: boolean; absent?: boolean };
 
 /** What forwardToBroker needs. */
 export interface ForwardOptions {
@@ -108,7 +111,7 @@ export function brokerLine(options: LoginOptions & { configPath: string }): Brok
 }
 
 /** A broker that has greeted (its connection, the caller closes it), or why there is none to use. */
-export type Greeting = { conn: Deno.UnixConn; ms: number } | { why: string; untrusted?: boolean };
+export type Greeting = { conn: Deno.UnixConn; ms: number } | { why: string; untrusted?: boolean; absent?: boolean };
 
 /**
  * Checks the socket, connects and takes the broker's greeting within `budgetMs` counted in this process's

@@ -12,6 +12,12 @@ export function brokerSocketFor(runtimeDir: string): string {
   return `${runtimeDir}/broker/socket`;
 }
 
+/**
+ * The variables systemd's socket activation sets (sd_listen_fds(3)): which process the sockets are for and how many
+ * there are. Only `--serve` reads them: the launcher passes them to it alone, and only a sandbox with a socket grants them.
+ */
+export const ACTIVATION_ENV: readonly string[] = ["LISTEN_PID", "LISTEN_FDS"];
+
 /** Deno.lstat, or a test's stand-in. */
 export type Lstat = (path: string) => Promise<Deno.FileInfo>;
 
@@ -21,6 +27,8 @@ export interface SocketProblem {
   why: string;
   /** Something is there that root did not put there. */
   untrusted: boolean;
+  /** Nothing is there at all (no broker on this host, or stopped): the direct path, without a word on the decision line. */
+  absent?: boolean;
 }
 
 /** What is wrong with the directory that must hold the socket, or undefined when it is root's alone. */
@@ -28,7 +36,7 @@ export async function socketDirProblem(socket: string, lstat: Lstat = Deno.lstat
   const dir = dirname(socket);
   const info = await lstat(dir).catch((err) => err as Error);
   const untrusted = (why: string) => ({ why: `${dir} ${why}`, untrusted: true });
-  if (info instanceof Error) return { why: `${dir} ${unreachable(info)}`, untrusted: false };
+  if (info instanceof Error) return reachProblem(dir, info);
   if (!info.isDirectory) return untrusted("is not a directory");
   if (info.uid !== 0) return untrusted(`is owned by uid ${info.uid}, not root`);
   if ((info.mode ?? 0o777) & 0o077) return untrusted(`has mode ${((info.mode ?? 0) & 0o777).toString(8)}, not 700`);
@@ -41,11 +49,16 @@ export async function socketProblem(socket: string, lstat: Lstat = Deno.lstat): 
   if (dirWhy) return dirWhy;
   const info = await lstat(socket).catch((err) => err as Error);
   const untrusted = (why: string) => ({ why: `${socket} ${why}`, untrusted: true });
-  if (info instanceof Error) return { why: `${socket} ${unreachable(info)}`, untrusted: false };
+  if (info instanceof Error) return reachProblem(socket, info);
   if (info.isSymlink) return untrusted("is a symbolic link");
   if (!info.isSocket) return untrusted("is not a socket");
   if (info.uid !== 0) return untrusted(`is owned by uid ${info.uid}, not root`);
   return undefined;
+}
+
+function reachProblem(path: string, err: Error): SocketProblem {
+  const absent = err instanceof Deno.errors.NotFound;
+  return { why: `${path} ${unreachable(err)}`, untrusted: false, ...(absent ? { absent } : {}) };
 }
 
 function unreachable(err: Error): string {
@@ -57,7 +70,7 @@ function unreachable(err: Error): string {
 }
 
 /** Closes a connection to the socket (or nothing) that may be closed already: the peer may have gone first. */
-export function closeQuietly(conn: Deno.Conn | undefined): void {
+export function closeQuietly(conn: { close(): void } | undefined): void {
   try {
     conn?.close();
   } catch {

@@ -20,6 +20,7 @@ import {
   withBrokerSocket,
 } from "../sandbox.ts";
 import { VERSION } from "../version.ts";
+import { ACTIVATION_ENV } from "../broker/socket.ts";
 
 /** One permission asked of Deno: what the sandbox should say, and what it said. */
 export interface Probe {
@@ -145,6 +146,7 @@ function runAudit(
     probe({ name: "read", path: dirname(socket) }, dirname(socket), true);
     probe({ name: "write", path: socket }, socket, true);
     probe({ name: "net", host: `unix:${socket}` }, `unix:${socket}`, true);
+    for (const variable of ACTIVATION_ENV) probe({ name: "env", variable }, variable, true);
   }
   for (const path of ["/", "/etc/shadow", "/etc/passwd", "/root", "/tmp", "/proc/self/environ"]) {
     probe({ name: "read", path }, path, false);

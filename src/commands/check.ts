@@ -192,7 +192,7 @@ async function outageLine(outage: NonNullable<CheckDeps["outage"]>): Promise<str
   }
 }
 
-/** A login waits 50 ms for the broker's greeting; --check waits longer and says how long it took. */
+/** A login waits up to 1 s for the broker's greeting (a broker systemd starts on demand); --check as long. */
 const CHECK_GREETING_MS = 1000;
 
 /**

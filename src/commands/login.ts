@@ -55,8 +55,10 @@ export async function handleLogin(deps: LoginDeps): Promise<LoginResult> {
         return { exit, outcome, msg, fields: { outage, since, attempt, source } };
       }
       if (forwarded.untrusted) deps.logger.log("WARN", `broker socket ignored: ${forwarded.why}`);
+      // No socket at all (a host where systemd does not run, or the broker is off) is no news on every line.
+      if (forwarded.absent) deps.logger.log("DEBUG", `no broker: ${forwarded.why}`);
       // Bound, so every later line says so, the deadline's and an internal error's included.
-      bindRequest({ path: "direct", broker: forwarded.why });
+      bindRequest(forwarded.absent ? { path: "direct" } : { path: "direct", broker: forwarded.why });
     }
     return await deps.login(request, secret);
   } catch (err) {

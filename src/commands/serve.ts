@@ -32,6 +32,7 @@ import {
   readFrame,
   writeAll,
 } from "../broker/protocol.ts";
+import { type BrokerConn, openListener } from "../broker/listener.ts";
 import { Admission } from "../broker/limits.ts";
 import { closeQuietly, socketDirProblem } from "../broker/socket.ts";
 import { startStatus } from "../broker/vouch.ts";
@@ -59,6 +60,8 @@ export interface ServeDeps {
   netGranted: (config: Config) => boolean;
   /** A fresh logger: each request binds its own fields. */
   newLogger: () => Logger;
+  /** The environment, for the socket systemd may pass (listener.ts). */
+  getEnv: (name: string) => string | undefined;
 }
 
 /** Runs until SIGTERM or SIGINT; a config, directory or socket it cannot use ends it with one line and exit 3. */
@@ -77,12 +80,10 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
       `broker socket directory ${dirProblem.why}: re-run install.sh --broker`,
     );
   }
-  await clearStaleSocket(socket);
   const root = config.pwnMe ? undefined : (await trustedRoots(config, await readRootCertificate(config))).pem;
   const channel = openSharedChannel(config, root, CHANNEL_OPTIONS); // connects now, not at the first login
   await status();
-  const listener = Deno.listen({ transport: "unix", path: socket });
-  await Deno.chmod(socket, 0o600);
+  const listener = await openListener(socket, deps.getEnv); // systemd's socket, or a new one
   // A stray rejection must not end the broker: the logins in flight would fall back, but say so.
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
@@ -96,41 +97,31 @@ export async function serveBroker(options: Options, deps: ServeDeps): Promise<Ex
     Deno.addSignalListener("SIGTERM", stop);
     Deno.addSignalListener("SIGINT", stop);
   });
-  log.log("INFO", "broker listening", { socket, server: config.server, port: config.port, cache: options.cache?.dir });
+  log.log("INFO", "broker listening", {
+    socket,
+    from: listener.activated ? "systemd" : undefined,
+    server: config.server,
+    port: config.port,
+    cache: options.cache?.dir,
+  });
 
   const admission = new Admission(); // broker/limits.ts: what is queued, what is refused
   const serveOne = connectionHandler(options, { config, root, channel, admission, newLogger: deps.newLogger, status });
   const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        const leave = admission.enter();
-        if (!leave) {
-          refuse(conn, "busy").finally(() => closeQuietly(conn));
-          continue;
-        }
-        serveOne(conn).finally(leave);
+    for await (const conn of listener) {
+      const leave = admission.enter();
+      if (!leave) {
+        refuse(conn, "busy").finally(() => closeQuietly(conn));
+        continue;
       }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.BadResource)) throw err;
+      serveOne(conn).finally(leave);
     }
   })();
   await stopped;
   await accepting;
-  await Deno.remove(socket).catch(() => {});
   channel.close();
   log.log("INFO", "broker stopped", { socket });
   return Exit.SUCCESS;
-}
-
-/** A socket file left by a broker that died is removed; a live broker, or anything but a socket, is an error. */
-async function clearStaleSocket(socket: string): Promise<void> {
-  const info = await Deno.lstat(socket).catch(() => undefined);
-  if (!info) return;
-  const taken = (why: string) => new HelperError(Exit.SERVICE_ERR, "bad_install", `${socket} ${why}`);
-  if (!info.isSocket) throw taken("exists and is not a socket: remove it");
-  const live = await Deno.connect({ transport: "unix", path: socket }).then((c) => (c.close(), true), () => false);
-  if (live) throw taken("has a broker listening already");
-  await Deno.remove(socket);
 }
 
 interface Warm {
@@ -145,7 +136,7 @@ interface Warm {
   status: () => Promise<BrokerStatus>;
 }
 
-function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => Promise<void> {
+function connectionHandler(options: Options, warm: Warm): (conn: BrokerConn) => Promise<void> {
   return async (conn) => {
     const started = performance.now();
     const logger = warm.newLogger();
@@ -195,7 +186,7 @@ function connectionHandler(options: Options, warm: Warm): (conn: Deno.Conn) => P
 }
 
 /** The request's frame, or null when the helper hung up; one not sent in time is a ProtocolError. */
-async function firstFrame(conn: Deno.Conn): Promise<Uint8Array | null> {
+async function firstFrame(conn: BrokerConn): Promise<Uint8Array | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) =>
     timer = setTimeout(() => reject(new ProtocolError(`no request within ${REQUEST_READ_MS} ms`)), REQUEST_READ_MS)
@@ -304,6 +295,6 @@ function lineOptions(line: BrokerLine, options: Options): LoginOptions {
   };
 }
 
-function refuse(conn: Deno.Conn, why: string): Promise<void> {
+function refuse(conn: BrokerConn, why: string): Promise<void> {
   return writeAll((bytes) => conn.write(bytes), encodeRefused(why)).catch(() => {});
 }

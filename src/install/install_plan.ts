@@ -155,6 +155,7 @@ export function planFiles(spec: PlanSpec, flags: string[]): PlanFiles {
         launcher: spec.launcherPath,
         socket: spec.paths.brokerSocket,
         cacheDir: spec.paths.cacheDir,
+        runtimeDir: spec.paths.runtimeDir ?? spec.installed.runtimeDir,
       }),
     }),
   };

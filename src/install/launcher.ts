@@ -11,6 +11,7 @@ import { formatLine } from "../log.ts";
 import { runtimeDirs, slotDir } from "../runtime_dir.ts";
 import { PASSED_ENV } from "../sandbox.ts";
 import { HOST_FACTS_SH } from "../host_facts.ts";
+import { ACTIVATION_ENV } from "../broker/socket.ts";
 
 /** `install.sh --mode`: a `deno compile` binary, or a bundle run by a copy of deno. */
 export type BuildMode = "compile" | "bundle";
@@ -165,6 +166,8 @@ export function launcherScript(spec: LauncherSpec): string {
     "DENO_NO_UPDATE_CHECK=1",
   ].map(shellWord);
   const keep = PASSED_ENV.map((name) => `\${${name}+"${name}=$${name}"}`);
+  // systemd's socket activation, for the broker alone: LISTEN_PID stays right, as env and deno exec in place.
+  const activation = ACTIVATION_ENV.map((name) => `\${serve_env:+\${${name}+"${name}=$${name}"}}`);
   const slots = spec.loginSlots;
   // Admission control (docs/security.md, "The launcher"): only once every id is root (after setpriv), so only a
   // process the caller cannot signal ever holds a slot; never for the broker, which is long-lived; and not for a
@@ -249,7 +252,7 @@ ${admission}# The runtime reads DENO_*, OTEL_*, HOME and TMPDIR before any sandb
 helper() {
   # shellcheck disable=SC2086 # $as_root and $serve_env hold words set above, split into argv on purpose
   exec /usr/bin/env -i ${runtimeEnv.join(" ")} \\
-    \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env $as_root "$@"
+    \${started_ms:+"${STARTED_ENV}=$started_ms"} ${keep.join(" ")} $serve_env ${activation.join(" ")} $as_root "$@"
 }
 if [ -n "$check_user" ]; then
 ${indent(HOST_FACTS_SH)}

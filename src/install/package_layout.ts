@@ -31,8 +31,10 @@ export const PACKAGED = {
   runtimeDir: `/usr/lib/${PACKAGE}/runtime`,
   /** The broker's socket (src/broker/socket.ts's place below the runtime dir); --setup bakes it and makes its 0700 directory. */
   brokerSocket: `/usr/lib/${PACKAGE}/runtime/broker/socket`,
-  /** The broker's unit, shipped but neither enabled nor started: the broker is optional. */
+  /** The broker's unit, started by its socket unit at the first login. */
   brokerUnit: `/lib/systemd/system/${PACKAGE}.service`,
+  /** The broker's socket unit: postinst enables and starts it where systemd runs. */
+  brokerSocketUnit: `/lib/systemd/system/${PACKAGE}.socket`,
   confDir: "/etc/netauth",
   pamProfile: "/usr/share/pam-configs/netauth",
   /** The log file's default path; `conf` may name another (src/install/package_conf.ts). */

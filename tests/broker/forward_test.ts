@@ -169,7 +169,9 @@ Deno.test({ name: "a stale socket (no one listening) and a missing one: direct",
   const base = await Deno.makeTempDir({ prefix: "netauth-forward-" });
   try {
     await Deno.mkdir(`${base}/broker`, { mode: 0o700 });
-    fellBack(await forward(`${base}/broker/socket`), /socket does not exist/);
+    const missing = await forward(`${base}/broker/socket`);
+    fellBack(missing, /socket does not exist/);
+    assert.equal(!missing.answered && missing.absent, true); // no word on the decision line (commands/login.ts)
     // A broker that died: its process exits while listening, which leaves the socket file behind.
     const code = `Deno.listen({ transport: "unix", path: "${base}/broker/socket" }); Deno.exit(0);`;
     assert.ok((await new Deno.Command(Deno.execPath(), { args: ["eval", code] }).output()).success);

@@ -47,9 +47,9 @@ Deno.test("anything root did not put there is untrusted: a warning, then the dir
 
 Deno.test("no broker, or one out of reach (an unprivileged caller), is no warning", async () => {
   const missing = await socketProblem(SOCKET, lstatOf({ "/l/runtime/broker": dir }));
-  assert.deepEqual(missing, { why: `${SOCKET} does not exist`, untrusted: false });
+  assert.deepEqual(missing, { why: `${SOCKET} does not exist`, untrusted: false, absent: true });
   const noDir = await socketProblem(SOCKET, lstatOf({}));
-  assert.deepEqual(noDir, { why: "/l/runtime/broker does not exist", untrusted: false });
+  assert.deepEqual(noDir, { why: "/l/runtime/broker does not exist", untrusted: false, absent: true });
   const locked = await socketProblem(
     SOCKET,
     lstatOf({ "/l/runtime/broker": dir, [SOCKET]: new Deno.errors.PermissionDenied("EACCES") }),

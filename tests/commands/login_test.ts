@@ -86,3 +86,22 @@ Deno.test("the broker's answer stands (path=broker); a fallback logs in directly
   direct.d.logger.log("INFO", "x");
   assert.match(direct.seen.lines.at(-1)!, / path=direct broker="broker refused: busy"$/);
 });
+
+Deno.test("no broker socket at all goes direct without a word on the line; any other reason stays on it", async () => {
+  const lastLine = async (why: { why: string; absent?: boolean; untrusted?: boolean }) => {
+    const { d, seen } = deps(AUTH, "pw", { broker: () => Promise.resolve({ answered: false, ...why }) });
+    const result = await handleLogin(d);
+    assert.equal(result.exit, 0);
+    d.logger.log("INFO", result.msg, result.fields);
+    return seen.lines;
+  };
+  const absent = await lastLine({ why: "/r/broker does not exist", absent: true });
+  assert.match(absent.at(-1)!, / path=direct outcome=| path=direct$| path=direct /);
+  assert.doesNotMatch(absent.at(-1)!, /broker=/);
+  assert.ok(
+    absent.some((line) => /level=debug msg="no broker: \/r\/broker does not exist"/.test(line)),
+    absent.join("\n"),
+  );
+  const stale = await lastLine({ why: "stale socket: no broker listening" });
+  assert.match(stale.at(-1)!, / path=direct broker="stale socket: no broker listening"/);
+});

@@ -29,7 +29,10 @@ Deno.test("the launcher keeps its effective uid, clears the environment and name
     text,
     /^set -- \/usr\/bin\/deno run --allow-read=\/etc\/netauth \/lib\/h.js --config \/etc\/netauth\/config.toml "\$@"$/m,
   );
-  assert.match(text, / \$serve_env \$as_root "\$@"\n\}\n/);
+  assert.match(
+    text,
+    / \$serve_env \$\{serve_env:\+\$\{LISTEN_PID\+"LISTEN_PID=\$LISTEN_PID"\}\} \$\{serve_env:\+\$\{LISTEN_FDS\+"LISTEN_FDS=\$LISTEN_FDS"\}\} \$as_root "\$@"\n\}\n/,
+  );
   assert.match(text, /\nhelper "\$@"\n$/);
   assert.doesNotMatch(text, /admission/, "no login slots asked for: no admission control");
 });

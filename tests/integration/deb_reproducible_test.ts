@@ -78,21 +78,21 @@ async function judgedByDebianTools(deb: string, dir: string): Promise<void> {
   })
     .output();
   assert.equal(decoder.decode(helper.stdout), `netauth-pam-helper ${PACKAGE_VERSION}\n`, decoder.decode(helper.stderr));
-  // The broker's unit: the package's launcher, and systemd-analyze's verdict where it is installed.
+  // The broker's units: the package's launcher and socket, and systemd-analyze's verdict where it is installed.
   const unit = Deno.readTextFileSync(`${dir}/x/lib/systemd/system/netauth-pam-helper.service`);
+  const socketUnit = Deno.readTextFileSync(`${dir}/x/lib/systemd/system/netauth-pam-helper.socket`);
   assert.match(unit, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
-  assert.match(unit, /not enabled: systemctl enable --now netauth-pam-helper\.service/);
+  assert.match(unit, /^Requires=netauth-pam-helper\.socket$/m);
+  assert.doesNotMatch(unit, /^ReadWritePaths=/m, "systemd makes the socket: the broker writes nothing");
+  assert.match(socketUnit, /^ListenStream=\/usr\/lib\/netauth-pam-helper\/runtime\/broker\/socket$/m);
   if (new Deno.Command("sh", { args: ["-c", "command -v systemd-analyze"] }).outputSync().success) {
-    // Verified against the staged tree: its launcher, and a directory that exists here for ReadWritePaths.
+    // Verified against the staged tree's launcher, beside its socket unit (the service requires it).
     const staged = `${dir}/netauth-pam-helper.service`;
-    Deno.writeTextFileSync(
-      staged,
-      unit.replace("ExecStart=/usr/sbin/", `ExecStart=${dir}/x/usr/sbin/`).replace(
-        /^ReadWritePaths=.*$/m,
-        `ReadWritePaths=${dir}`,
-      ),
-    );
-    const verify = await new Deno.Command("systemd-analyze", { args: ["verify", "--man=no", staged] }).output();
+    Deno.writeTextFileSync(staged, unit.replace("ExecStart=/usr/sbin/", `ExecStart=${dir}/x/usr/sbin/`));
+    Deno.writeTextFileSync(`${dir}/netauth-pam-helper.socket`, socketUnit);
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", "--man=no", staged, `${dir}/netauth-pam-helper.socket`],
+    }).output();
     assert.equal(verify.code, 0, decoder.decode(verify.stderr));
     assert.equal(decoder.decode(verify.stderr), "", "systemd-analyze verify warns about the unit");
   }

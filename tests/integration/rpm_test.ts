@@ -146,6 +146,7 @@ testWhere(missing, {
             ...manifest.files.map((f: { path: string }) => f.path),
             `${LIB}/build-manifest.json`,
             "/etc/logrotate.d/netauth-pam-helper",
+            "/etc/netauth-pam-helper.conf", // the log path's setting (log_file), a conffile as in the .deb
             LIB,
             "/usr/share/authselect/vendor/netauth",
             "/usr/share/doc/netauth-pam-helper",
@@ -153,6 +154,7 @@ testWhere(missing, {
           ].sort();
           assert.deepEqual(listed, expected);
           assert.equal(byPath.get("/etc/logrotate.d/netauth-pam-helper")?.flags, "cn"); // %config(noreplace)
+          assert.equal(byPath.get("/etc/netauth-pam-helper.conf")?.flags, "cn");
           assert.equal(byPath.get("/usr/share/licenses/netauth-pam-helper/LICENSE")?.flags, "l");
           assert.ok(listed.includes("/usr/lib/systemd/system/netauth-pam-helper.service"));
           assert.ok(
