@@ -182,7 +182,7 @@ testWhere(missing, {
       });
 
       server = await startNetAuthd();
-      root = await privateRoot(base, "netauth-rpm-test");
+      root = await privateRoot(base);
       const r = root;
       const rpmCmd = (...args: string[]) => r.run("rpm", "--dbpath", DB, ...args);
       const clean = await r.run(
