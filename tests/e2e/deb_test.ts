@@ -229,7 +229,7 @@ e2eTest("Debian package: apt-get install without deno, PAM via pam-auth-update, 
         const unit = await r.run("cat", "/lib/systemd/system/netauth-pam-helper.service");
         assert.equal(unit.code, 0, unit.output);
         assert.match(unit.output, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
-        assert.doesNotMatch(unit.output, /^ReadWritePaths=/m);
+        assert.match(unit.output, /^ReadWritePaths=\/usr\/lib\/netauth-pam-helper\/runtime\/tmp$/m); // the outage record
         const wants = await r.run("sh", "-c", "ls /etc/systemd/system/*/netauth-pam-helper.* 2>&1");
         assert.equal(wants.output.trim(), "/etc/systemd/system/sockets.target.wants/netauth-pam-helper.socket");
         const dir = await r.run("stat", "-c", "%u %a", "/usr/lib/netauth-pam-helper/runtime/broker");

@@ -83,7 +83,8 @@ async function judgedByDebianTools(deb: string, dir: string): Promise<void> {
   const socketUnit = Deno.readTextFileSync(`${dir}/x/lib/systemd/system/netauth-pam-helper.socket`);
   assert.match(unit, /^ExecStart=\/usr\/sbin\/netauth-pam-helper --serve$/m);
   assert.match(unit, /^Requires=netauth-pam-helper\.socket$/m);
-  assert.doesNotMatch(unit, /^ReadWritePaths=/m, "systemd makes the socket: the broker writes nothing");
+  // systemd makes the socket: the broker writes only the outage record's directory (no cache: the runtime's tmp/).
+  assert.match(unit, /^ReadWritePaths=\/usr\/lib\/netauth-pam-helper\/runtime\/tmp$/m);
   assert.match(socketUnit, /^ListenStream=\/usr\/lib\/netauth-pam-helper\/runtime\/broker\/socket$/m);
   if (new Deno.Command("sh", { args: ["-c", "command -v systemd-analyze"] }).outputSync().success) {
     // Verified against the staged tree's launcher, beside its socket unit (the service requires it).
