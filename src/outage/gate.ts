@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { REAL_TRY_MS } from "../deadline.ts";
+import { REAL_TRY_MS, realTryBudget } from "../deadline.ts";
 import type { LogFields, Logger } from "../log.ts";
 import { type NetAuthClient, NetAuthError } from "../netauth/client.ts";
 import { type Attempt, attemptFor, type OutagePhase, type OutageRecord, type OutageStore } from "./record.ts";
@@ -51,17 +51,20 @@ export class OutageGate {
   /** A gate for one call; it reads nothing until `begin`. */
   constructor(private readonly options: OutageGateOptions) {}
 
-  /** NetAuth's deadline for this call: `fullDeadline`, or a probe's when the record is fresh. */
+  /**
+   * NetAuth's deadline for this call: `fullDeadline`, or a probe's when the record is fresh. Either still holds a
+   * real try once the record was read and claimed, or this throws no_time (deadline.ts realTryBudget): waiting for
+   * the record's lock must never leave a short call whose failure the cache would answer for.
+   */
   async begin(fullDeadline: number): Promise<number> {
     const { store, windowMs, now } = this.options;
-    const started = now();
     this.record = await this.guard("read", () => store.read());
-    if (attemptFor(this.record, started, windowMs) === "probe") {
-      this.attempt = "probe";
-      return Math.min(fullDeadline, started + PROBE_MS);
-    }
-    if (this.record) await this.guard("claim", () => this.claimFullTry());
-    return this.attempt === "probe" ? Math.min(fullDeadline, started + PROBE_MS) : fullDeadline;
+    if (attemptFor(this.record, now(), windowMs) === "probe") this.attempt = "probe";
+    else if (this.record) await this.guard("claim", () => this.claimFullTry());
+    const at = now(); // after the lock: its wait comes out of no try
+    const due = this.attempt === "probe" ? Math.min(fullDeadline, at + PROBE_MS) : fullDeadline;
+    realTryBudget(due, at);
+    return due;
   }
 
   /** The client, watched: any reply or refusal is NetAuth answering; a transport failure has a phase. */

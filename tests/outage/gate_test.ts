@@ -132,3 +132,28 @@ Deno.test("a caller who may not read the record makes the full try, logged only 
   assert.equal(await gate.begin(1_000_000 + FULL), 1_000_000 + FULL);
   assert.match(logged.join("\n"), /^level=debug msg="outage record not read"/);
 });
+
+Deno.test(
+  "issue 26: waiting for the record's lock never leaves a short try: the probe counts from after it, a spent full try is no_time",
+  withDir(async (dir) => {
+    const t0 = Date.parse("2026-12-04T12:00:00Z");
+    await call(dir, t0, HUNG); // an outage recorded, its full try at t0
+    let clock = t0 + WINDOW + 1; // due for the window's next full try: begin claims it under the lock
+    const store = new OutageStore(dir);
+    const slowLock: OutageStore = Object.assign(Object.create(store), {
+      lock: async (until: number) => {
+        clock += 280; // the lock came late: a parallel login held it
+        return await store.lock(until);
+      },
+    });
+    const gate = (full: number) =>
+      new OutageGate({ store: slowLock, windowMs: WINDOW, now: () => clock, logger: createLogger("ERROR", () => {}) })
+        .begin(full);
+    // A full try left with 720 ms before the wait has 440 after it: no call at all, never one the cache answers for.
+    const start = clock;
+    await assert.rejects(() => gate(start + 720), (err: { outcome?: string }) => err.outcome === "no_time");
+    // In the window again: a probe, its 700 ms counted from after the lock.
+    const probe = await gate(clock + FULL);
+    assert.equal(probe - clock, PROBE_MS);
+  }),
+);
