@@ -16,7 +16,8 @@ import type { VerifierMemo } from "./verifier_memo.ts";
 
 /**
  * A new verifier is derived only while this much is left of the deadline (one scrypt takes about 0.1 s on a quiet
- * host): the login's verdict is never late for the cache; past it the entry is left as it was, with a warning.
+ * host): the login's verdict is never late for the cache; past it the entry is removed (it may hold an older
+ * password), with a warning.
  */
 export const KDF_RUN_MS = 250;
 
@@ -118,9 +119,16 @@ async function remember(
 ): Promise<void> {
   const groups = known ?? await client.entityGroups(entity).catch(() => undefined);
   const make = () => makeVerifier(secret, cache.kdf, cache.deadline - KDF_RUN_MS);
-  const { kdf, salt, verifier } = cache.memo
-    ? await cache.memo.verifierFor(entity, secret, cache.kdf, make)
-    : await make();
+  let derived;
+  try {
+    derived = cache.memo ? await cache.memo.verifierFor(entity, secret, cache.kdf, make) : await make();
+  } catch (err) {
+    // No time or no slot to derive this password's verifier: an entry for another (older) password must not go on
+    // answering offline until it expires, so it goes; the next online login writes a new one.
+    await forget(entity, cache);
+    throw err;
+  }
+  const { kdf, salt, verifier } = derived;
   const entry = { entity, kdf, salt, verifier, groups, onlineAt: cache.now(), offlineFailures: 0 };
   await locked(entity, cache, () => cache.store.write(entry));
 }

@@ -6,6 +6,7 @@ import { CacheStore } from "../../src/cache/store.ts";
 import { createLogger } from "../../src/log.ts";
 import { TEST_KDF } from "../../testkit/cheap_kdf.ts";
 import { VerifierMemo } from "../../src/cache/verifier_memo.ts";
+import { KDF_SLOTS, withKdfSlot } from "../../src/cache/kdf_pool.ts";
 import { fakeNetAuth } from "../../testkit/fake_client.ts";
 import type { NetAuthClient } from "../../src/netauth/client.ts";
 import type { PamRequest } from "../../src/pam_request.ts";
@@ -319,5 +320,29 @@ Deno.test("with the memo: a storm of one password derives once; a changed passwo
     assert.equal((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
     state.up = false;
     assert.equal((await decideWithCache(auth, "pw-2", client, none, cache, quiet)).exit, 0);
+  });
+});
+
+Deno.test("a new password accepted online with no time left to derive its verifier: the old entry goes", async () => {
+  await withCache(async (cache) => {
+    const state = { up: true, password: "old-pw", groups: [] };
+    assert.equal((await decideWithCache(auth, "old-pw", netauth(state), none, cache, quiet)).exit, 0);
+    state.password = "new-pw"; // changed in NetAuth
+    // A storm holds every derivation slot until past this login's deadline: no verifier for the new password, and
+    // the old password's must not stay usable offline.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => release = resolve);
+    const holders = Array.from({ length: KDF_SLOTS }, () => withKdfSlot(() => held));
+    try {
+      const late = { ...cache, deadline: Date.now() + 300 };
+      assert.equal((await decideWithCache(auth, "new-pw", netauth(state), none, late, quiet)).exit, 0);
+    } finally {
+      release();
+      await Promise.all(holders);
+    }
+    assert.equal(await cache.store.read("alice"), undefined, "the old password's entry survived");
+    state.up = false;
+    const offline = await decideWithCache(auth, "old-pw", netauth(state), none, cache, quiet);
+    assert.deepEqual([offline.exit, offline.msg], [9, DOWN + "no cached credential"]);
   });
 });
