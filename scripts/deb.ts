@@ -2,11 +2,9 @@
 // netauth-pam-helper_<version>_<arch>.deb from this checkout, reproducibly: SOURCE_DATE_EPOCH from the commit,
 // every mtime clamped to it, root:root owners, fixed modes, dpkg-deb's sorted members. V is also what the
 // bundled helper reports (package_tree.ts's stageSource). Needs `deno install --frozen` once; no network after.
-import { parseArgs } from "node:util";
-import { BuildError, CONFFILES, git, ROOT, sourceDateEpoch, stageTree, walkTree } from "./package_tree.ts";
-import { checkMaintainer, checkVersion, DEFAULT_MAINTAINER } from "./package_settings.ts";
+import { BuildError, CONFFILES, git, packageMain, ROOT, sourceDateEpoch, stageTree, walkTree } from "./package_tree.ts";
+import { checkMaintainer, checkVersion } from "./package_settings.ts";
 import { debianArch, PACKAGE } from "../src/install/package_layout.ts";
-import { VERSION } from "../src/version.ts";
 
 const DESCRIPTION = `NetAuth logins through pam_exec, sandboxed by Deno
  netauth-pam-helper is what pam_exec.so runs at a login: it checks the user's
@@ -128,26 +126,4 @@ export async function buildDeb(outdir: string, build: Build, compression = "xz")
   }
 }
 
-if (import.meta.main) {
-  try {
-    const { values } = parseArgs({
-      args: Deno.args,
-      options: {
-        outdir: { type: "string", default: `${ROOT}dist` },
-        version: { type: "string", default: VERSION },
-        maintainer: { type: "string", default: DEFAULT_MAINTAINER },
-        // Tests that install the package twice skip xz's minutes; the contents are the same.
-        compression: { type: "string", default: "xz" },
-      },
-    });
-    const started = performance.now();
-    if (!["xz", "none"].includes(values.compression)) throw new BuildError("--compression expects xz or none");
-    const build = { version: checkVersion(values.version), maintainer: checkMaintainer(values.maintainer) };
-    const deb = await buildDeb(values.outdir, build, values.compression);
-    const size = Deno.statSync(deb).size;
-    console.log(`${deb} (${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    console.error(`deb: ${(err as Error).message.split("\n")[0]}`);
-    Deno.exit(err instanceof BuildError ? 1 : 3);
-  }
-}
+if (import.meta.main) await packageMain({ name: "deb", checkVersion, build: buildDeb });

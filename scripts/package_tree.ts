@@ -7,7 +7,9 @@ import { type Manifest, MANIFEST_FORMAT } from "../src/manifest_format.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
 import { authselectProfile } from "./authselect_profile.ts";
 import { brokerSocketUnit, brokerUnit } from "../src/install/broker_unit.ts";
-import { BuildError, versionModule } from "./package_settings.ts";
+import { parseArgs } from "node:util";
+import { VERSION } from "../src/version.ts";
+import { BuildError, checkMaintainer, DEFAULT_MAINTAINER, versionModule } from "./package_settings.ts";
 
 export { BuildError };
 
@@ -276,4 +278,44 @@ async function writeBuildManifest(options: TreeOptions): Promise<void> {
   };
   Deno.writeTextFileSync(`${options.dir}${PACKAGED.buildManifest}`, `${JSON.stringify(manifest, null, 2)}\n`);
   Deno.chmodSync(`${options.dir}${PACKAGED.buildManifest}`, 0o644);
+}
+
+/** One package format's build, as `packageMain` runs it. */
+export interface PackageFormat {
+  /** The task's name, which starts its error lines (`deb`, `rpm`). */
+  name: string;
+  /** The format's own version rule: the version, or a BuildError. */
+  checkVersion: (version: string) => string;
+  /** Builds into `outdir`; gives back the package's path. */
+  build: (outdir: string, build: { version: string; maintainer: string }, compression: string) => Promise<string>;
+}
+
+/**
+ * `deno task deb` and `deno task rpm`: one command line (`--outdir`, `--version`, `--maintainer`, `--compression
+ * xz|none`), one line naming the package, its size and the time; a bad option exits 1, anything else 3.
+ */
+export async function packageMain(format: PackageFormat): Promise<void> {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        outdir: { type: "string", default: `${ROOT}dist` },
+        version: { type: "string", default: VERSION },
+        maintainer: { type: "string", default: DEFAULT_MAINTAINER },
+        // Tests that install the package skip xz's minutes; the contents are the same.
+        compression: { type: "string", default: "xz" },
+      },
+    });
+    const started = performance.now();
+    if (!["xz", "none"].includes(values.compression)) throw new BuildError("--compression expects xz or none");
+    const build = { version: format.checkVersion(values.version), maintainer: checkMaintainer(values.maintainer) };
+    const built = await format.build(values.outdir, build, values.compression);
+    const size = Deno.statSync(built).size;
+    console.log(
+      `${built} (${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  } catch (err) {
+    console.error(`${format.name}: ${(err as Error).message.split("\n")[0]}`);
+    Deno.exit(err instanceof BuildError ? 1 : 3);
+  }
 }

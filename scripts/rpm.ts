@@ -3,11 +3,11 @@
 // (scripts/package_tree.ts, family rpm: the unit in /usr/lib/systemd/system, the authselect profile). rpmbuild -bb
 // compiles nothing: the generated spec's %install copies the tree. Reproducibly: SOURCE_DATE_EPOCH from the commit as
 // build time and mtime clamp, a fixed build host, root:root owners, one xz thread. Scriptlets: packaging/rpm/.
-import { parseArgs } from "node:util";
 import {
   BuildError,
   CONFFILES,
   git,
+  packageMain,
   ROOT,
   RPM_PATHS,
   rpmArch,
@@ -15,9 +15,8 @@ import {
   stageTree,
   walkTree,
 } from "./package_tree.ts";
-import { checkMaintainer, checkVersion, DEFAULT_MAINTAINER, LICENSE } from "./package_settings.ts";
+import { checkMaintainer, checkVersion, LICENSE } from "./package_settings.ts";
 import { PACKAGE, PACKAGED } from "../src/install/package_layout.ts";
-import { VERSION } from "../src/version.ts";
 
 const SUMMARY = "NetAuth logins through pam_exec, sandboxed by Deno";
 
@@ -177,26 +176,4 @@ export async function buildRpm(outdir: string, build: Build, compression = "xz")
   }
 }
 
-if (import.meta.main) {
-  try {
-    const { values } = parseArgs({
-      args: Deno.args,
-      options: {
-        outdir: { type: "string", default: `${ROOT}dist` },
-        version: { type: "string", default: VERSION },
-        maintainer: { type: "string", default: DEFAULT_MAINTAINER },
-        // Tests that install the package skip xz's minutes; the contents are the same.
-        compression: { type: "string", default: "xz" },
-      },
-    });
-    const started = performance.now();
-    if (!["xz", "none"].includes(values.compression)) throw new BuildError("--compression expects xz or none");
-    const build = { version: checkRpmVersion(values.version), maintainer: checkMaintainer(values.maintainer) };
-    const rpm = await buildRpm(values.outdir, build, values.compression);
-    const size = Deno.statSync(rpm).size;
-    console.log(`${rpm} (${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    console.error(`rpm: ${(err as Error).message.split("\n")[0]}`);
-    Deno.exit(err instanceof BuildError ? 1 : 3);
-  }
-}
+if (import.meta.main) await packageMain({ name: "rpm", checkVersion: checkRpmVersion, build: buildRpm });
